@@ -1,0 +1,56 @@
+// OpenSSL 3 digests and HMAC behind value types: SigV4 signing, MD5 checks of SQS
+// bodies, masking and key derivation all go through here.
+#pragma once
+
+#include <openssl/types.h>
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace sqs2pg::base {
+
+using sha256_digest = std::array<unsigned char, 32>;
+using md5_digest = std::array<unsigned char, 16>;
+
+/// The digest's bytes as a string_view; valid while `d` lives.
+template <std::size_t N>
+std::string_view as_bytes(const std::array<unsigned char, N>& d) {
+    return {reinterpret_cast<const char*>(d.data()), N};
+}
+
+sha256_digest sha256(std::string_view data);
+md5_digest md5(std::string_view data);
+sha256_digest hmac_sha256(std::string_view key, std::string_view data);
+
+/// Lowercase hex SHA-256 / MD5, as SigV4 payload hashes and SQS MD5OfBody use them.
+std::string sha256_hex(std::string_view data);
+std::string md5_hex(std::string_view data);
+
+/// `n` bytes from OpenSSL's CSPRNG. Throws std::runtime_error if the generator
+/// fails (a broken invariant: nothing secure can be done without it).
+std::string random_bytes(std::size_t n);
+
+/// HMAC-SHA256 with a fixed key set up once: each compute() copies a keyed
+/// context instead of re-deriving the inner and outer pads. Use it on hot paths
+/// (masking every row, signing with a cached SigV4 key). Not thread-safe; copyable.
+class hmac_sha256_key {
+public:
+    explicit hmac_sha256_key(std::string_view key);
+    hmac_sha256_key(const hmac_sha256_key& other);
+    hmac_sha256_key& operator=(const hmac_sha256_key& other);
+    hmac_sha256_key(hmac_sha256_key&& other) noexcept;
+    hmac_sha256_key& operator=(hmac_sha256_key&& other) noexcept;
+    ~hmac_sha256_key();
+
+    sha256_digest compute(std::string_view data) const;
+
+private:
+    EVP_MAC_CTX* keyed_ = nullptr;
+};
+
+/// Overwrites `s` with zeros (not optimised away) and clears it: for secrets.
+void cleanse(std::string& s) noexcept;
+
+} // namespace sqs2pg::base

@@ -1,0 +1,29 @@
+// Hex and base64 codecs shared by the signer (hex digests), masking (key files,
+// sealed values) and the SQS codec (binary message attributes).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sqs2pg::base {
+
+/// Lowercase hex of the bytes in `bytes` (two characters per byte).
+std::string to_hex(std::string_view bytes);
+
+/// The bytes spelled by `hex` (either case); nullopt if the length is odd or a
+/// character is not a hex digit.
+std::optional<std::string> from_hex(std::string_view hex);
+
+/// RFC 4648 base64, standard alphabet, padded with '='.
+std::string to_base64(std::string_view bytes);
+
+/// RFC 4648 base64url, unpadded: safe in URLs, file names and SQL literals.
+std::string to_base64url(std::string_view bytes);
+
+/// Decodes base64 in either alphabet (standard or url), padding optional.
+/// Returns nullopt on any character outside the alphabet, misplaced padding,
+/// an impossible length or non-zero trailing bits (so each text has one meaning).
+std::optional<std::string> from_base64(std::string_view text);
+
+} // namespace sqs2pg::base
