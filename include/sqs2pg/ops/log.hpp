@@ -1,0 +1,52 @@
+// Structured logging to stderr: one JSON object per line (or readable text on a TTY).
+// Callers pass event names and fields; never a message body or an unmasked field.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <initializer_list>
+#include <string_view>
+#include <variant>
+
+namespace sqs2pg::ops {
+
+enum class level { debug, info, warn, error };
+enum class log_format { json, text };
+
+/// One key/value of a log line. Views must stay valid for the duration of the call.
+struct field {
+    std::string_view key;
+    std::variant<std::string_view, std::int64_t, double, bool> value;
+
+    field(std::string_view k, std::string_view v)
+        : key(k)
+        , value(v) {}
+    field(std::string_view k, const char* v)
+        : key(k)
+        , value(std::string_view(v)) {}
+    template <class Int>
+    requires(std::is_integral_v<Int> && !std::is_same_v<Int, bool>) field(std::string_view k, Int v)
+        : key(k)
+        , value(static_cast<std::int64_t>(v)) {}
+    field(std::string_view k, double v)
+        : key(k)
+        , value(v) {}
+    field(std::string_view k, bool v)
+        : key(k)
+        , value(v) {}
+};
+
+/// Sets the minimum level, the format and the sink (default: info, json, stderr).
+/// Call once at startup, before the io_context runs.
+void configure_logging(level min_level, log_format format, std::FILE* sink = stderr);
+
+/// Parses "debug" | "info" | "warn" | "error"; false if `text` is none of them.
+bool parse_level(std::string_view text, level& out);
+
+bool log_enabled(level l);
+
+/// Writes one line: timestamp (UTC, ms), level, event, then the fields in order.
+/// Strings are JSON-escaped (json) or quoted when they contain spaces (text).
+void log(level l, std::string_view event, std::initializer_list<field> fields = {});
+
+} // namespace sqs2pg::ops
