@@ -1,0 +1,54 @@
+// Hex and base64 against the RFC 4648 test vectors, plus strictness on bad input.
+#include <sqs2pg/base/encoding.hpp>
+
+#include <gtest/gtest.h>
+
+namespace sqs2pg::base {
+namespace {
+
+TEST(Hex, EncodesLowercaseAndDecodesEitherCase) {
+    EXPECT_EQ(to_hex(std::string_view("\x00\x01\xab\xff", 4)), "0001abff");
+    EXPECT_EQ(from_hex("0001ABff"), std::string("\x00\x01\xab\xff", 4));
+    EXPECT_EQ(from_hex(""), std::string());
+}
+
+TEST(Hex, RejectsOddLengthAndNonDigits) {
+    EXPECT_EQ(from_hex("abc"), std::nullopt);
+    EXPECT_EQ(from_hex("zz"), std::nullopt);
+    EXPECT_EQ(from_hex("0g"), std::nullopt);
+}
+
+TEST(Base64, Rfc4648Vectors) {
+    const std::pair<const char*, const char*> vectors[] = {
+        {"", ""},
+        {"f", "Zg=="},
+        {"fo", "Zm8="},
+        {"foo", "Zm9v"},
+        {"foob", "Zm9vYg=="},
+        {"fooba", "Zm9vYmE="},
+        {"foobar", "Zm9vYmFy"},
+    };
+    for (const auto& [plain, encoded] : vectors) {
+        EXPECT_EQ(to_base64(plain), encoded);
+        EXPECT_EQ(from_base64(encoded), plain) << encoded;
+    }
+}
+
+TEST(Base64, UrlAlphabetUnpaddedRoundTrips) {
+    const std::string bytes("\xfb\xff\xfe\x00\x3e", 5);
+    EXPECT_EQ(to_base64(bytes), "+//+AD4=");
+    EXPECT_EQ(to_base64url(bytes), "-__-AD4");
+    EXPECT_EQ(from_base64("-__-AD4"), bytes);
+    EXPECT_EQ(from_base64("+//+AD4="), bytes);
+}
+
+TEST(Base64, RejectsMalformedInput) {
+    EXPECT_EQ(from_base64("Zm9v!"), std::nullopt); // outside the alphabet
+    EXPECT_EQ(from_base64("Z"), std::nullopt);     // impossible length
+    EXPECT_EQ(from_base64("Zm9=v"), std::nullopt); // padding in the middle
+    EXPECT_EQ(from_base64("Zg="), std::nullopt);   // wrong padded length
+    EXPECT_EQ(from_base64("Zh=="), std::nullopt);  // non-zero trailing bits
+}
+
+} // namespace
+} // namespace sqs2pg::base
