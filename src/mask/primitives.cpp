@@ -131,8 +131,9 @@ std::string aes_siv::encrypt(std::string_view plaintext,
                              std::initializer_list<std::string_view> ad) const {
     if (plaintext.empty())
         throw std::invalid_argument("AES-SIV: empty plaintext");
-    // Copying the keyed context skips the CMAC/CTR key setup (and its algorithm fetches),
-    // the dominant cost of a fresh EVP_EncryptInit_ex2 with a key.
+    // OpenSSL's SIV allows one operation per keying, and a re-init without a key does not
+    // reset that (nor the S2V state), so each call works on a copy of the keyed template;
+    // the copy also skips the CMAC/CTR key setup and its algorithm fetches.
     ctx_ptr ctx = copy_of(keyed_);
     std::string out(tag_size + plaintext.size(), '\0');
     auto* o = reinterpret_cast<unsigned char*>(out.data());
