@@ -273,7 +273,7 @@ std::string no_key_message() {
            "Keep the key: the same key gives the same masked values, and aes-siv values can "
            "be unmasked only with it.\n"
            "To write unkeyed SHA-256 hashes like the original script instead (anyone can "
-           "reverse them by hashing all 2^32 IPv4 addresses), choose --mask-mode sha256 "
+           "reverse them by hashing all 2^32 IPv4 addresses), choose --mask sha256 "
            "explicitly.\n";
 }
 

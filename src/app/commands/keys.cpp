@@ -126,7 +126,7 @@ int run_unmask(std::span<const std::string_view> args, std::optional<std::string
         out << '\n';
         err << "sqs2pg unmask: value " << number << ": " << r.error().message();
         if (r.error() == mask::errc::not_reversible)
-            err << " (use --mask-mode aes-siv for values you need to recover)";
+            err << " (use --mask aes-siv for values you need to recover)";
         else if (r.error() == mask::errc::key_unknown_id)
             err << " (the key '" << value.substr(0, value.find(':'))
                 << "' was removed from the keyring?)";
