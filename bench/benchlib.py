@@ -22,8 +22,9 @@ def require_modules(*names):
         for name in names:
             __import__(name)
     except ImportError as err:
-        if os.path.exists(VENV_PYTHON) and os.path.realpath(sys.executable) != os.path.realpath(VENV_PYTHON) \
-                and not os.environ.get("SQS2PG_BENCH_REEXEC"):
+        # Compare prefixes: the venv's python is a symlink to the same interpreter binary.
+        in_venv = os.path.realpath(sys.prefix) == os.path.realpath(os.path.dirname(os.path.dirname(VENV_PYTHON)))
+        if os.path.exists(VENV_PYTHON) and not in_venv and not os.environ.get("SQS2PG_BENCH_REEXEC"):
             os.environ["SQS2PG_BENCH_REEXEC"] = "1"
             os.execv(VENV_PYTHON, [VENV_PYTHON] + sys.argv)
         sys.exit(f"{os.path.basename(sys.argv[0])}: {err} (run bench/setup, or use bench/.venv/bin/python)")
