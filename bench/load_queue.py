@@ -94,6 +94,10 @@ class RawSqs:
                 "Content-Type": "application/x-amz-json-1.0",
                 "X-Amz-Target": f"AmazonSQS.{action}",
             })
+            if status != 200 and data.lstrip().startswith(b"<"):
+                # moto answers auth failures in XML whatever the protocol was.
+                root = ET.fromstring(data)
+                raise SqsError(status, _text(root, "Code", f"HTTP{status}"), _text(root, "Message", ""))
             out = json.loads(data) if data.strip() else {}
             if status != 200:
                 code = out.get("__type", "").rsplit("#", 1)[-1] or f"HTTP{status}"
