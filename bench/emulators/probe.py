@@ -78,6 +78,21 @@ def main():
          m["MD5OfBody"])
     fact("JSON receive: receipt handle shape", True, f"{m['ReceiptHandle'][:40]}... ({len(m['ReceiptHandle'])} chars)")
 
+    st, _, b = h.json("ReceiveMessage", {"QueueUrl": url, "MaxNumberOfMessages": 1, "VisibilityTimeout": 0,
+                                         "MessageSystemAttributeNames": ["All"]})
+    m = json.loads(b)["Messages"][0]
+    fact("JSON receive: attributes for MessageSystemAttributeNames=All (the newer name)", True,
+         sorted(m.get("Attributes", {})) or "none")
+    st, _, b = h.json("ReceiveMessage", {"QueueUrl": url, "MaxNumberOfMessages": 1, "VisibilityTimeout": 30})
+    handle = json.loads(b)["Messages"][0]["ReceiptHandle"]
+    st, _, b = h.json("GetQueueAttributes", {"QueueUrl": url, "AttributeNames": ["All"]})
+    a = json.loads(b)["Attributes"]
+    h.json("ChangeMessageVisibility", {"QueueUrl": url, "ReceiptHandle": handle, "VisibilityTimeout": 0})
+    fact("GetQueueAttributes with 1 message, in flight: (visible) counts it too on local-aws-sqs",
+         True, {k[len("ApproximateNumberOfMessages"):] or "(visible)": a.get(k)
+                for k in ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                          "ApproximateNumberOfMessagesDelayed")})
+
     if NAME == "local-aws-sqs":
         st, _, b = h.query("ReceiveMessage", [("QueueUrl", url), ("MaxNumberOfMessages", "1"),
                                               ("VisibilityTimeout", "0"), ("AttributeName.1", "All"),
