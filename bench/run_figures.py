@@ -27,7 +27,6 @@ import argparse
 import datetime
 import json
 import os
-import re
 import shlex
 import shutil
 import subprocess

@@ -30,14 +30,14 @@ benchlib.require_modules("boto3")
 
 
 class Stats:
-    def __init__(self):
+    def __init__(self, track_duplicates):
         self.lock = threading.Lock()
         self.received = 0
         self.deleted = 0
         self.delete_failed = 0
         self.receive_errors = 0
-        self.message_ids = set()
-        self.duplicates = 0
+        self.message_ids = set() if track_duplicates else None
+        self.duplicates = 0 if track_duplicates else None
         self.last_delete = None
 
 
@@ -79,10 +79,11 @@ def poller(client, args, queue_url, stats, start_gate):
         now = time.monotonic()
         with stats.lock:
             stats.received += len(messages)
-            for m in messages:
-                if m["MessageId"] in stats.message_ids:
-                    stats.duplicates += 1
-                stats.message_ids.add(m["MessageId"])
+            if stats.message_ids is not None:
+                for m in messages:
+                    if m["MessageId"] in stats.message_ids:
+                        stats.duplicates += 1
+                    stats.message_ids.add(m["MessageId"])
             stats.deleted += deleted
             stats.delete_failed += len(entries)
             stats.last_delete = now
@@ -96,6 +97,8 @@ def main():
     p.add_argument("--wait-time-seconds", type=int, default=1,
                    help="ReceiveMessage WaitTimeSeconds (default 1; the run ends with an empty receive)")
     p.add_argument("--visibility-timeout", type=int, default=None, help="ReceiveMessage VisibilityTimeout")
+    p.add_argument("--track-duplicates", action="store_true",
+                   help="count MessageIds received twice (keeps every id: adds to peak RSS, so off by default)")
     args = p.parse_args()
 
     info = benchlib.boto3_info()
@@ -103,7 +106,7 @@ def main():
     queue_url = benchlib.resolve_queue_url(clients[0], args)
     before = benchlib.queue_counts(clients[0], queue_url)
 
-    stats = Stats()
+    stats = Stats(args.track_duplicates)
     gate = threading.Event()
     errors = []
 
