@@ -96,12 +96,14 @@ class Runner:
         lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
         measured = json.loads(lines[-1]) if lines else {"label": label, "exit_code": None}
         row = {**meta, "label": label, "measure": measured}
-        with open(self.out, "a", encoding="utf-8") as f:
-            f.write(json.dumps(row) + "\n")
-        self.rows.append(row)
         if measured.get("exit_code") != 0:
             log(f"{label}: exit code {measured.get('exit_code')}")
         return row
+
+    def save(self, row):
+        with open(self.out, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+        self.rows.append(row)
 
     def template(self, tpl, **values):
         return [part.format(**values) for part in shlex.split(tpl)]
@@ -128,9 +130,9 @@ class Runner:
                         else:
                             cmd = [py, os.path.join(BENCH, "baseline", "sqs_drain_boto3.py"), "--queue-url", url,
                                    "--threads", str(pollers)]
-                        self.measure(f"sqs-client {emu_name} {tool} x{pollers}", cmd, emu.env,
-                                     {"set": "sqs-client", "emulator": emu_name, "tool": tool,
-                                      "pollers": pollers, "loaded": count})
+                        self.save(self.measure(f"sqs-client {emu_name} {tool} x{pollers}", cmd, emu.env,
+                                               {"set": "sqs-client", "emulator": emu_name, "tool": tool,
+                                                "pollers": pollers, "loaded": count}))
             finally:
                 emu.stop()
 
@@ -163,6 +165,7 @@ class Runner:
                     rows = subprocess.run(["psql", "-X", "-At", pg, "-c", "SELECT count(*) FROM user_logins"],
                                           check=True, env=base_env, capture_output=True, text=True).stdout.strip()
                     row["rows_in_table"] = int(rows)
+                    self.save(row)
             finally:
                 emu.stop()
 
