@@ -210,9 +210,9 @@ std::optional<std::uint64_t> parse_size(std::string_view text) {
     else if (u == "kb")
         mult = 1000;
     else if (u == "mb")
-        mult = 1000 * 1000;
+        mult = 1'000'000;
     else if (u == "gb")
-        mult = 1000 * 1000 * 1000;
+        mult = 1'000'000'000;
     else
         return std::nullopt;
     if (n > std::numeric_limits<std::uint64_t>::max() / mult)
@@ -509,11 +509,14 @@ bool is_queue_name(std::string_view s) {
 }
 
 // TRY: unwrap a config_result or return its error from the enclosing function.
+// `var` names a variable, so it cannot be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define SQS2PG_TRY(var, expr)                                                                      \
     auto var##_r = (expr);                                                                         \
     if (!var##_r)                                                                                  \
         return var##_r.error();                                                                    \
     auto var = std::move(*var##_r)
+// NOLINTEND(bugprone-macro-parentheses)
 
 } // namespace
 

@@ -140,6 +140,8 @@ void endpoint::stop() {
 asio::awaitable<void> endpoint::async_run() {
     // Cancellation of the caller is an ordinary way to stop: see it as an error code.
     co_await asio::this_coro::throw_if_cancelled(false);
+    if (!acceptor_.is_open())
+        co_return; // listen() failed or was not called: nothing to serve
     asio::steady_timer backoff(ex_);
     while (!stopping_) {
         auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);

@@ -98,6 +98,8 @@ histogram::histogram(std::vector<double> upper_bounds)
 }
 
 void histogram::observe(double v) noexcept {
+    if (std::isnan(v))
+        return; // would poison _sum for the rest of the run
     // Linear scan: bucket lists are short (about a dozen) and the low ones are the common case.
     std::size_t i = 0;
     while (i < bounds_.size() && v > bounds_[i])

@@ -42,7 +42,7 @@ std::string format_duration(std::chrono::seconds d) {
         return fmt::format("{}s", s);
     if (s < 3600)
         return fmt::format("{}m{:02}s", s / 60, s % 60);
-    if (s < 100 * 3600)
+    if (s < std::int64_t{100} * 3600)
         return fmt::format("{}h{:02}m", s / 3600, s % 3600 / 60);
     return ">99h";
 }
@@ -156,8 +156,9 @@ void progress_display::draw(bool with_newline) {
     if (with_newline)
         buf += '\n';
     drawn_len_ = with_newline ? 0 : line_.size();
-    std::fwrite(buf.data(), 1, buf.size(), out_);
-    std::fflush(out_);
+    // A terminal that cannot take the progress line is no reason to stop the run.
+    (void)std::fwrite(buf.data(), 1, buf.size(), out_);
+    (void)std::fflush(out_);
 }
 
 void progress_display::before_log_line() {
@@ -166,7 +167,7 @@ void progress_display::before_log_line() {
     std::string buf = "\r";
     buf.append(drawn_len_, ' ');
     buf += '\r';
-    std::fwrite(buf.data(), 1, buf.size(), out_);
+    (void)std::fwrite(buf.data(), 1, buf.size(), out_);
     drawn_len_ = 0;
 }
 

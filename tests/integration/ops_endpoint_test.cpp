@@ -387,6 +387,17 @@ TEST_F(OpsEndpoint, CancellingAsyncRunStopsLikeStop) {
     ep.reset();
 }
 
+TEST_F(OpsEndpoint, RunWithoutListenReturnsAtOnce) {
+    endpoint idle(io.get_executor(), reg, {}, {});
+    bool returned = false;
+    asio::co_spawn(io, idle.async_run(), [&](const std::exception_ptr& e) {
+        EXPECT_FALSE(e);
+        returned = true;
+    });
+    io.run_for(5s);
+    EXPECT_TRUE(returned);
+}
+
 TEST_F(OpsEndpoint, ListenReportsAPortInUse) {
     start();
     endpoint other(io.get_executor(), reg, {}, {});

@@ -52,7 +52,7 @@ struct readiness {
 
 struct endpoint_options {
     /// Largest request (header and body) accepted; larger gets 431/413 and a close.
-    std::size_t max_request_bytes = 8 * 1024;
+    std::size_t max_request_bytes = std::size_t{8} << 10;
     /// Time for a whole request to arrive once the connection is open or its first byte
     /// came, and for a response to be written.
     std::chrono::milliseconds read_timeout{10'000};
@@ -68,7 +68,9 @@ struct endpoint_options {
 /// other methods 405. Connections are kept alive as the client asks.
 ///
 /// Single-threaded: every member is called on the io_context's thread. `metrics` and the
-/// objects `ready` refers to must outlive the endpoint.
+/// objects `ready` refers to must outlive the endpoint, and the endpoint must outlive the
+/// connections it serves: destroy it after async_run() has returned (or after the
+/// io_context, which destroys the connection coroutines with it).
 class endpoint {
 public:
     using readiness_check = std::function<readiness()>;

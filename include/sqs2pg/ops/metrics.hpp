@@ -47,7 +47,8 @@ public:
     /// otherwise); +Inf is implicit.
     explicit histogram(std::vector<double> upper_bounds);
 
-    /// Counts `v` into the first bucket whose bound is >= v (Prometheus `le` semantics).
+    /// Counts `v` into the first bucket whose bound is >= v (Prometheus `le` semantics);
+    /// NaN is ignored.
     void observe(double v) noexcept;
 
     std::span<const double> upper_bounds() const noexcept { return bounds_; }

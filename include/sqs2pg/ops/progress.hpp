@@ -46,8 +46,8 @@ public:
 
 private:
     struct point {
-        progress_clock::time_point at;
-        std::uint64_t done;
+        progress_clock::time_point at{};
+        std::uint64_t done = 0;
     };
     progress_clock::duration window_;
     std::deque<point> points_;

@@ -166,6 +166,16 @@ TEST(Metrics, HistogramBucketsAreCumulativeWithSumAndCount) {
     EXPECT_EQ(e.order[3], "sqs2pg_batch_latency_seconds_bucket{le=+Inf}");
 }
 
+TEST(Metrics, HistogramIgnoresNaN) {
+    registry reg;
+    auto& h = reg.add_histogram("sqs2pg_h", "h", {1});
+    h.observe(0.5);
+    h.observe(std::nan(""));
+    const auto e = parse(reg.render());
+    EXPECT_EQ(e.at("sqs2pg_h_count{}"), 1);
+    EXPECT_EQ(e.at("sqs2pg_h_sum{}"), 0.5);
+}
+
 TEST(Metrics, EmptyHistogramStillRendersEveryBucket) {
     registry reg;
     reg.add_histogram("sqs2pg_x_seconds", "x", latency_buckets_seconds());
