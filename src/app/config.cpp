@@ -638,11 +638,15 @@ config_result<run_config> make_run_config(const parsed_options& o, const environ
     SQS2PG_TRY(key_file, get_string(o, "mask-key-file"));
     if (key_file)
         c.mask_key_file = *key_file;
-    if (c.mask != mask_algorithm::sha256 && c.mask_key_file.empty()) {
+    // The keyring may also sit in the environment itself (SQS2PG_MASK_KEY, the text
+    // `sqs2pg keygen` prints); the mask module reads it from there, never from here.
+    if (c.mask != mask_algorithm::sha256 && c.mask_key_file.empty() &&
+        !env.get("SQS2PG_MASK_KEY")) {
         const auto* m = o.find("mask");
         return config_error{
-            fmt::format("sqs2pg: --mask-key-file: required for {} masking (create a key with "
-                        "`sqs2pg keygen`, or set SQS2PG_MASK_KEY_FILE)",
+            fmt::format("sqs2pg: --mask-key-file: a key is required for {} masking (create one "
+                        "with `sqs2pg keygen > mask.keys`, then pass --mask-key-file mask.keys "
+                        "or put its line in SQS2PG_MASK_KEY)",
                         m ? m->value : std::string("hmac-sha256"))};
     }
 

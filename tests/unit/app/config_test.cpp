@@ -413,12 +413,22 @@ TEST(ConfigErrors, ListenAddress) {
 
 TEST(ConfigErrors, MaskKeyRequiredForKeyedMasks) {
     EXPECT_EQ(error_of({"--queue-url=http://h/1/q"}),
-              "sqs2pg: --mask-key-file: required for hmac-sha256 masking (create a key with "
-              "`sqs2pg keygen`, or set SQS2PG_MASK_KEY_FILE)");
+              "sqs2pg: --mask-key-file: a key is required for hmac-sha256 masking (create one "
+              "with `sqs2pg keygen > mask.keys`, then pass --mask-key-file mask.keys or put its "
+              "line in SQS2PG_MASK_KEY)");
     EXPECT_NE(error_of({"--queue-url=http://h/1/q", "--mask=aes-siv"}).find("for aes-siv masking"),
               std::string::npos);
     EXPECT_EQ(error_of(with_minimal({"--mask-key-file="})),
               "sqs2pg: --mask-key-file: must not be empty");
+}
+
+TEST(Config, MaskKeyFromTheEnvironmentIsEnough) {
+    const auto c =
+        run_ok({"--queue-url=http://h/1/q"},
+               env_of({{"SQS2PG_MASK_KEY",
+                        "k1 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}}));
+    EXPECT_EQ(c.mask, mask_algorithm::hmac_sha256);
+    EXPECT_EQ(c.mask_key_file, "");
 }
 
 TEST(ConfigErrors, PgValueIsNeverEchoed) {
