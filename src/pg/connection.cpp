@@ -30,9 +30,16 @@ void notice_receiver(void*, const PGresult* r) {
     ops::log(ops::level::debug, "pg.notice", {{"sqlstate", result_sqlstate(r)}});
 }
 
-std::string trimmed(const char* msg) {
-    std::string s = msg != nullptr ? msg : "";
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+// libpq's message on one line: "...failed: Connection refused\n\tIs the server...".
+std::string one_line(const char* msg) {
+    std::string s;
+    for (const char* p = msg != nullptr ? msg : ""; *p != '\0'; ++p) {
+        const bool space = *p == '\n' || *p == '\t' || *p == ' ';
+        if (space && (s.empty() || s.back() == ' '))
+            continue;
+        s += space ? ' ' : *p;
+    }
+    while (!s.empty() && s.back() == ' ')
         s.pop_back();
     return s;
 }
@@ -163,9 +170,11 @@ resolve_hosts(param_list& p, asio::steady_timer& deadline, std::string& detail) 
             out_ports.push_back(port);
             continue;
         }
-        auto r =
-            co_await (resolver.async_resolve(hosts[i], port.empty() ? "5432" : port, use_tuple) ||
-                      deadline.async_wait(use_tuple));
+        // A named string, not a temporary: GCC 12 destroys temporaries in a co_await
+        // expression twice.
+        const std::string service = port.empty() ? "5432" : port;
+        auto r = co_await (resolver.async_resolve(hosts[i], service, use_tuple) ||
+                           deadline.async_wait(use_tuple));
         if (r.index() == 1) {
             const auto [ec] = std::get<1>(r);
             detail = "timed out resolving " + hosts[i];
@@ -261,8 +270,9 @@ asio::awaitable<boost::system::result<void>> connection::async_connect(connect_o
     param_list params = std::move(*parsed);
     asio::steady_timer deadline(ex_);
     deadline.expires_after(opts.timeout);
-    if (auto r = co_await resolve_hosts(params, deadline, detail_); !r)
-        co_return r.error();
+    auto resolved = co_await resolve_hosts(params, deadline, detail_);
+    if (!resolved)
+        co_return resolved.error();
     params.set("fallback_application_name", "sqs2pg");
     params.set("client_encoding",
                "UTF8"); // rows are UTF-8 JSON text, whatever PGCLIENTENCODING says
@@ -274,7 +284,7 @@ asio::awaitable<boost::system::result<void>> connection::async_connect(connect_o
         co_return errc::connect_failed;
     }
     if (PQstatus(conn_) == CONNECTION_BAD) {
-        detail_ = trimmed(PQerrorMessage(conn_));
+        detail_ = one_line(PQerrorMessage(conn_));
         close();
         co_return errc::connect_failed;
     }
@@ -284,7 +294,7 @@ asio::awaitable<boost::system::result<void>> connection::async_connect(connect_o
     PostgresPollingStatusType poll = PGRES_POLLING_WRITING;
     while (poll != PGRES_POLLING_OK) {
         if (poll == PGRES_POLLING_FAILED) {
-            detail_ = trimmed(PQerrorMessage(conn_));
+            detail_ = one_line(PQerrorMessage(conn_));
             close();
             co_return errc::connect_failed;
         }
@@ -314,7 +324,7 @@ asio::awaitable<boost::system::result<void>> connection::async_connect(connect_o
     }
     watch_socket();
     if (PQsetnonblocking(conn_, 1) != 0) {
-        detail_ = trimmed(PQerrorMessage(conn_));
+        detail_ = one_line(PQerrorMessage(conn_));
         close();
         co_return errc::connect_failed;
     }
@@ -361,8 +371,9 @@ asio::awaitable<boost::system::result<void>> connection::async_flush() {
 }
 
 asio::awaitable<boost::system::result<result_ptr>> connection::async_collect() {
-    if (auto f = co_await async_flush(); !f)
-        co_return f.error();
+    auto flushed = co_await async_flush();
+    if (!flushed)
+        co_return flushed.error();
     result_ptr last;
     error_code err;
     while (true) {

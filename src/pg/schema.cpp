@@ -21,7 +21,9 @@ struct table_shape {
 asio::awaitable<boost::system::result<table_shape>> describe(connection& conn,
                                                              const qualified_name& name) {
     const std::optional<std::string> params[] = {name.quoted()};
-    auto r = co_await conn.async_query_params(sql::describe_table(), params);
+    // Named, not temporaries: GCC 12 destroys temporaries in a co_await expression twice.
+    const std::string query = sql::describe_table();
+    auto r = co_await conn.async_query_params(query, params);
     if (!r)
         co_return r.error();
     table_shape shape;
@@ -80,8 +82,9 @@ async_ensure_schema(connection& conn, const table_names& tables, bool create, st
                 co_return errc::schema_mismatch;
             }
         }
-        auto r = co_await conn.async_query(sql::create_tables(
-            tables, !checks[0].shape.exists, !checks[1].shape.exists, !checks[2].shape.exists));
+        const std::string ddl = sql::create_tables(
+            tables, !checks[0].shape.exists, !checks[1].shape.exists, !checks[2].shape.exists);
+        auto r = co_await conn.async_query(ddl);
         if (!r) {
             detail = "creating the tables failed with SQLSTATE " + conn.last_sqlstate();
             co_return r.error();

@@ -48,9 +48,10 @@ struct group {
 };
 using group_ptr = std::shared_ptr<group>;
 
-asio::awaitable<bool> is_cancelled() {
-    const auto cs = co_await asio::this_coro::cancellation_state;
-    co_return cs.cancelled() != asio::cancellation_type::none;
+// GCC 12 miscompiles some co_await expressions inside conditions and declarations;
+// in this module every co_await is a statement of its own, its result named.
+bool cancelled(const asio::cancellation_state& cs) {
+    return cs.cancelled() != asio::cancellation_type::none;
 }
 
 } // namespace
@@ -98,31 +99,38 @@ struct writer::impl {
 
     asio::awaitable<boost::system::result<void>> open_session() {
         auto c = std::make_unique<connection>(ex);
-        if (auto r = co_await c->async_connect({cfg.conninfo, cfg.connect_timeout}); !r) {
+        // Named, not a braced temporary: GCC 12 destroys temporaries in a co_await
+        // expression twice.
+        connect_options opts{cfg.conninfo, cfg.connect_timeout};
+        auto connected = co_await c->async_connect(std::move(opts));
+        if (!connected) {
             detail = c->error_detail();
-            co_return r.error();
+            co_return connected.error();
         }
         if (!schema_checked) {
-            if (auto r = co_await async_ensure_schema(*c, names, cfg.create_tables, detail); !r)
-                co_return r.error();
+            auto schema = co_await async_ensure_schema(*c, names, cfg.create_tables, detail);
+            if (!schema)
+                co_return schema.error();
             schema_checked = true;
         }
         if (cfg.statement_timeout.count() > 0) {
-            auto r = co_await c->async_query(
-                fmt::format("SET statement_timeout = {}", cfg.statement_timeout.count()));
+            const std::string set_timeout =
+                fmt::format("SET statement_timeout = {}", cfg.statement_timeout.count());
+            auto r = co_await c->async_query(set_timeout);
             if (!r)
                 co_return r.error();
         }
         const auto row_types = sql::insert_rows_types();
-        if (auto r = co_await c->async_prepare(sql::rows_statement, rows_sql, row_types); !r) {
+        auto prepared = co_await c->async_prepare(sql::rows_statement, rows_sql, row_types);
+        if (!prepared) {
             detail = "preparing the rows statement failed with SQLSTATE " + c->last_sqlstate();
-            co_return r.error();
+            co_return prepared.error();
         }
         const auto reject_types = sql::upsert_rejects_types();
-        if (auto r = co_await c->async_prepare(sql::rejects_statement, rejects_sql, reject_types);
-            !r) {
+        prepared = co_await c->async_prepare(sql::rejects_statement, rejects_sql, reject_types);
+        if (!prepared) {
             detail = "preparing the rejects statement failed with SQLSTATE " + c->last_sqlstate();
-            co_return r.error();
+            co_return prepared.error();
         }
         if (PQenterPipelineMode(c->native_handle()) != 1)
             co_return errc::protocol;
@@ -234,9 +242,10 @@ struct writer::impl {
     }
 
     asio::awaitable<void> read_loop(std::uint64_t s) {
+        const auto cs = co_await asio::this_coro::cancellation_state;
         while (alive(s)) {
             const error_code ec = co_await conn->async_wait_readable();
-            if (!alive(s) || co_await is_cancelled())
+            if (!alive(s) || cancelled(cs))
                 co_return;
             if (ec) {
                 end_session(errc::connection_lost, true);
@@ -253,15 +262,16 @@ struct writer::impl {
     }
 
     asio::awaitable<void> write_loop(std::uint64_t s) {
+        const auto cs = co_await asio::this_coro::cancellation_state;
         while (alive(s)) {
             if (!want_write) {
                 co_await write_wake.async_wait(use_tuple); // flush_now() or end_session() wakes it
-                if (co_await is_cancelled())
+                if (cancelled(cs))
                     co_return;
                 continue;
             }
             const error_code ec = co_await conn->async_wait_writable();
-            if (!alive(s) || co_await is_cancelled())
+            if (!alive(s) || cancelled(cs))
                 co_return;
             if (ec) {
                 end_session(errc::connection_lost, true);
@@ -272,6 +282,7 @@ struct writer::impl {
     }
 
     asio::awaitable<void> prune_loop(std::uint64_t s) {
+        const auto cs = co_await asio::this_coro::cancellation_state;
         asio::steady_timer t(ex);
         while (alive(s)) {
             if (cfg.prune_interval.count() > 0)
@@ -279,13 +290,13 @@ struct writer::impl {
             else
                 t.expires_at(asio::steady_timer::time_point::max()); // pruning switched off
             const auto [ec] = co_await t.async_wait(use_tuple);
-            if (ec || !alive(s) || co_await is_cancelled())
+            if (ec || !alive(s) || cancelled(cs))
                 co_return;
             // Small transactions one after another, so no lock is held for long and row
             // batches queue behind at most one of them.
             while (alive(s)) {
                 auto n = co_await prune_once();
-                if (co_await is_cancelled())
+                if (cancelled(cs))
                     co_return;
                 if (!n) {
                     ops::log(ops::level::warn, "pg.prune_failed", {{"error", n.error().message()}});
@@ -321,23 +332,25 @@ struct writer::impl {
     asio::awaitable<bool> wait_group(group& g) {
         if (!g.done && !g.lost)
             co_await g.wake.async_wait(use_tuple);
-        co_return g.done || g.lost;
+        co_return g.done || static_cast<bool>(g.lost);
     }
 
     asio::awaitable<error_code> wait_ready() {
+        const auto cs = co_await asio::this_coro::cancellation_state;
         while (!ready) {
             if (stopped)
-                co_return errc::stopped;
+                co_return error_code(errc::stopped);
             co_await ready_wake.async_wait(use_tuple);
-            if (co_await is_cancelled())
-                co_return asio::error::operation_aborted;
+            if (cancelled(cs))
+                co_return error_code(asio::error::operation_aborted);
         }
         co_return error_code{};
     }
 
     asio::awaitable<boost::system::result<std::size_t>> prune_once() {
-        if (const error_code e = co_await wait_ready())
-            co_return e;
+        const error_code not_ready = co_await wait_ready();
+        if (not_ready)
+            co_return not_ready;
         const std::string secs = std::to_string(cfg.ledger_retention.count());
         const std::string limit = std::to_string(cfg.prune_batch);
         const char* values[] = {secs.c_str(), limit.c_str()};
@@ -345,7 +358,8 @@ struct writer::impl {
             return PQsendQueryParams(pg, prune_sql.c_str(), 2, nullptr, values, nullptr, nullptr,
                                      0) == 1;
         });
-        if (!co_await wait_group(*g))
+        const bool finished = co_await wait_group(*g);
+        if (!finished)
             co_return error_code(asio::error::operation_aborted);
         if (g->lost)
             co_return g->lost;
@@ -466,13 +480,14 @@ struct writer::impl {
             st.rejects = dedupe_ids(ids);
         }
         batch_resolver res(st.rows.first.size(), st.rejects.first.size());
-        bool cancelled = false;
-        while (!res.done() && !cancelled) {
+        bool aborted = false;
+        while (!res.done() && !aborted) {
             std::vector<attempt> attempts = res.next_attempts();
-            if (const error_code e = co_await wait_ready()) {
+            const error_code not_ready = co_await wait_ready();
+            if (not_ready) {
                 for (const auto& a : attempts)
-                    res.failed(a, {}, e);
-                cancelled = e == asio::error::operation_aborted;
+                    res.failed(a, {}, not_ready);
+                aborted = not_ready == asio::error::operation_aborted;
                 continue;
             }
             // All attempts of a round go out back to back: independent transactions,
@@ -482,9 +497,11 @@ struct writer::impl {
             for (const auto& a : attempts)
                 groups.push_back(send_attempt(a, st, res));
             for (std::size_t i = 0; i < attempts.size(); ++i) {
-                if (!cancelled && !co_await wait_group(*groups[i]))
-                    cancelled = true;
-                if (cancelled)
+                if (!aborted) {
+                    const bool finished = co_await wait_group(*groups[i]);
+                    aborted = !finished;
+                }
+                if (aborted)
                     res.failed(attempts[i], {}, asio::error::operation_aborted);
                 else
                     settle_attempt(attempts[i], *groups[i], st, res);
@@ -527,12 +544,13 @@ asio::awaitable<error_code> writer::async_run() {
         ~running_guard() { flag = false; }
     } guard{m.running};
 
+    const auto cs = co_await asio::this_coro::cancellation_state;
     backoff delays(m.cfg.reconnect);
     std::uniform_real_distribution<double> unit(0.0, 1.0);
     while (true) {
         if (m.stopped)
             co_return errc::stopped;
-        if (co_await is_cancelled()) {
+        if (cancelled(cs)) {
             m.end_session(asio::error::operation_aborted, false);
             co_return asio::error::operation_aborted;
         }
@@ -543,9 +561,10 @@ asio::awaitable<error_code> writer::async_run() {
                      {{"attempt", delays.attempts()}, {"delay_ms", delay.count()}});
             asio::steady_timer t(m.ex, delay);
             co_await (t.async_wait(use_tuple) || m.stop_wake.async_wait(use_tuple));
-            if (m.stopped || co_await is_cancelled())
+            if (m.stopped || cancelled(cs))
                 continue;
-            if (auto r = co_await m.open_session(); !r) {
+            auto r = co_await m.open_session();
+            if (!r) {
                 if (is_fatal(r.error())) {
                     ops::log(ops::level::error, "pg.reconnect_fatal",
                              {{"error", r.error().message()}, {"detail", m.detail}});
