@@ -10,13 +10,17 @@
 namespace sqs2pg::pg::sql {
 
 std::string insert_rows(const table_names& t) {
-    // One statement, so rows and ledger entries commit or fail together. `fresh` holds the
+    // One statement, so rows and ledger entries commit or fail together. Message ids are
+    // compared bytewise (COLLATE "C"): they are ASCII, and the ledger's index then does
+    // not depend on the server's locale or its library version. `fresh` holds the
     // ids this statement put into the ledger; a row is written only for those, so an id
     // already committed (a redelivery) adds nothing. A concurrent writer of the same id
     // waits on the primary key until the other transaction ends, then skips or inserts.
     return fmt::format(
         "WITH input AS ("
-        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
+        " SELECT t.message_id COLLATE \"C\" AS message_id, t.user_id, t.device_type,"
+        " t.masked_ip, t.masked_device_id, t.locale, t.app_version, t.create_date, t.pos"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
         " $6::text[], $7::int4[], $8::date[]) WITH ORDINALITY AS t(message_id, user_id,"
         " device_type, masked_ip, masked_device_id, locale, app_version, create_date, pos)"
         "), fresh AS ("
@@ -90,14 +94,14 @@ std::string create_tables(const table_names& t, bool target, bool ledger, bool r
                        t.target.quoted());
     if (ledger)
         fmt::format_to(std::back_inserter(sql),
-                       "CREATE TABLE IF NOT EXISTS {0} (message_id text PRIMARY KEY,"
+                       "CREATE TABLE IF NOT EXISTS {0} (message_id text COLLATE \"C\" PRIMARY KEY,"
                        " written_at timestamptz NOT NULL DEFAULT now());"
                        "CREATE INDEX IF NOT EXISTS sqs2pg_ledger_written_at ON {0}"
                        " USING brin (written_at);",
                        t.ledger.quoted());
     if (rejects)
         fmt::format_to(std::back_inserter(sql),
-                       "CREATE TABLE IF NOT EXISTS {0} (message_id text PRIMARY KEY,"
+                       "CREATE TABLE IF NOT EXISTS {0} (message_id text COLLATE \"C\" PRIMARY KEY,"
                        " reason text NOT NULL, receive_count integer NOT NULL DEFAULT 0,"
                        " sent_at timestamptz, first_seen timestamptz NOT NULL DEFAULT now(),"
                        " last_seen timestamptz NOT NULL DEFAULT now(), sealed_body bytea,"
