@@ -150,14 +150,8 @@ struct writer::impl {
     // Ends the session: every group in flight is lost (its items will be written again;
     // the ledger makes that safe even if the server committed them after all).
     void end_session(error_code why, bool unexpected) {
-        if (!ready && !conn)
-            return;
+        const bool was_ready = ready;
         const std::size_t lost_groups = tracker.in_flight();
-        if (unexpected) {
-            ++stats.connection_losses;
-            ops::log(ops::level::warn, "pg.connection_lost",
-                     {{"error", why.message()}, {"in_flight", lost_groups}});
-        }
         ready = false;
         want_write = false;
         for (auto& g : tracker.abandon_all()) {
@@ -167,6 +161,11 @@ struct writer::impl {
         if (conn)
             conn->close();
         write_wake.cancel();
+        if (was_ready && unexpected) {
+            ++stats.connection_losses;
+            ops::log(ops::level::warn, "pg.connection_lost",
+                     {{"error", why.message()}, {"in_flight", lost_groups}});
+        }
     }
 
     // --- pipeline I/O --------------------------------------------------------------------
@@ -316,6 +315,10 @@ struct writer::impl {
     template <class Send>
     group_ptr send_group(std::size_t queries, Send&& send) {
         auto g = std::make_shared<group>(ex, queries);
+        if (!ready) { // an earlier send of the same round found the connection gone
+            g->lost = errc::connection_lost;
+            return g;
+        }
         PGconn* pg = conn->native_handle();
         if (!send(pg) || PQpipelineSync(pg) != 1) {
             end_session(errc::connection_lost, true);
