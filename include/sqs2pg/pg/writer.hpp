@@ -52,7 +52,8 @@ struct writer_stats {
     std::uint64_t ledger_pruned = 0;
 };
 
-/// Owns one PostgreSQL connection. Use from the io_context's thread only.
+/// Owns one PostgreSQL connection. Use from the io_context's thread only; the writer
+/// must outlive async_run and every async_write / async_prune_ledger it started.
 ///
 ///     writer w(ex, cfg);
 ///     if (auto r = co_await w.async_start(); !r) ... // connect, schema, prepare
@@ -99,7 +100,8 @@ public:
 
     /// True while a connection is up and in pipeline mode (readiness, metrics).
     bool connected() const noexcept;
-    /// Batches sent and not answered yet.
+    /// Transactions (groups up to a sync) sent and not answered yet: one per batch, more
+    /// while a batch is being bisected.
     std::size_t in_flight() const noexcept;
     /// The server process id of the current session, 0 when disconnected.
     int backend_pid() const noexcept;
