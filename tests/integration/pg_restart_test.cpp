@@ -1,17 +1,23 @@
 // The writer across PostgreSQL restarts and outages (scripts/services pg-restart,
-// pg-stop, pg-start). These stop the shared test server, so this binary runs alone
-// (is_parallel: false in meson).
+// pg-stop, pg-start) and over TLS. These stop the shared test server or change its
+// configuration, so this binary runs alone (is_parallel: false in meson).
 #include <sqs2pg/pg/error.hpp>
 
 #include "pg_fixture.hpp"
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
+#include <cstdio>
 #include <cstdlib>
-#include <thread>
+#include <filesystem>
 
 namespace {
 
@@ -156,6 +162,104 @@ TEST_F(PgRestart, WritesWaitWhileTheServerIsDownAndCompleteWhenItReturns) {
     EXPECT_EQ(o.inserted, 50u);
     EXPECT_EQ(rows_in_table(), 50);
     EXPECT_EQ(w.stats().connection_losses, 1u);
+}
+
+// A throwaway self-signed server certificate (P-256) written as PEM files.
+void write_self_signed(const std::string& cert_path, const std::string& key_path) {
+    EVP_PKEY* key = EVP_EC_gen("P-256");
+    X509* x = X509_new();
+    ASSERT_TRUE(key != nullptr && x != nullptr);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+    X509_set_pubkey(x, key);
+    X509_NAME* name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+    X509_set_issuer_name(x, name);
+    ASSERT_GT(X509_sign(x, key, EVP_sha256()), 0);
+    std::FILE* c = std::fopen(cert_path.c_str(), "w");
+    std::FILE* k = std::fopen(key_path.c_str(), "w");
+    ASSERT_TRUE(c != nullptr && k != nullptr);
+    PEM_write_X509(c, x);
+    PEM_write_PrivateKey(k, key, nullptr, nullptr, 0, nullptr, nullptr);
+    std::fclose(c);
+    std::fclose(k);
+    X509_free(x);
+    EVP_PKEY_free(key);
+}
+
+TEST_F(PgRestart, TlsConnectionCarriesLargeBatchesInFlight) {
+    // Server side: a certificate in the data directory, ssl = on, reload.
+    const std::string pgdata = test::require_env("SQS2PG_TEST_PGDATA");
+    const std::string cert = pgdata + "/sqs2pg_test.crt";
+    const std::string key = pgdata + "/sqs2pg_test.key";
+    write_self_signed(cert, key);
+    struct stat owner {};
+    ASSERT_EQ(::stat(pgdata.c_str(), &owner), 0);
+    ASSERT_EQ(::chmod(key.c_str(), 0600), 0);
+    if (::geteuid() == 0) {
+        ASSERT_EQ(::chown(cert.c_str(), owner.st_uid, owner.st_gid), 0);
+        ASSERT_EQ(::chown(key.c_str(), owner.st_uid, owner.st_gid), 0);
+    }
+    test::sync_db admin(test::require_env("SQS2PG_TEST_PG_ADMIN"));
+    struct ssl_off {
+        test::sync_db& admin;
+        std::string cert, key;
+        ~ssl_off() {
+            try {
+                admin.exec("ALTER SYSTEM RESET ssl");
+                admin.exec("ALTER SYSTEM RESET ssl_cert_file");
+                admin.exec("ALTER SYSTEM RESET ssl_key_file");
+                admin.exec("SELECT pg_reload_conf()");
+            } catch (...) {
+            }
+            std::filesystem::remove(cert);
+            std::filesystem::remove(key);
+        }
+    } restore{admin, cert, key};
+    admin.exec("ALTER SYSTEM SET ssl_cert_file = '" + cert + "'");
+    admin.exec("ALTER SYSTEM SET ssl_key_file = '" + key + "'");
+    admin.exec("ALTER SYSTEM SET ssl = on");
+    admin.exec("SELECT pg_reload_conf()");
+
+    auto cfg = config();
+    cfg.conninfo += (cfg.conninfo.find('?') == std::string::npos ? "?" : "&");
+    cfg.conninfo += "sslmode=require";
+    // The reload is asynchronous: wait until the server accepts TLS.
+    for (int i = 0; i < 100; ++i) {
+        PGconn* probe = PQconnectdb(cfg.conninfo.c_str());
+        const bool up = PQstatus(probe) == CONNECTION_OK;
+        PQfinish(probe);
+        if (up)
+            break;
+        run_for(50ms);
+    }
+
+    auto& w = start_writer(cfg);
+    EXPECT_EQ(
+        admin.value("SELECT ssl FROM pg_stat_ssl WHERE pid = " + std::to_string(w.backend_pid())),
+        "t");
+    // One batch of several MB (many TLS records, PQflush returning 1) and 8 more in flight.
+    pg::batch big;
+    big.rows = make_rows("tls-big", 20000);
+    EXPECT_EQ(write(big).inserted, 20000u);
+    int finished = 0;
+    std::size_t inserted = 0;
+    for (int k = 0; k < 8; ++k) {
+        pg::batch b;
+        b.rows = make_rows("tls" + std::to_string(k), 2000, 20000 + k * 2000);
+        asio::co_spawn(io, w.async_write(std::move(b)),
+                       [&](std::exception_ptr, pg::batch_outcome o) {
+                           inserted += o.inserted;
+                           ++finished;
+                       });
+    }
+    run_until([&] { return finished == 8; });
+    EXPECT_EQ(inserted, 16000u);
+    EXPECT_EQ(rows_in_table(), 36000);
+    EXPECT_EQ(duplicated_rows(), 0);
 }
 
 } // namespace
