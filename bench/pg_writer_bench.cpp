@@ -362,11 +362,11 @@ int main(int argc, char** argv) {
                     db.exec(fmt::format("DROP TABLE IF EXISTS {0}.user_logins, {0}.sqs2pg_ledger",
                                         schema));
                     results.push_back(run_writer(o, table, rows, bs, inf, format));
-                    std::fprintf(stderr, ".");
+                    (void)std::fprintf(stderr, ".");
                 }
         db.exec("TRUNCATE " + table);
         results.push_back(run_copy(db, table, rows));
-        std::fprintf(stderr, "\n");
+        (void)std::fprintf(stderr, "\n");
 
         fmt::print("PostgreSQL {} (synchronous_commit={}, fsync={}), {} rows per run\n\n", server,
                    sync_commit, fsync, o.rows);
@@ -391,7 +391,7 @@ int main(int argc, char** argv) {
         fmt::print("\n{}\n", json);
         return 0;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "pg_writer_bench: %s\n", e.what());
+        (void)std::fprintf(stderr, "pg_writer_bench: %s\n", e.what());
         return 1;
     }
 }

@@ -108,9 +108,9 @@ public:
 private:
     struct entry {
         Group group;
-        std::size_t queries;
-        std::size_t next; ///< the query whose results come next
-        bool in_results;  ///< at least one result of `next` arrived, its NULL has not
+        std::size_t queries = 0;
+        std::size_t next = 0;    ///< the query whose results come next
+        bool in_results = false; ///< at least one result of `next` arrived, its NULL has not
         std::optional<std::size_t> failed_query;
     };
 
