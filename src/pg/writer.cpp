@@ -437,13 +437,23 @@ struct writer::impl {
         if (g.failed_query) {
             const std::string& code = g.results[*g.failed_query].sqlstate;
             const error_code cause = errc_from_sqlstate(code);
-            ops::log(ops::level::warn, "pg.transaction_failed",
+            // Bisection steps are expected on the way to a refused row: only the row itself
+            // is worth a warning.
+            const bool data = classify_sqlstate(code) == sqlstate_action::reject;
+            ops::log(data ? ops::level::debug : ops::level::warn, "pg.transaction_failed",
                      {{"sqlstate", code}, {"items", a.size()}, {"error", cause.message()}});
-            if (a.size() == 1 && !a.rows.empty() &&
-                classify_sqlstate(code) == sqlstate_action::reject)
-                ops::log(ops::level::warn, "pg.row_refused",
-                         {{"message_id", st.b.rows[st.rows.first[a.rows.front()]].message_id},
-                          {"sqlstate", code}});
+            if (data && a.size() == 1) {
+                const std::string& id =
+                    !a.rejects.empty()
+                        ? st.b.rejects[st.rejects.first[a.rejects.front()]].message_id
+                        : st.b.rows[st.rows
+                                        .first[a.rows.empty() ? a.refused.front() : a.rows.front()]]
+                              .message_id;
+                // A refused reject record cannot be kept: SQS's redrive policy takes over.
+                ops::log(ops::level::warn,
+                         a.rows.empty() ? "pg.reject_record_refused" : "pg.row_refused",
+                         {{"message_id", id}, {"sqlstate", code}});
+            }
             res.failed(a, code, cause);
             return;
         }
