@@ -148,7 +148,8 @@ bool is_retryable(errc kind) noexcept {
 }
 
 bool is_fatal(errc kind) noexcept {
-    return kind == errc::auth || kind == errc::credentials || kind == errc::not_found;
+    return kind == errc::auth || kind == errc::credentials || kind == errc::not_found ||
+           kind == errc::configuration;
 }
 
 bool is_expired_token(std::string_view code) noexcept {
@@ -179,6 +180,8 @@ std::string_view kind_name(errc kind) noexcept {
         return "server";
     case errc::transport:
         return "transport";
+    case errc::configuration:
+        return "configuration";
     case errc::timeout:
         return "timeout";
     case errc::bad_response:
@@ -210,6 +213,9 @@ std::string_view hint(errc kind) noexcept {
         return "the request is outside SQS limits and was not sent";
     case errc::transport:
         return "no HTTP response: check the endpoint address, network and TLS settings";
+    case errc::configuration:
+        return "the endpoint cannot be used as configured: check the endpoint URL, the TLS "
+               "certificate and its host name (or the extra CA file)";
     case errc::timeout:
         return "no response before the deadline";
     case errc::bad_response:

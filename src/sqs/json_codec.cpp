@@ -335,12 +335,11 @@ result<raw_output> json_decode(std::string_view action, output_shape shape,
                                const wire_response& w) {
     const auto bad = [&] { return make_error(action, errc::bad_response, w); };
     raw_output out;
-    // Actions without output may answer with an empty body.
-    if (shape == output_shape::none &&
-        w.body.find_first_not_of(" \t\r\n") == std::string_view::npos)
-        return out;
+    // An empty 2xx body is an empty object: actions without output, and local-aws-sqs's
+    // empty ReceiveMessage (mandatory members are still checked below).
+    const bool blank = w.body.find_first_not_of(" \t\r\n") == std::string_view::npos;
     boost::system::error_code ec;
-    const json::value v = json::parse(w.body, ec);
+    const json::value v = blank ? json::value(json::object()) : json::parse(w.body, ec);
     if (ec || !v.is_object())
         return bad();
     const auto& o = v.get_object();

@@ -2,25 +2,9 @@
 // (AWS Architecture Blog, "Exponential Backoff And Jitter").
 #include <sqs2pg/sqs/retry.hpp>
 
-#include <boost/asio/error.hpp>
-
 #include <algorithm>
 
 namespace sqs2pg::sqs {
-namespace {
-
-// The request cannot have reached the server: repeating it cannot duplicate anything.
-bool never_sent(const error& e) noexcept {
-    namespace ae = boost::asio::error;
-    const auto& ec = e.transport_error;
-    return e.kind == errc::transport &&
-           (ec == ae::connection_refused || ec == ae::host_not_found ||
-            ec == ae::host_not_found_try_again || ec == ae::network_unreachable ||
-            ec == ae::host_unreachable);
-}
-
-} // namespace
-
 retry_policy::retry_policy(retry_options options) noexcept
     : options_(options) {
     options_.max_attempts = std::max(options_.max_attempts, 1u);
@@ -53,7 +37,7 @@ retry_policy::next_delay(const error& e, unsigned attempts, bool idempotent,
     const bool may_have_run =
         e.kind == errc::transport || e.kind == errc::timeout ||
         (e.kind == errc::server && e.http_status != 503 && e.code != "ServiceUnavailable");
-    if (may_have_run && !idempotent && !never_sent(e))
+    if (may_have_run && !idempotent && e.request_sent)
         return std::nullopt;
     const auto ceil = static_cast<std::uint64_t>(ceiling(attempts).count());
     return std::chrono::milliseconds(static_cast<std::int64_t>(random % (ceil + 1)));

@@ -27,6 +27,8 @@ enum class errc {
     conflict,         ///< queue state: PurgeQueueInProgress, QueueDeletedRecently, exists
     server,           ///< 5xx, InternalError, ServiceUnavailable
     transport,        ///< no HTTP response: connect failed, connection dropped, TLS
+    configuration,    ///< the client cannot work as configured: TLS verification failed,
+                      ///< bad endpoint URL, response body over the limit (fatal)
     timeout,          ///< the request deadline passed
     bad_response,     ///< a response this client cannot read (not XML/JSON, fields missing)
     cancelled,        ///< the caller cancelled the operation
@@ -52,7 +54,10 @@ struct error {
     bool sender_fault = true; ///< the server blamed the request (Type Sender)
     std::string message;      ///< server text; may contain user data: never log it
     boost::system::error_code transport_error; ///< the cause for transport/timeout
-    std::string_view action;                   ///< e.g. "ReceiveMessage"; static storage
+    /// false when the request provably never reached the server (the name did not
+    /// resolve, the connection or TLS handshake failed): repeating it cannot duplicate.
+    bool request_sent = true;
+    std::string_view action; ///< e.g. "ReceiveMessage"; static storage
 
     boost::system::error_code ec() const noexcept { return make_error_code(kind); }
 };

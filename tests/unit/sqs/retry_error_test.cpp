@@ -61,7 +61,7 @@ TEST(ErrorKinds, RetryableAndFatalSets) {
         EXPECT_TRUE(is_retryable(k)) << kind_name(k);
         EXPECT_FALSE(is_fatal(k)) << kind_name(k);
     }
-    for (auto k : {errc::auth, errc::credentials, errc::not_found}) {
+    for (auto k : {errc::auth, errc::credentials, errc::not_found, errc::configuration}) {
         EXPECT_FALSE(is_retryable(k)) << kind_name(k);
         EXPECT_TRUE(is_fatal(k)) << kind_name(k);
         EXPECT_FALSE(hint(k).empty());
@@ -132,9 +132,9 @@ TEST(RetryPolicy, GivesUpAfterMaxAttempts) {
 
 TEST(RetryPolicy, NeverRetriesAuthRequestErrorsOrCancellation) {
     retry_policy p;
-    for (auto k : {errc::auth, errc::credentials, errc::not_found, errc::invalid_request,
-                   errc::invalid_argument, errc::receipt_invalid, errc::conflict,
-                   errc::bad_response, errc::cancelled})
+    for (auto k : {errc::auth, errc::credentials, errc::not_found, errc::configuration,
+                   errc::invalid_request, errc::invalid_argument, errc::receipt_invalid,
+                   errc::conflict, errc::bad_response, errc::cancelled})
         EXPECT_FALSE(p.next_delay(make(k, "X", 400), 1, true, 7)) << kind_name(k);
     EXPECT_FALSE(p.next_delay(make(errc::auth, "SignatureDoesNotMatch", 403), 1, true, 7));
 }
@@ -154,6 +154,7 @@ TEST(RetryPolicy, TransportErrorsOnlyWhenRepeatingIsSafe) {
     EXPECT_FALSE(p.next_delay(reset, 1, false, 1)); // a send may have happened
     auto refused = make(errc::transport);
     refused.transport_error = boost::asio::error::connection_refused;
+    refused.request_sent = false;
     EXPECT_TRUE(p.next_delay(refused, 1, false, 1)); // never left the machine
     EXPECT_TRUE(p.next_delay(make(errc::timeout), 1, true, 1));
     EXPECT_FALSE(p.next_delay(make(errc::timeout), 1, false, 1));
