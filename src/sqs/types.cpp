@@ -34,6 +34,35 @@ const batch_failure* find_failure(const Failures& failed, std::string_view id) n
 
 } // namespace
 
+message_attribute::message_attribute(std::string name, std::string data_type, std::string value)
+    : name(std::move(name))
+    , data_type(std::move(data_type))
+    , value(std::move(value)) {}
+
+receive_options::receive_options()
+    : attribute_names(1, "All")
+    , message_attribute_names(1, "All") {}
+
+send_entry::send_entry(std::string id, std::string body, std::optional<int> delay_seconds,
+                       std::vector<message_attribute> message_attributes,
+                       std::string message_group_id, std::string message_deduplication_id)
+    : id(std::move(id))
+    , body(std::move(body))
+    , delay_seconds(delay_seconds)
+    , message_attributes(std::move(message_attributes))
+    , message_group_id(std::move(message_group_id))
+    , message_deduplication_id(std::move(message_deduplication_id)) {}
+
+delete_entry::delete_entry(std::string id, std::string receipt_handle)
+    : id(std::move(id))
+    , receipt_handle(std::move(receipt_handle)) {}
+
+visibility_entry::visibility_entry(std::string id, std::string receipt_handle,
+                                   int visibility_timeout)
+    : id(std::move(id))
+    , receipt_handle(std::move(receipt_handle))
+    , visibility_timeout(visibility_timeout) {}
+
 bool message_attribute::is_binary() const noexcept {
     return data_type.starts_with("Binary");
 }

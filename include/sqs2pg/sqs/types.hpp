@@ -13,6 +13,12 @@
 
 namespace sqs2pg::sqs {
 
+// The types passed to client calls (message_attribute, receive_options and the batch
+// entries) have constructors on purpose: GCC 12 destroys a braced *aggregate* temporary
+// that appears inside a co_await expression twice (also one made for an `= {}` default
+// argument), so as aggregates `co_await c.async_receive_message(url, {})` would corrupt
+// the heap. With constructors, braces call a constructor and are safe.
+
 /// Limits SQS enforces; the client checks them before sending (docs/sqs.md).
 inline constexpr int max_batch_entries = 10;
 inline constexpr std::size_t max_batch_id_length = 80;
@@ -26,6 +32,9 @@ inline constexpr int max_delay_seconds = 900;
 /// "Binary.gif"); `value` is the text for String/Number and the raw bytes for Binary
 /// (base64 only on the wire).
 struct message_attribute {
+    message_attribute() = default;
+    message_attribute(std::string name, std::string data_type, std::string value);
+
     std::string name;
     std::string data_type;
     std::string value;
@@ -84,20 +93,27 @@ struct receive_result {
 /// ReceiveMessage parameters. Defaults: 10 messages, the queue's own wait and
 /// visibility timeout, all system and message attributes.
 struct receive_options {
+    receive_options(); ///< the defaults below (out of line: see the note at the top)
+
     int max_number_of_messages = max_receive_messages; ///< 1..10
     std::optional<int> wait_time_seconds;              ///< 0..20; nullopt: queue default
     std::optional<int> visibility_timeout;             ///< 0..43,200; nullopt: queue default
     /// System attributes to return ("All", "SentTimestamp", ...); sent as
     /// AttributeName.N (query) and as both AttributeNames and MessageSystemAttributeNames
     /// (JSON: old emulators read the first, the current model prefers the second).
-    std::vector<std::string> attribute_names{"All"};
+    std::vector<std::string> attribute_names;
     /// Message attributes to return: "All", ".*", exact names or prefixes ("trace.*").
-    std::vector<std::string> message_attribute_names{"All"};
+    std::vector<std::string> message_attribute_names;
     std::string receive_request_attempt_id; ///< FIFO only; empty: not sent
 };
 
 /// One SendMessageBatch entry.
 struct send_entry {
+    send_entry() = default;
+    send_entry(std::string id, std::string body, std::optional<int> delay_seconds = {},
+               std::vector<message_attribute> message_attributes = {},
+               std::string message_group_id = {}, std::string message_deduplication_id = {});
+
     std::string id; ///< unique in the batch, [A-Za-z0-9_-]{1,80}
     std::string body;
     std::optional<int> delay_seconds; ///< 0..900
@@ -108,12 +124,18 @@ struct send_entry {
 
 /// One DeleteMessageBatch entry.
 struct delete_entry {
+    delete_entry() = default;
+    delete_entry(std::string id, std::string receipt_handle);
+
     std::string id;
     std::string receipt_handle;
 };
 
 /// One ChangeMessageVisibilityBatch entry.
 struct visibility_entry {
+    visibility_entry() = default;
+    visibility_entry(std::string id, std::string receipt_handle, int visibility_timeout);
+
     std::string id;
     std::string receipt_handle;
     int visibility_timeout = 0; ///< 0..43,200 seconds from now
