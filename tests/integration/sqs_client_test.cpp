@@ -124,9 +124,9 @@ TEST_P(SqsClient, AWrongSecretIsAFatalSignatureDoesNotMatchThatSaysWhatToCheck) 
     EXPECT_TRUE(is_fatal(e));
     EXPECT_EQ(wrong->stats().retries, 0u); // fatal errors are not retried
     const auto text = wrong->explain(e);
-    for (const char* what :
-         {"SignatureDoesNotMatch", "secret access key", "clock", "region",
-          sqs2pg::test::require_env("SQS2PG_TEST_AWS_REGION").c_str(), "endpoint"})
+    const std::string region = sqs2pg::test::require_env("SQS2PG_TEST_AWS_REGION");
+    for (const char* what : {"SignatureDoesNotMatch", "secret access key", "clock", "region",
+                             region.c_str(), "endpoint"})
         EXPECT_NE(text.find(what), std::string::npos) << what << " missing in: " << text;
 
     // Queue-level calls fail the same way (and never reach the queue).
