@@ -59,13 +59,13 @@ public:
     client& operator=(const client&) = delete;
 
     /// Sends `req` on an idle keep-alive connection (or a new one) and reads the response.
-    /// Sets Host when missing and Content-Length from the body; other headers are sent as
-    /// they are (sign the request first). Fails with errc::timeout once `deadline` has
-    /// passed (the caller picks it longer than a long-poll wait). A reused connection that
-    /// turns out closed by the peer before any response byte is retried once on a fresh
-    /// connection; a connection that failed in any way is never reused. Cancellation
-    /// (terminal) closes the connection in use and completes with errc::cancelled.
-    /// The client may be destroyed while calls are in flight; they finish on their own.
+    /// Sets Host and User-Agent ("sqs2pg/<version>") when missing and Content-Length from
+    /// the body; other headers are sent as they are (sign the request first). Fails with
+    /// errc::timeout once `deadline` has passed (the caller picks it longer than a long-poll wait).
+    /// A reused connection that turns out closed by the peer before any response byte is retried
+    /// once on a fresh connection; a connection that failed in any way is never reused.
+    /// Cancellation (terminal) closes the connection in use and completes with errc::cancelled. The
+    /// client may be destroyed while calls are in flight; they finish on their own.
     boost::asio::awaitable<boost::system::result<response>>
     async_send(request req, std::chrono::steady_clock::duration deadline);
 
