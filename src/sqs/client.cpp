@@ -7,7 +7,6 @@
 #include <sqs2pg/http/error.hpp>
 #include <sqs2pg/ops/log.hpp>
 #include <sqs2pg/sqs/client.hpp>
-#include <sqs2pg/version.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -24,8 +23,6 @@ namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 
 namespace {
-
-const std::string user_agent = std::string("sqs2pg/") + version_string;
 
 // Transport failures reduced to what the retry policy and the caller need.
 error transport_error(std::string_view action, boost::system::error_code ec) {
@@ -105,9 +102,8 @@ struct client::impl {
             req.set("X-Amz-Target", w.amz_target);
         req.body() = w.body;
         // Signed over content-type, host, x-amz-date (and x-amz-target, the token), as
-        // botocore signs; Content-Length and User-Agent are set afterwards, unsigned.
+        // botocore signs; Content-Length and the transport's User-Agent come after, unsigned.
         signer.sign(req, *creds, std::chrono::system_clock::now());
-        req.set(bhttp::field::user_agent, user_agent);
         req.prepare_payload();
 
         ++stats.requests;

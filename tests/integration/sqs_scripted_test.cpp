@@ -196,6 +196,7 @@ TEST_F(ScriptedSqs, ThrottlingAnd503AreRetriedThenSucceedEachAttemptSignedAfresh
         EXPECT_FALSE(req["X-Amz-Date"].empty());
         EXPECT_EQ(req[bhttp::field::host], server_.url().substr(7));
         EXPECT_TRUE(req.body().starts_with("Action=ReceiveMessage&QueueUrl="));
+        EXPECT_TRUE(req[bhttp::field::user_agent].starts_with("sqs2pg/"));
     }
 }
 
