@@ -391,7 +391,7 @@ constexpr std::array<option_spec, 20> run_specs{{
      "N",
      g_sqs,
      "long-poll wait per receive, 0..20",
-     "20",
+     "20, or 1 with --drain",
      {"SQS2PG_WAIT_TIME_SECONDS"}},
     {"visibility-timeout",
      "SECONDS",

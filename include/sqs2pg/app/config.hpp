@@ -163,7 +163,9 @@ struct run_config {
     int receivers = 4;
     int batch_size = 250;
     std::chrono::milliseconds batch_max_delay{50};
-    std::chrono::seconds wait_time{20};
+    /// Long-poll wait; nullopt: 20 s, or 1 s in drain mode (so the end of the queue is
+    /// noticed within a second instead of a full long poll).
+    std::optional<std::chrono::seconds> wait_time;
     std::optional<std::chrono::seconds> visibility_timeout; ///< default: the queue's own
     std::uint64_t max_in_flight_bytes = 64ull << 20;
     std::optional<ops::listen_address> listen;

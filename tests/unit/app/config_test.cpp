@@ -76,7 +76,7 @@ TEST(Config, Defaults) {
     EXPECT_EQ(c.receivers, 4);
     EXPECT_EQ(c.batch_size, 250);
     EXPECT_EQ(c.batch_max_delay, 50ms);
-    EXPECT_EQ(c.wait_time, 20s);
+    EXPECT_FALSE(c.wait_time); // 20 s, or 1 s with --drain (decided by the pipeline)
     EXPECT_FALSE(c.visibility_timeout);
     EXPECT_EQ(c.max_in_flight_bytes, 64u << 20);
     EXPECT_FALSE(c.listen);
@@ -121,7 +121,7 @@ void expect_every_flag(const run_config& c) {
     EXPECT_EQ(c.receivers, 16);
     EXPECT_EQ(c.batch_size, 1000);
     EXPECT_EQ(c.batch_max_delay, 0ms);
-    EXPECT_EQ(c.wait_time, 0s);
+    EXPECT_EQ(c.wait_time, std::optional(0s));
     EXPECT_EQ(c.visibility_timeout, 43200s);
     EXPECT_EQ(c.max_in_flight_bytes, 1u << 30);
     EXPECT_EQ(c.listen, (ops::listen_address{"::1", 9464}));
