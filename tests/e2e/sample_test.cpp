@@ -154,6 +154,21 @@ TEST_F(sample_run, DrainWritesNinetyNineMaskedRowsAndOneRejectAndEmptiesTheQueue
     EXPECT_EQ(left.total(), 0u) << left.describe();
 }
 
+// The same job over SQS's JSON protocol (what current AWS SDKs speak), with one receiver
+// and batches of 7 so that batching boundaries fall inside the sample.
+TEST_F(sample_run, DrainOverTheJsonProtocolGivesTheSameRows) {
+    auto r = run(
+        run_args({"--drain", "--sqs-protocol", "json", "--receivers", "1", "--batch-size", "7"}),
+        run_env());
+    ASSERT_TRUE(r.status.exited_with(0)) << r.status.describe() << "\n" << r.err;
+    auto s = parse_summary(r.out);
+    ASSERT_TRUE(s) << s.error();
+    expect_sample_counts(*s);
+    EXPECT_TRUE(same_elements(expected_rows(sample_.bodies, key_text_), table_rows(db(), table())));
+    EXPECT_EQ(rejects(), 1);
+    EXPECT_EQ(counts().total(), 0u) << counts().describe();
+}
+
 // 2. Redelivery of committed messages, made deterministic with IAM: the first run's key
 // may do everything but sqs:DeleteMessage*, so its rows commit and every delete is
 // refused; after the visibility timeout SQS hands the same MessageIds out again, and a
