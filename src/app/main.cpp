@@ -1,27 +1,58 @@
-// sqs2pg entry point. Until the pipeline lands (docs/roadmap in README), the binary
-// answers --help and --version and says plainly that it cannot run the job yet.
+// sqs2pg entry point: parses the command line (bad configuration: one line, exit 2) and
+// hands each command to its implementation. main is the only file that knows every module.
+#include <sqs2pg/app/commands/keys.hpp>
+#include <sqs2pg/app/config.hpp>
 #include <sqs2pg/version.hpp>
 
 #include <fmt/core.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
+
+namespace {
+
+using namespace sqs2pg;
+
+std::vector<std::string_view> views(const std::vector<std::string>& args) {
+    return {args.begin(), args.end()};
+}
+
+} // namespace
 
 int main(int argc, char** argv) {
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        if (arg == "--version") {
-            fmt::print("sqs2pg {} ({})\n", sqs2pg::version_string, sqs2pg::vcs_revision);
-            return 0;
-        }
-        if (arg == "--help" || arg == "-h") {
-            fmt::print("usage: sqs2pg [--help] [--version]\n\n"
-                       "Moves login events from an SQS queue into PostgreSQL, masking the\n"
-                       "personal fields. The pipeline is not built yet in this version.\n");
-            return 0;
-        }
+    const auto env = app::environment::from_process();
+    const auto inv = app::parse_command_line(argc, argv, env);
+    if (!inv) {
+        fmt::print(stderr, "{}\n", inv.error().message);
+        return 2;
+    }
+    if (inv->version) {
+        fmt::print("sqs2pg {} ({})\n", version_string, vcs_revision);
+        return 0;
+    }
+    switch (inv->cmd) {
+    case app::command::keygen:
+        return app::run_keygen(views(inv->args), std::cout, std::cerr);
+    case app::command::unmask: {
+        const auto key = env.get("SQS2PG_MASK_KEY");
+        return app::run_unmask(views(inv->args), key, std::cin, std::cout, std::cerr);
+    }
+    case app::command::rejects:
+        fmt::print(stderr, "sqs2pg: rejects: not available in this version yet\n");
+        return 2;
+    case app::command::run:
+        break;
+    }
+    if (inv->help) {
+        fmt::print("{}", app::help_text());
+        return 0;
     }
     fmt::print(stderr, "sqs2pg: the pipeline is not implemented in this version yet "
-                       "(only --help and --version work)\n");
+                       "(--help, --version, keygen and unmask work)\n");
     return 1;
 }

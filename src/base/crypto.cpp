@@ -151,10 +151,17 @@ hmac_sha256_key::~hmac_sha256_key() {
 sha256_digest hmac_sha256_key::compute(std::string_view data) const {
     if (keyed_ == nullptr)
         throw std::logic_error("hmac_sha256_key used after move");
-    EVP_MAC_CTX* ctx = EVP_MAC_CTX_dup(keyed_);
-    if (ctx == nullptr)
-        fail("EVP_MAC_CTX_dup");
-    return finish_hmac(ctx, data);
+    // Re-initialising with a null key restarts from the key set at construction without
+    // re-deriving the pads: less than half the cost of duplicating the context per call.
+    sha256_digest out{};
+    std::size_t len = 0;
+    const bool ok = EVP_MAC_init(keyed_, nullptr, 0, nullptr) == 1 &&
+                    EVP_MAC_update(keyed_, reinterpret_cast<const unsigned char*>(data.data()),
+                                   data.size()) == 1 &&
+                    EVP_MAC_final(keyed_, out.data(), &len, out.size()) == 1 && len == out.size();
+    if (!ok)
+        fail("HMAC-SHA256");
+    return out;
 }
 
 void cleanse(std::string& s) noexcept {

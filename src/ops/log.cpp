@@ -15,6 +15,7 @@ struct logger_state {
     level min_level = level::info;
     log_format format = log_format::json;
     std::FILE* sink = stderr;
+    log_line_observer* observer = nullptr;
 };
 
 logger_state& state() {
@@ -88,7 +89,14 @@ void append_timestamp(std::string& out) {
 } // namespace
 
 void configure_logging(level min_level, log_format format, std::FILE* sink) {
-    state() = {min_level, format, sink};
+    auto& st = state();
+    st.min_level = min_level;
+    st.format = format;
+    st.sink = sink;
+}
+
+void set_log_line_observer(log_line_observer* o) {
+    state().observer = o;
 }
 
 bool parse_level(std::string_view text, level& out) {
@@ -155,8 +163,12 @@ void log(level l, std::string_view event, std::initializer_list<field> fields) {
         }
         line += '\n';
     }
+    if (st.observer)
+        st.observer->before_log_line();
     std::fwrite(line.data(), 1, line.size(), st.sink);
     std::fflush(st.sink);
+    if (st.observer)
+        st.observer->after_log_line();
 }
 
 } // namespace sqs2pg::ops

@@ -32,9 +32,10 @@ std::string md5_hex(std::string_view data);
 /// fails (a broken invariant: nothing secure can be done without it).
 std::string random_bytes(std::size_t n);
 
-/// HMAC-SHA256 with a fixed key set up once: each compute() copies a keyed
+/// HMAC-SHA256 with a fixed key set up once: each compute() restarts the keyed
 /// context instead of re-deriving the inner and outer pads. Use it on hot paths
-/// (masking every row, signing with a cached SigV4 key). Not thread-safe; copyable.
+/// (masking every row, signing with a cached SigV4 key). Not thread-safe (compute()
+/// reuses one context, so even const calls must not overlap); copyable.
 class hmac_sha256_key {
 public:
     explicit hmac_sha256_key(std::string_view key);

@@ -49,4 +49,18 @@ bool log_enabled(level l);
 /// Strings are JSON-escaped (json) or quoted when they contain spaces (text).
 void log(level l, std::string_view event, std::initializer_list<field> fields = {});
 
+/// Something drawn on the log sink's terminal that log lines must not run into (the
+/// progress line): told right before and right after each log line is written.
+class log_line_observer {
+public:
+    virtual void before_log_line() = 0;
+    virtual void after_log_line() = 0;
+
+protected:
+    ~log_line_observer() = default;
+};
+
+/// Installs `o` (nullptr removes it); it must stay alive until removed.
+void set_log_line_observer(log_line_observer* o);
+
 } // namespace sqs2pg::ops

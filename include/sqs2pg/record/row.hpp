@@ -18,7 +18,7 @@ struct login_row {
     std::string masked_ip;
     std::string masked_device_id;
     std::optional<std::string> locale;
-    std::int32_t app_version = 0;        ///< encoded dotted version (docs/app_version.md)
+    std::int32_t app_version = 0;        ///< encoded dotted version (docs/records.md)
     std::chrono::sys_days create_date{}; ///< UTC date of the message's SentTimestamp
 
     bool operator==(const login_row&) const = default;

@@ -1,0 +1,397 @@
+// pg_writer_bench: rows/s of the pipelined writer (exactly-once statement, ledger
+// included) for several batch sizes and batches in flight, beside a plain COPY of the
+// same rows into the same table in the same run, and the writer's CPU time per row.
+//
+//   pg_writer_bench [--pg CONNINFO] [--rows N] [--batch-sizes 10,100,1000]
+//                   [--in-flight 1,4,16] [--format binary|text|both] [--keep]
+//
+// CONNINFO defaults to DATABASE_URL, else libpq's PG* variables. Works in a schema of its
+// own (sqs2pg_bench_<pid>), dropped at the end unless --keep. Prints a table, then one
+// line of JSON.
+#include <sqs2pg/ops/log.hpp>
+#include <sqs2pg/pg/writer.hpp>
+
+#include <time.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <exception>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace asio = boost::asio;
+using namespace sqs2pg;
+
+struct options {
+    std::string conninfo;
+    std::size_t rows = 100000;
+    std::vector<std::size_t> batch_sizes{10, 100, 1000};
+    std::vector<std::size_t> in_flight{1, 4, 16};
+    std::vector<pg::param_format> formats{pg::param_format::binary};
+    bool keep = false;
+};
+
+std::vector<std::size_t> parse_list(const std::string& s) {
+    std::vector<std::size_t> out;
+    std::size_t start = 0;
+    while (start <= s.size()) {
+        const std::size_t comma = s.find(',', start);
+        out.push_back(std::stoul(s.substr(start, comma - start)));
+        if (comma == std::string::npos)
+            break;
+        start = comma + 1;
+    }
+    return out;
+}
+
+options parse_args(int argc, char** argv) {
+    options o;
+    if (const char* url = std::getenv("DATABASE_URL"))
+        o.conninfo = url;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        const auto next = [&]() -> std::string {
+            if (i + 1 >= argc)
+                throw std::invalid_argument(a + " needs a value");
+            return argv[++i];
+        };
+        if (a == "--pg")
+            o.conninfo = next();
+        else if (a == "--rows")
+            o.rows = std::stoul(next());
+        else if (a == "--batch-sizes")
+            o.batch_sizes = parse_list(next());
+        else if (a == "--in-flight")
+            o.in_flight = parse_list(next());
+        else if (a == "--format") {
+            const std::string f = next();
+            if (f == "binary")
+                o.formats = {pg::param_format::binary};
+            else if (f == "text")
+                o.formats = {pg::param_format::text};
+            else if (f == "both")
+                o.formats = {pg::param_format::binary, pg::param_format::text};
+            else
+                throw std::invalid_argument("--format binary|text|both");
+        } else if (a == "--keep")
+            o.keep = true;
+        else if (a == "--help" || a == "-h") {
+            fmt::print("usage: pg_writer_bench [--pg CONNINFO] [--rows N] [--batch-sizes "
+                       "10,100,1000] [--in-flight 1,4,16] [--format binary|text|both] "
+                       "[--keep]\n");
+            std::exit(0);
+        } else
+            throw std::invalid_argument("unknown argument " + a);
+    }
+    if (o.rows == 0)
+        throw std::invalid_argument("--rows must be positive");
+    return o;
+}
+
+/// Blocking libpq for setup and the COPY baseline: this is the harness, not the driver.
+class sync_db {
+public:
+    explicit sync_db(const std::string& conninfo)
+        : conn_(PQconnectdb(conninfo.c_str())) {
+        if (PQstatus(conn_) != CONNECTION_OK)
+            throw std::runtime_error(std::string("cannot connect: ") + PQerrorMessage(conn_));
+    }
+    ~sync_db() { PQfinish(conn_); }
+    sync_db(const sync_db&) = delete;
+    sync_db& operator=(const sync_db&) = delete;
+
+    std::string exec(const std::string& sql) {
+        PGresult* r = PQexec(conn_, sql.c_str());
+        const auto st = PQresultStatus(r);
+        std::string value;
+        if (st == PGRES_TUPLES_OK && PQntuples(r) > 0)
+            value = PQgetvalue(r, 0, 0);
+        const std::string err = PQresultErrorMessage(r);
+        PQclear(r);
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+            throw std::runtime_error("SQL failed: " + sql + ": " + err);
+        return value;
+    }
+
+    PGconn* get() { return conn_; }
+
+private:
+    PGconn* conn_;
+};
+
+double cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+std::string uuid_like(std::mt19937_64& rng) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string s(36, '-');
+    for (std::size_t i = 0; i < s.size(); ++i)
+        if (i != 8 && i != 13 && i != 18 && i != 23)
+            s[i] = hex[rng() & 15];
+    return s;
+}
+
+std::string hex64(std::mt19937_64& rng) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string s(64, '0');
+    for (auto& c : s)
+        c = hex[rng() & 15];
+    return s;
+}
+
+/// Rows shaped like the sample after masking: UUID user and message ids, android/ios,
+/// two-letter locales (some NULL), 64-hex masked values, an encoded app version.
+std::vector<pg::row_item> make_rows(std::size_t n) {
+    std::mt19937_64 rng(42);
+    static const char* locales[] = {"RU", "PH", "US", "DE", "BR", "FR", "ID", "CN"};
+    std::vector<pg::row_item> rows(n);
+    for (auto& r : rows) {
+        r.message_id = uuid_like(rng);
+        r.row.user_id = uuid_like(rng);
+        r.row.device_type = rng() & 1 ? "android" : "ios";
+        r.row.masked_ip = hex64(rng);
+        r.row.masked_device_id = hex64(rng);
+        const auto l = rng() % 10;
+        if (l < 8)
+            r.row.locale = locales[l];
+        r.row.app_version =
+            static_cast<std::int32_t>(rng() % 5 * 10000 + rng() % 10 * 100 + rng() % 10);
+        r.row.create_date =
+            std::chrono::sys_days(std::chrono::year(2024) / 1 / 1) + std::chrono::days(rng() % 365);
+    }
+    return rows;
+}
+
+std::string iso_date(std::chrono::sys_days d) {
+    const std::chrono::year_month_day ymd(d);
+    return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()),
+                       static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+}
+
+struct measurement {
+    std::string method;
+    std::string format;
+    std::size_t batch_size = 0;
+    std::size_t in_flight = 0;
+    std::size_t rows = 0;
+    double seconds = 0;
+    double cpu_seconds = 0;
+    std::size_t transactions = 0;
+
+    double rows_per_second() const { return static_cast<double>(rows) / seconds; }
+    double cpu_us_per_row() const { return cpu_seconds * 1e6 / static_cast<double>(rows); }
+};
+
+measurement run_copy(sync_db& db, const std::string& table, const std::vector<pg::row_item>& rows) {
+    const auto started = std::chrono::steady_clock::now();
+    const double cpu0 = cpu_seconds();
+    const std::string copy = "COPY " + table +
+                             " (user_id, device_type, masked_ip, masked_device_id, locale, "
+                             "app_version, create_date) FROM STDIN";
+    PGresult* start = PQexec(db.get(), copy.c_str());
+    const bool copying = PQresultStatus(start) == PGRES_COPY_IN;
+    PQclear(start);
+    if (!copying)
+        throw std::runtime_error(std::string("COPY failed: ") + PQerrorMessage(db.get()));
+    std::string chunk;
+    chunk.reserve(1 << 20);
+    const auto send = [&] {
+        if (PQputCopyData(db.get(), chunk.data(), static_cast<int>(chunk.size())) != 1)
+            throw std::runtime_error(std::string("COPY failed: ") + PQerrorMessage(db.get()));
+        chunk.clear();
+    };
+    for (const auto& r : rows) {
+        // The generated values need no COPY escaping (hex, UUIDs, letters).
+        fmt::format_to(std::back_inserter(chunk), "{}\t{}\t{}\t{}\t{}\t{}\t{}\n", r.row.user_id,
+                       r.row.device_type, r.row.masked_ip, r.row.masked_device_id,
+                       r.row.locale.value_or("\\N"), r.row.app_version,
+                       iso_date(r.row.create_date));
+        if (chunk.size() > (1 << 20) - 512)
+            send();
+    }
+    if (!chunk.empty())
+        send();
+    if (PQputCopyEnd(db.get(), nullptr) != 1)
+        throw std::runtime_error(std::string("COPY end failed: ") + PQerrorMessage(db.get()));
+    PGresult* res = PQgetResult(db.get());
+    const bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    while ((res = PQgetResult(db.get())) != nullptr)
+        PQclear(res);
+    if (!ok)
+        throw std::runtime_error(std::string("COPY failed: ") + PQerrorMessage(db.get()));
+    measurement m;
+    m.method = "copy";
+    m.format = "text";
+    m.rows = rows.size();
+    m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    m.cpu_seconds = cpu_seconds() - cpu0;
+    m.transactions = 1;
+    return m;
+}
+
+measurement run_writer(const options& o, const std::string& table,
+                       const std::vector<pg::row_item>& rows, std::size_t batch_size,
+                       std::size_t in_flight, pg::param_format format) {
+    asio::io_context io;
+    pg::writer_config cfg;
+    cfg.conninfo = o.conninfo;
+    cfg.table = table;
+    cfg.prune_interval = std::chrono::seconds(0);
+    cfg.format = format;
+    pg::writer w(io.get_executor(), cfg);
+
+    // Batches are built before the clock starts: the flow stage builds them, not the writer.
+    std::vector<pg::batch> batches;
+    for (std::size_t i = 0; i < rows.size(); i += batch_size) {
+        pg::batch b;
+        b.rows.assign(rows.begin() + static_cast<std::ptrdiff_t>(i),
+                      rows.begin() +
+                          static_cast<std::ptrdiff_t>(std::min(rows.size(), i + batch_size)));
+        batches.push_back(std::move(b));
+    }
+
+    measurement m;
+    m.method = "writer";
+    m.format = format == pg::param_format::binary ? "binary" : "text";
+    m.batch_size = batch_size;
+    m.in_flight = in_flight;
+    m.rows = rows.size();
+    std::size_t committed = 0;
+    std::string failure;
+
+    auto main = [&]() -> asio::awaitable<void> {
+        auto started = co_await w.async_start();
+        if (!started) {
+            failure = started.error().message() + ": " + w.error_detail();
+            co_return;
+        }
+        asio::co_spawn(io, w.async_run(), [](std::exception_ptr, boost::system::error_code) {});
+        std::size_t next = 0;
+        std::size_t workers_done = 0;
+        const auto t0 = std::chrono::steady_clock::now();
+        const double cpu0 = cpu_seconds();
+        auto worker = [&]() -> asio::awaitable<void> {
+            while (next < batches.size() && failure.empty()) {
+                pg::batch b = std::move(batches[next++]);
+                const pg::batch_outcome out = co_await w.async_write(std::move(b));
+                committed += out.inserted + out.duplicates;
+                if (out.retry + out.failed + out.rejected > 0)
+                    failure = "write failed: " + out.error.message();
+            }
+        };
+        for (std::size_t k = 0; k < in_flight; ++k)
+            asio::co_spawn(io, worker(), [&](std::exception_ptr e) {
+                if (e)
+                    failure = "worker threw";
+                ++workers_done;
+            });
+        asio::steady_timer poll(io);
+        while (workers_done < in_flight) {
+            poll.expires_after(std::chrono::milliseconds(1));
+            co_await poll.async_wait(asio::use_awaitable);
+        }
+        m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        m.cpu_seconds = cpu_seconds() - cpu0;
+        m.transactions = w.stats().transactions;
+        w.stop();
+    };
+    asio::co_spawn(io, main(), [&](std::exception_ptr e) {
+        if (e)
+            failure = "benchmark threw";
+    });
+    io.run();
+    if (!failure.empty())
+        throw std::runtime_error(failure);
+    if (committed != rows.size())
+        throw std::runtime_error(
+            fmt::format("{} rows committed, expected {}", committed, rows.size()));
+    return m;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    try {
+        const options o = parse_args(argc, argv);
+        ops::configure_logging(ops::level::warn, ops::log_format::text);
+        sync_db db(o.conninfo);
+        db.exec("SET client_min_messages = warning");
+        const std::string schema = fmt::format("sqs2pg_bench_{}", ::getpid());
+        const std::string table = schema + ".user_logins";
+        db.exec("CREATE SCHEMA " + schema);
+        struct dropper {
+            sync_db& db;
+            std::string schema;
+            bool keep;
+            ~dropper() {
+                if (!keep)
+                    try {
+                        db.exec("DROP SCHEMA " + schema + " CASCADE");
+                    } catch (const std::exception&) {
+                    }
+            }
+        } drop{db, schema, o.keep};
+
+        const std::string server = db.exec("SHOW server_version");
+        const std::string sync_commit = db.exec("SHOW synchronous_commit");
+        const std::string fsync = db.exec("SHOW fsync");
+        const auto rows = make_rows(o.rows);
+
+        // The writer creates the tables on its first start; COPY goes to the same table.
+        std::vector<measurement> results;
+        for (auto format : o.formats)
+            for (std::size_t bs : o.batch_sizes)
+                for (std::size_t inf : o.in_flight) {
+                    db.exec(fmt::format("DROP TABLE IF EXISTS {0}.user_logins, {0}.sqs2pg_ledger",
+                                        schema));
+                    results.push_back(run_writer(o, table, rows, bs, inf, format));
+                    (void)std::fprintf(stderr, ".");
+                }
+        db.exec("TRUNCATE " + table);
+        results.push_back(run_copy(db, table, rows));
+        (void)std::fprintf(stderr, "\n");
+
+        fmt::print("PostgreSQL {} (synchronous_commit={}, fsync={}), {} rows per run\n\n", server,
+                   sync_commit, fsync, o.rows);
+        fmt::print("{:<8} {:<7} {:>6} {:>9} {:>12} {:>9} {:>13} {:>8}\n", "method", "format",
+                   "batch", "in-flight", "rows/s", "seconds", "cpu us/row", "xacts");
+        for (const auto& m : results)
+            fmt::print("{:<8} {:<7} {:>6} {:>9} {:>12.0f} {:>9.3f} {:>13.2f} {:>8}\n", m.method,
+                       m.format, m.batch_size ? std::to_string(m.batch_size) : "-",
+                       m.in_flight ? std::to_string(m.in_flight) : "-", m.rows_per_second(),
+                       m.seconds, m.cpu_us_per_row(), m.transactions);
+        std::string json = fmt::format(
+            R"({{"benchmark":"pg_writer","server_version":"{}","synchronous_commit":"{}","fsync":"{}","rows":{},"results":[)",
+            server, sync_commit, fsync, o.rows);
+        for (std::size_t i = 0; i < results.size(); ++i) {
+            const auto& m = results[i];
+            json += fmt::format(
+                R"({}{{"method":"{}","format":"{}","batch_size":{},"in_flight":{},"rows":{},"seconds":{:.6f},"rows_per_second":{:.1f},"cpu_seconds":{:.6f},"cpu_us_per_row":{:.3f},"transactions":{}}})",
+                i ? "," : "", m.method, m.format, m.batch_size, m.in_flight, m.rows, m.seconds,
+                m.rows_per_second(), m.cpu_seconds, m.cpu_us_per_row(), m.transactions);
+        }
+        json += "]}";
+        fmt::print("\n{}\n", json);
+        return 0;
+    } catch (const std::exception& e) {
+        (void)std::fprintf(stderr, "pg_writer_bench: %s\n", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,82 @@
+// What the writer is given (a batch of rows and rejects, each keyed by its SQS MessageId)
+// and what it answers (per message: committed, rejected, or to be written again).
+#pragma once
+
+#include <sqs2pg/record/row.hpp>
+
+#include <boost/system/error_code.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sqs2pg::pg {
+
+/// One masked row to write, with the SQS MessageId that makes it idempotent.
+struct row_item {
+    std::string message_id;
+    record::login_row row;
+};
+
+/// One message that is not written as a row but kept in sqs2pg_rejects.
+struct reject_item {
+    std::string message_id;
+    std::string reason;                            ///< a code, e.g. "invalid_json"; never free text
+    std::int32_t receive_count = 0;                ///< SQS ApproximateReceiveCount
+    std::optional<std::int64_t> sent_timestamp_ms; ///< SQS SentTimestamp, ms since the epoch
+    std::string sealed_body; ///< the message body as the mask module's sealer produced it;
+                             ///< stored as bytea, never opened here (empty: stored as NULL)
+};
+
+/// A batch for one atomic write: rows, ledger entries and rejects commit together.
+struct batch {
+    std::vector<row_item> rows;
+    std::vector<reject_item> rejects;
+    /// Builds the reject record for rows[row_index], which the database refused with
+    /// `sqlstate` (class 22 or 23), typically with the message's sealed body. Called
+    /// rarely, on the writer's thread, before async_write completes. When empty, the
+    /// writer records the message id with reason refused_reason(sqlstate) and no body.
+    std::function<reject_item(std::size_t row_index, std::string_view sqlstate)> make_reject;
+};
+
+/// The reason recorded for a row the database refused: "db_refused:" + the SQLSTATE.
+std::string refused_reason(std::string_view sqlstate);
+
+enum class item_status : std::uint8_t {
+    inserted,  ///< the row and its ledger entry committed now
+    duplicate, ///< the MessageId was already committed (redelivery, or twice in the batch)
+    rejected,  ///< a reject record committed (a reject item, or a row the database refused)
+    retry,     ///< nothing committed for it (or unknown after a lost connection): write again
+    failed,    ///< its reject record itself was refused: do not acknowledge, do not write
+               ///< again; SQS redelivers it and its redrive policy moves it to the DLQ
+};
+
+/// True for the statuses after which the SQS message may be deleted.
+constexpr bool acknowledge(item_status s) noexcept {
+    return s == item_status::inserted || s == item_status::duplicate || s == item_status::rejected;
+}
+
+struct item_outcome {
+    item_status status = item_status::retry;
+    std::string sqlstate; ///< the server's code for rejected-by-database, failed or retry
+};
+
+/// The answer to one async_write, item for item.
+struct batch_outcome {
+    std::vector<item_outcome> rows;    ///< one per batch::rows, same order
+    std::vector<item_outcome> rejects; ///< one per batch::rejects, same order
+    /// Why some items are `retry` or `failed` (the most severe cause); clear when none are.
+    /// is_fatal(error): stop sqs2pg; is_retryable(error): write the retry items again.
+    boost::system::error_code error;
+    std::size_t inserted = 0;
+    std::size_t duplicates = 0;
+    std::size_t rejected = 0; ///< reject items plus rows the database refused
+    std::size_t retry = 0;
+    std::size_t failed = 0;
+};
+
+} // namespace sqs2pg::pg

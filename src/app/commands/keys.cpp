@@ -1,0 +1,151 @@
+// keygen and unmask: thin shells over mask::generate_key_text and mask::unmasker.
+#include <sqs2pg/app/commands/keys.hpp>
+#include <sqs2pg/base/crypto.hpp>
+#include <sqs2pg/mask/keyring.hpp>
+#include <sqs2pg/mask/masker.hpp>
+#include <sqs2pg/mask/normalize.hpp>
+
+#include <istream>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace sqs2pg::app {
+namespace {
+
+constexpr std::string_view keygen_usage =
+    "usage: sqs2pg keygen [--kid ID]\n"
+    "Prints a new 32-byte masking key as a keyring line 'ID HEX active'.\n"
+    "  --kid ID   key id (1-16 of A-Z a-z 0-9 _ -); default: k + 6 random hex digits\n"
+    "First key:  sqs2pg keygen > mask.keys && chmod 600 mask.keys\n"
+    "Rotation:   sqs2pg keygen >> mask.keys, then remove 'active' from the old key's line\n"
+    "            (keep the old line: aes-siv values and sealed bodies made with it stay "
+    "readable)\n";
+
+constexpr std::string_view unmask_usage =
+    "usage: sqs2pg unmask [--mask-key-file PATH] [VALUE...]\n"
+    "Prints the original of each aes-siv masked value (KID:BASE64URL), one per line.\n"
+    "Without VALUEs, reads one value per line from standard input.\n"
+    "The keyring comes from --mask-key-file or SQS2PG_MASK_KEY; it must still hold the key\n"
+    "named by each value. hmac-sha256 and sha256 values cannot be unmasked: they are\n"
+    "one-way by design.\n";
+
+} // namespace
+
+int run_keygen(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
+    std::string kid;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == "--help" || args[i] == "-h") {
+            out << keygen_usage;
+            return 0;
+        }
+        if (args[i] == "--kid" && i + 1 < args.size()) {
+            kid = std::string(args[++i]);
+            continue;
+        }
+        err << "sqs2pg keygen: unexpected argument '" << args[i] << "'\n" << keygen_usage;
+        return 2;
+    }
+    if (kid.empty())
+        kid = mask::random_key_id();
+    if (!mask::valid_key_id(kid)) {
+        err << "sqs2pg keygen: key id must be 1-" << mask::max_key_id_length
+            << " characters of A-Z a-z 0-9 _ -\n";
+        return 2;
+    }
+    std::string text = mask::generate_key_text(kid);
+    out << text << std::flush;
+    base::cleanse(text);
+    err << "sqs2pg keygen: new key '" << kid
+        << "'. Keep it secret (chmod 600) and backed up: without it, values cannot be\n"
+           "matched with later ones or unmasked. Use it with --mask-key-file FILE or "
+           "SQS2PG_MASK_KEY.\n";
+    return 0;
+}
+
+int run_unmask(std::span<const std::string_view> args, std::optional<std::string_view> env_key,
+               std::istream& in, std::ostream& out, std::ostream& err) {
+    mask::key_source source;
+    if (env_key)
+        source.env_value = std::string(*env_key);
+    std::vector<std::string_view> values;
+    bool options_done = false;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string_view a = args[i];
+        if (!options_done && (a == "--help" || a == "-h")) {
+            out << unmask_usage;
+            return 0;
+        }
+        if (!options_done && a == "--") {
+            options_done = true;
+            continue;
+        }
+        if (!options_done && a == "--mask-key-file") {
+            if (i + 1 == args.size()) {
+                err << "sqs2pg unmask: --mask-key-file needs a path\n" << unmask_usage;
+                return 2;
+            }
+            source.key_file = std::string(args[++i]);
+            continue;
+        }
+        if (!options_done && a.starts_with("--mask-key-file=")) {
+            source.key_file = std::string(a.substr(16));
+            continue;
+        }
+        if (!options_done && a.starts_with("-")) {
+            err << "sqs2pg unmask: unknown option '" << a << "'\n" << unmask_usage;
+            return 2;
+        }
+        values.push_back(a);
+    }
+
+    auto loaded = mask::load_keyring(source);
+    if (!loaded) {
+        err << "sqs2pg unmask: " << loaded.error().message << '\n';
+        return 2;
+    }
+    if (!*loaded) {
+        err << "sqs2pg unmask: no keyring: pass --mask-key-file PATH or set SQS2PG_MASK_KEY "
+               "(the keys the values were masked with)\n";
+        return 2;
+    }
+    const mask::unmasker unmasker(**loaded);
+
+    bool all_ok = true;
+    std::size_t number = 0;
+    const auto one = [&](std::string_view raw) {
+        ++number;
+        const std::string_view value = mask::trim_ascii(raw);
+        auto r = unmasker.unmask(value);
+        if (r) {
+            out << r->value << '\n';
+            base::cleanse(r->value);
+            return;
+        }
+        all_ok = false;
+        out << '\n';
+        err << "sqs2pg unmask: value " << number << ": " << r.error().message();
+        if (r.error() == mask::errc::not_reversible)
+            err << " (use --mask aes-siv for values you need to recover)";
+        else if (r.error() == mask::errc::key_unknown_id)
+            err << " (the key '" << value.substr(0, value.find(':'))
+                << "' was removed from the keyring?)";
+        err << '\n';
+    };
+    if (values.empty()) {
+        std::string line;
+        while (std::getline(in, line)) {
+            if (mask::trim_ascii(line).empty())
+                out << '\n'; // a NULL from `psql -At`: keep the lines aligned
+            else
+                one(line);
+        }
+    } else {
+        for (std::string_view v : values)
+            one(v);
+    }
+    out << std::flush;
+    return all_ok ? 0 : 1;
+}
+
+} // namespace sqs2pg::app

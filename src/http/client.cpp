@@ -1,0 +1,341 @@
+// The keep-alive HTTP/1.1 client: a pool of idle connections, one connection per request
+// in flight, deadlines raced against a timer, TLS through OpenSSL with host-name checks.
+#include <sqs2pg/http/client.hpp>
+#include <sqs2pg/ops/log.hpp>
+#include <sqs2pg/version.hpp>
+
+#include <sys/socket.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <cerrno>
+#include <optional>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+namespace sqs2pg::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+using namespace asio::experimental::awaitable_operators;
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// AWS response headers are a few hundred bytes; this only stops a runaway peer.
+constexpr std::uint32_t header_limit = 64 * 1024;
+
+bool is_ip_literal(const std::string& host) {
+    error_code ec;
+    (void)asio::ip::make_address(host, ec);
+    return !ec;
+}
+
+// The peer closed or reset the connection: on a reused connection before any response
+// byte, the request most likely never reached a server that had already given up on it.
+bool is_peer_close(const error_code& ec) {
+    return ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
+           ec == asio::error::eof || ec == asio::error::connection_reset ||
+           ec == asio::error::broken_pipe || ec == asio::error::connection_aborted ||
+           ec == ssl::error::stream_truncated;
+}
+
+error_code map_exchange_error(const error_code& ec) {
+    if (ec == asio::error::operation_aborted)
+        return errc::cancelled;
+    if (ec == bhttp::error::body_limit)
+        return errc::body_too_large;
+    if (is_peer_close(ec))
+        return errc::closed;
+    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_version).category())
+        return errc::protocol;
+    return errc::closed;
+}
+
+struct connection {
+    std::optional<tcp::socket> plain;
+    std::optional<ssl::stream<tcp::socket>> tls;
+    beast::flat_buffer buffer;
+    std::chrono::steady_clock::time_point idle_since{};
+
+    tcp::socket& socket() { return tls ? tls->next_layer() : *plain; }
+
+    // An idle connection is worth reusing only while the peer has neither closed it (FIN:
+    // recv returns 0) nor sent anything unasked (a 408, a TLS close_notify alert).
+    bool looks_alive() {
+        if (buffer.size() != 0)
+            return false;
+        char b;
+        const ssize_t n = ::recv(socket().native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    }
+};
+
+using parser_type = bhttp::response_parser<bhttp::string_body>;
+
+template <class Stream>
+asio::awaitable<error_code> write_then_read(Stream& s, beast::flat_buffer& buffer, request& req,
+                                            parser_type& parser) {
+    auto [wec, written] = co_await bhttp::async_write(s, req, use_tuple);
+    if (wec)
+        co_return wec;
+    auto [rec, read] = co_await bhttp::async_read(s, buffer, parser, use_tuple);
+    co_return rec;
+}
+
+struct exchange_outcome {
+    error_code ec;  // mapped to http::errc
+    error_code raw; // as the stream reported it
+    bool got_bytes = false;
+    bool reusable = false;
+    response res;
+};
+
+} // namespace
+
+struct client::impl : std::enable_shared_from_this<impl> {
+    asio::any_io_executor ex;
+    endpoint ep;
+    client_options opts;
+    std::string port_text;
+    std::optional<ssl::context> tls_ctx;
+    std::vector<std::unique_ptr<connection>> idle; // most recently used last
+    client_stats counters;
+
+    impl(asio::any_io_executor e, endpoint p, client_options o)
+        : ex(std::move(e))
+        , ep(std::move(p))
+        , opts(std::move(o))
+        , port_text(std::to_string(ep.port)) {
+        if (!ep.tls)
+            return;
+        tls_ctx.emplace(ssl::context::tls_client);
+        SSL_CTX_set_min_proto_version(tls_ctx->native_handle(), TLS1_2_VERSION);
+        error_code ec;
+        tls_ctx->set_default_verify_paths(ec);
+        if (ec)
+            throw std::runtime_error("cannot load the system CA store: " + ec.message());
+        if (!opts.extra_ca_file.empty()) {
+            tls_ctx->load_verify_file(opts.extra_ca_file, ec);
+            if (ec)
+                throw std::runtime_error("cannot load the CA file " + opts.extra_ca_file + ": " +
+                                         ec.message());
+        }
+        tls_ctx->set_verify_mode(opts.verify_tls ? ssl::verify_peer : ssl::verify_none);
+    }
+
+    std::unique_ptr<connection> take_idle() {
+        const auto now = std::chrono::steady_clock::now();
+        while (!idle.empty()) {
+            auto c = std::move(idle.back());
+            idle.pop_back();
+            if (now - c->idle_since < opts.max_idle_time && c->looks_alive())
+                return c;
+            ops::log(ops::level::debug, "http.idle_dropped", {{"host", ep.host}});
+        }
+        return nullptr;
+    }
+
+    void put_idle(std::unique_ptr<connection> c) {
+        const auto now = std::chrono::steady_clock::now();
+        // The oldest come first; drop those past their time instead of keeping them around.
+        std::erase_if(idle,
+                      [&](const auto& i) { return now - i->idle_since >= opts.max_idle_time; });
+        if (idle.size() >= opts.max_idle_connections)
+            return;
+        c->idle_since = now;
+        idle.push_back(std::move(c));
+    }
+
+    asio::awaitable<boost::system::result<std::unique_ptr<connection>>> async_open() {
+        co_await asio::this_coro::throw_if_cancelled(false);
+        tcp::resolver resolver(ex);
+        auto [rec, results] = co_await resolver.async_resolve(ep.host, port_text, use_tuple);
+        if (rec) {
+            if (rec == asio::error::operation_aborted)
+                co_return errc::cancelled;
+            ops::log(ops::level::debug, "http.resolve_failed",
+                     {{"host", ep.host}, {"reason", rec.message()}});
+            co_return errc::resolve_failed;
+        }
+        tcp::socket socket(ex);
+        auto [cec, peer] = co_await asio::async_connect(socket, results, use_tuple);
+        if (cec) {
+            if (cec == asio::error::operation_aborted)
+                co_return errc::cancelled;
+            ops::log(ops::level::debug, "http.connect_failed",
+                     {{"host", ep.host}, {"port", ep.port}, {"reason", cec.message()}});
+            co_return errc::connect_failed;
+        }
+        error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+
+        auto c = std::make_unique<connection>();
+        if (!ep.tls) {
+            c->plain.emplace(std::move(socket));
+            co_return c;
+        }
+        c->tls.emplace(std::move(socket), *tls_ctx);
+        SSL* ssl_handle = c->tls->native_handle();
+        const bool ip = is_ip_literal(ep.host);
+        // SNI carries names only (RFC 6066); the certificate must match the name or the IP.
+        if (!ip)
+            SSL_set_tlsext_host_name(ssl_handle, ep.host.c_str());
+        if (opts.verify_tls) {
+            X509_VERIFY_PARAM* param = SSL_get0_param(ssl_handle);
+            X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+            const int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, ep.host.c_str())
+                              : X509_VERIFY_PARAM_set1_host(param, ep.host.c_str(), 0);
+            if (ok != 1)
+                co_return errc::tls_failed;
+        }
+        auto [hec] = co_await c->tls->async_handshake(ssl::stream_base::client, use_tuple);
+        if (hec) {
+            if (hec == asio::error::operation_aborted)
+                co_return errc::cancelled;
+            const long verify = SSL_get_verify_result(ssl_handle);
+            if (opts.verify_tls && verify != X509_V_OK) {
+                ops::log(ops::level::warn, "http.tls_verify_failed",
+                         {{"host", ep.host},
+                          {"port", ep.port},
+                          {"reason", X509_verify_cert_error_string(verify)}});
+                co_return errc::tls_verify_failed;
+            }
+            ops::log(ops::level::debug, "http.tls_failed",
+                     {{"host", ep.host}, {"reason", hec.message()}});
+            co_return errc::tls_failed;
+        }
+        co_return c;
+    }
+
+    // A new connection, bounded by connect_timeout.
+    asio::awaitable<boost::system::result<std::unique_ptr<connection>>> async_connect() {
+        co_await asio::this_coro::throw_if_cancelled(false);
+        asio::steady_timer timer(ex, opts.connect_timeout);
+        auto r = co_await (async_open() || timer.async_wait(use_tuple));
+        if (r.index() == 0) {
+            auto c = std::move(std::get<0>(r));
+            if (c)
+                ++counters.connections_opened;
+            co_return c;
+        }
+        if (std::get<0>(std::get<1>(r)))
+            co_return errc::cancelled;
+        ops::log(ops::level::debug, "http.connect_timeout", {{"host", ep.host}, {"port", ep.port}});
+        co_return errc::connect_failed;
+    }
+
+    asio::awaitable<exchange_outcome> async_exchange(connection& c, request& req) {
+        co_await asio::this_coro::throw_if_cancelled(false);
+        exchange_outcome out;
+        parser_type parser;
+        parser.body_limit(opts.body_limit);
+        parser.header_limit(header_limit);
+        parser.skip(req.method() == bhttp::verb::head); // a HEAD response has no body
+        const error_code ec = c.tls ? co_await write_then_read(*c.tls, c.buffer, req, parser)
+                                    : co_await write_then_read(*c.plain, c.buffer, req, parser);
+        out.got_bytes = parser.got_some() || c.buffer.size() != 0;
+        if (ec) {
+            out.raw = ec;
+            out.ec = map_exchange_error(ec);
+            co_return out;
+        }
+        out.reusable = parser.get().keep_alive() && !parser.need_eof() && req.keep_alive() &&
+                       c.buffer.size() == 0;
+        out.res = parser.release();
+        co_return out;
+    }
+
+    asio::awaitable<boost::system::result<response>> async_run(request& req) {
+        co_await asio::this_coro::throw_if_cancelled(false);
+        auto self = shared_from_this();
+        for (int attempt = 0;; ++attempt) {
+            std::unique_ptr<connection> c = attempt == 0 ? take_idle() : nullptr;
+            const bool reused = c != nullptr;
+            if (!c) {
+                auto opened = co_await async_connect();
+                if (!opened)
+                    co_return opened.error();
+                c = std::move(*opened);
+            } else {
+                ++counters.connections_reused;
+            }
+            exchange_outcome out = co_await async_exchange(*c, req);
+            if (out.ec) {
+                const auto cancelled = (co_await asio::this_coro::cancellation_state).cancelled();
+                if (reused && attempt == 0 && !out.got_bytes && is_peer_close(out.raw) &&
+                    cancelled == asio::cancellation_type::none) {
+                    ++counters.stale_retries;
+                    ops::log(ops::level::debug, "http.stale_connection",
+                             {{"host", ep.host}, {"reason", out.raw.message()}});
+                    continue; // `c` is closed here, never reused
+                }
+                co_return out.ec;
+            }
+            if (out.reusable)
+                put_idle(std::move(c));
+            co_return std::move(out.res);
+        }
+    }
+};
+
+client::client(asio::any_io_executor ex, endpoint ep, client_options opts)
+    : impl_(std::make_shared<impl>(std::move(ex), std::move(ep), std::move(opts))) {}
+
+client::~client() = default;
+
+asio::awaitable<boost::system::result<response>>
+client::async_send(request req, std::chrono::steady_clock::duration deadline) {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    auto self = impl_; // the coroutine keeps the pool alive, even past ~client
+    if (req.find(bhttp::field::host) == req.end())
+        req.set(bhttp::field::host, self->ep.host_header());
+    if (req.find(bhttp::field::user_agent) == req.end())
+        req.set(bhttp::field::user_agent, std::string("sqs2pg/") + version_string);
+    req.prepare_payload();
+
+    asio::steady_timer timer(self->ex, deadline);
+    auto r = co_await (self->async_run(req) || timer.async_wait(use_tuple));
+    if (r.index() == 0)
+        co_return std::move(std::get<0>(r));
+    // The timer ended first: it fired (deadline) or was cancelled with us (caller).
+    if (std::get<0>(std::get<1>(r)))
+        co_return errc::cancelled;
+    co_return errc::timeout;
+}
+
+void client::close_idle() {
+    impl_->idle.clear();
+}
+
+const endpoint& client::target() const {
+    return impl_->ep;
+}
+
+client_stats client::stats() const {
+    client_stats s = impl_->counters;
+    s.idle_connections = impl_->idle.size();
+    return s;
+}
+
+} // namespace sqs2pg::http

@@ -1,0 +1,128 @@
+// Queries behind the rejects subcommands.
+#include <sqs2pg/base/encoding.hpp>
+#include <sqs2pg/pg/error.hpp>
+#include <sqs2pg/pg/rejects.hpp>
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+
+namespace sqs2pg::pg {
+namespace {
+
+namespace asio = boost::asio;
+
+// Timestamps travel as integer microseconds since the Unix epoch: exact, and independent
+// of the session's DateStyle and TimeZone.
+constexpr const char* columns =
+    "message_id, reason, receive_count, (extract(epoch FROM sent_at) * 1000000)::int8,"
+    " (extract(epoch FROM first_seen) * 1000000)::int8,"
+    " (extract(epoch FROM last_seen) * 1000000)::int8,"
+    " (extract(epoch FROM replayed_at) * 1000000)::int8, replayed_message_id";
+
+std::optional<time_point> get_time(const PGresult* r, int row, int col) {
+    if (PQgetisnull(r, row, col) != 0)
+        return std::nullopt;
+    return time_point(
+        std::chrono::microseconds(std::strtoll(PQgetvalue(r, row, col), nullptr, 10)));
+}
+
+reject_record read_record(const PGresult* r, int row) {
+    reject_record rec;
+    rec.message_id = PQgetvalue(r, row, 0);
+    rec.reason = PQgetvalue(r, row, 1);
+    rec.receive_count = static_cast<std::int32_t>(std::strtol(PQgetvalue(r, row, 2), nullptr, 10));
+    rec.sent_at = get_time(r, row, 3);
+    rec.first_seen = get_time(r, row, 4).value_or(time_point{});
+    rec.last_seen = get_time(r, row, 5).value_or(time_point{});
+    rec.replayed_at = get_time(r, row, 6);
+    if (PQgetisnull(r, row, 7) == 0)
+        rec.replayed_message_id = PQgetvalue(r, row, 7);
+    return rec;
+}
+
+std::optional<std::string> micros(const std::optional<time_point>& t) {
+    if (!t)
+        return std::nullopt;
+    return std::to_string(t->time_since_epoch().count());
+}
+
+} // namespace
+
+asio::awaitable<boost::system::result<std::vector<reject_record>>>
+async_list_rejects(connection& conn, const table_names& tables, const reject_filter& filter) {
+    const std::string sql = fmt::format("SELECT {} FROM {} WHERE ($1::text IS NULL OR reason = $1)"
+                                        " AND ($2::int8 IS NULL OR last_seen >= timestamptz "
+                                        "'epoch' + $2::int8 * interval '1 microsecond')"
+                                        " AND ($3::int8 IS NULL OR last_seen < timestamptz 'epoch' "
+                                        "+ $3::int8 * interval '1 microsecond')"
+                                        " AND ($4::bool OR replayed_at IS NULL)"
+                                        " ORDER BY last_seen DESC, message_id LIMIT $5::int8",
+                                        columns, tables.rejects.quoted());
+    const std::optional<std::string> params[] = {
+        filter.reason,
+        micros(filter.since),
+        micros(filter.until),
+        std::string(filter.include_replayed ? "true" : "false"),
+        std::to_string(filter.limit),
+    };
+    auto r = co_await conn.async_query_params(sql, params);
+    if (!r)
+        co_return r.error();
+    std::vector<reject_record> out;
+    const PGresult* res = r->get();
+    out.reserve(static_cast<std::size_t>(PQntuples(res)));
+    for (int i = 0; i < PQntuples(res); ++i)
+        out.push_back(read_record(res, i));
+    co_return out;
+}
+
+asio::awaitable<boost::system::result<std::optional<reject_record>>>
+async_find_reject(connection& conn, const table_names& tables, std::string_view message_id) {
+    const std::string sql =
+        fmt::format("SELECT {}, encode(sealed_body, 'hex') FROM {} WHERE message_id = $1", columns,
+                    tables.rejects.quoted());
+    const std::optional<std::string> params[] = {std::string(message_id)};
+    auto r = co_await conn.async_query_params(sql, params);
+    if (!r)
+        co_return r.error();
+    const PGresult* res = r->get();
+    if (PQntuples(res) == 0)
+        co_return std::optional<reject_record>{};
+    reject_record rec = read_record(res, 0);
+    if (PQgetisnull(res, 0, 8) == 0) {
+        auto body = base::from_hex(PQgetvalue(res, 0, 8));
+        if (!body)
+            co_return errc::protocol;
+        rec.sealed_body = std::move(*body);
+    }
+    co_return std::optional<reject_record>(std::move(rec));
+}
+
+asio::awaitable<boost::system::result<bool>> async_mark_replayed(connection& conn,
+                                                                 const table_names& tables,
+                                                                 std::string_view message_id,
+                                                                 std::string_view new_message_id) {
+    const std::string sql = fmt::format(
+        "UPDATE {} SET replayed_at = now(), replayed_message_id = $2 WHERE message_id = $1",
+        tables.rejects.quoted());
+    const std::optional<std::string> params[] = {std::string(message_id),
+                                                 std::string(new_message_id)};
+    auto r = co_await conn.async_query_params(sql, params);
+    if (!r)
+        co_return boost::system::result<bool>(boost::system::in_place_error, r.error());
+    co_return std::string_view(PQcmdTuples(r->get())) == "1";
+}
+
+asio::awaitable<boost::system::result<bool>>
+async_delete_reject(connection& conn, const table_names& tables, std::string_view message_id) {
+    const std::string sql =
+        fmt::format("DELETE FROM {} WHERE message_id = $1", tables.rejects.quoted());
+    const std::optional<std::string> params[] = {std::string(message_id)};
+    auto r = co_await conn.async_query_params(sql, params);
+    if (!r)
+        co_return boost::system::result<bool>(boost::system::in_place_error, r.error());
+    co_return std::string_view(PQcmdTuples(r->get())) == "1";
+}
+
+} // namespace sqs2pg::pg

@@ -1,0 +1,190 @@
+// Attempt planning for one batch: bisecting refused rows, splitting after a statement
+// timeout, and the final per-item outcome.
+#include <sqs2pg/pg/error.hpp>
+#include <sqs2pg/pg/resolver.hpp>
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace sqs2pg::pg {
+
+dedupe_result dedupe_ids(std::span<const std::string_view> ids) {
+    dedupe_result d;
+    d.unique_of.reserve(ids.size());
+    d.first.reserve(ids.size());
+    std::unordered_map<std::string_view, std::uint32_t> seen;
+    seen.reserve(ids.size());
+    for (std::uint32_t i = 0; i < ids.size(); ++i) {
+        const auto [it, fresh] =
+            seen.try_emplace(ids[i], static_cast<std::uint32_t>(d.first.size()));
+        if (fresh)
+            d.first.push_back(i);
+        d.unique_of.push_back(it->second);
+    }
+    return d;
+}
+
+batch_resolver::batch_resolver(std::size_t rows, std::size_t rejects)
+    : rows_(rows)
+    , rejects_(rejects) {
+    if (rows + rejects == 0)
+        return;
+    attempt all;
+    all.rows.resize(rows);
+    all.rejects.resize(rejects);
+    for (std::uint32_t i = 0; i < rows; ++i)
+        all.rows[i] = i;
+    for (std::uint32_t i = 0; i < rejects; ++i)
+        all.rejects[i] = i;
+    pending_.push_back(std::move(all));
+}
+
+std::vector<attempt> batch_resolver::next_attempts() {
+    outstanding_ += pending_.size();
+    std::vector<attempt> out = std::move(pending_);
+    pending_.clear();
+    return out;
+}
+
+void batch_resolver::settle(std::vector<item>& v, std::uint32_t i, item_status s,
+                            std::string_view sqlstate) {
+    v[i].status = s;
+    v[i].sqlstate = std::string(sqlstate);
+    v[i].settled = true;
+}
+
+void batch_resolver::note_error(boost::system::error_code ec) {
+    if (!ec)
+        return;
+    if (!error_ || (is_fatal(ec) && !is_fatal(error_)))
+        error_ = ec;
+}
+
+void batch_resolver::committed(const attempt& a, std::span<const std::uint32_t> skipped) {
+    --outstanding_;
+    std::size_t next_skip = 0;
+    for (std::uint32_t pos = 0; pos < a.rows.size(); ++pos) {
+        // `skipped` is sorted (the statement aggregates it in order).
+        const bool dup = next_skip < skipped.size() && skipped[next_skip] == pos;
+        if (dup)
+            ++next_skip;
+        settle(rows_, a.rows[pos], dup ? item_status::duplicate : item_status::inserted, {});
+    }
+    for (std::uint32_t j : a.rejects)
+        settle(rejects_, j, item_status::rejected, {});
+    for (std::uint32_t r : a.refused) {
+        const std::string code = rows_[r].sqlstate;
+        settle(rows_, r, item_status::rejected, code);
+    }
+}
+
+void batch_resolver::split(const attempt& a, bool timeout_split) {
+    attempt lo, hi;
+    lo.timeout_split = hi.timeout_split = timeout_split;
+    const std::size_t half = a.size() / 2;
+    std::size_t k = 0;
+    const auto place = [&](const std::vector<std::uint32_t>& from,
+                           std::vector<std::uint32_t> attempt::*to) {
+        for (std::uint32_t i : from)
+            ((k++ < half ? lo : hi).*to).push_back(i);
+    };
+    place(a.rows, &attempt::rows);
+    place(a.rejects, &attempt::rejects);
+    place(a.refused, &attempt::refused);
+    pending_.push_back(std::move(lo));
+    pending_.push_back(std::move(hi));
+}
+
+void batch_resolver::failed(const attempt& a, std::string_view sqlstate,
+                            boost::system::error_code cause) {
+    --outstanding_;
+    const sqlstate_action action =
+        sqlstate.empty() ? sqlstate_action::reconnect : classify_sqlstate(sqlstate);
+
+    if (action == sqlstate_action::reject) {
+        if (a.size() > 1) {
+            split(a, a.timeout_split);
+            return;
+        }
+        if (!a.rows.empty()) {
+            // Found a refused row: record it as a reject in a transaction of its own.
+            const std::uint32_t r = a.rows.front();
+            rows_[r].sqlstate = std::string(sqlstate);
+            attempt record;
+            record.refused.push_back(r);
+            pending_.push_back(std::move(record));
+            return;
+        }
+        // A reject record itself was refused: nothing more can be written for it.
+        if (!a.rejects.empty())
+            settle(rejects_, a.rejects.front(), item_status::failed, sqlstate);
+        else
+            settle(rows_, a.refused.front(), item_status::failed, sqlstate);
+        note_error(cause);
+        return;
+    }
+
+    if (action == sqlstate_action::retry_smaller && a.size() > 1 && !a.timeout_split) {
+        split(a, true);
+        return;
+    }
+
+    for (std::uint32_t r : a.rows)
+        settle(rows_, r, item_status::retry, sqlstate);
+    for (std::uint32_t r : a.refused)
+        settle(rows_, r, item_status::retry, sqlstate);
+    for (std::uint32_t j : a.rejects)
+        settle(rejects_, j, item_status::retry, sqlstate);
+    note_error(cause);
+}
+
+namespace {
+
+void count(batch_outcome& o, item_status s) {
+    switch (s) {
+    case item_status::inserted:
+        ++o.inserted;
+        break;
+    case item_status::duplicate:
+        ++o.duplicates;
+        break;
+    case item_status::rejected:
+        ++o.rejected;
+        break;
+    case item_status::retry:
+        ++o.retry;
+        break;
+    case item_status::failed:
+        ++o.failed;
+        break;
+    }
+}
+
+void expand(std::span<const batch_resolver::item> distinct, const dedupe_result& d,
+            std::vector<item_outcome>& out, batch_outcome& o) {
+    out.resize(d.unique_of.size());
+    for (std::uint32_t i = 0; i < d.unique_of.size(); ++i) {
+        const std::uint32_t u = d.unique_of[i];
+        const auto& it = distinct[u];
+        item_status s = it.status;
+        // A later copy of a committed row adds nothing: the first one was the write.
+        if (d.first[u] != i && s == item_status::inserted)
+            s = item_status::duplicate;
+        out[i] = item_outcome{s, it.sqlstate};
+        count(o, s);
+    }
+}
+
+} // namespace
+
+batch_outcome make_outcome(const batch_resolver& r, const dedupe_result& rows,
+                           const dedupe_result& rejects) {
+    batch_outcome o;
+    expand(r.rows(), rows, o.rows, o);
+    expand(r.rejects(), rejects, o.rejects, o);
+    if (o.retry + o.failed > 0)
+        o.error = r.error();
+    return o;
+}
+
+} // namespace sqs2pg::pg

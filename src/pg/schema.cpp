@@ -1,0 +1,117 @@
+// Schema check and creation at startup.
+#include <sqs2pg/ops/log.hpp>
+#include <sqs2pg/pg/error.hpp>
+#include <sqs2pg/pg/schema.hpp>
+#include <sqs2pg/pg/sql.hpp>
+
+#include <optional>
+#include <vector>
+
+namespace sqs2pg::pg {
+namespace {
+
+namespace asio = boost::asio;
+
+struct table_shape {
+    bool exists = false;
+    bool is_table = false;
+    std::vector<sql::column> columns;
+};
+
+asio::awaitable<boost::system::result<table_shape>> describe(connection& conn,
+                                                             const qualified_name& name) {
+    const std::optional<std::string> params[] = {name.quoted()};
+    // Named, not temporaries: GCC 12 destroys temporaries in a co_await expression twice.
+    const std::string query = sql::describe_table();
+    auto r = co_await conn.async_query_params(query, params);
+    if (!r)
+        co_return r.error();
+    table_shape shape;
+    const PGresult* res = r->get();
+    for (int i = 0; i < PQntuples(res); ++i) {
+        shape.exists = true;
+        const std::string_view kind = PQgetvalue(res, i, 0);
+        shape.is_table = kind == "r" || kind == "p"; // plain or partitioned
+        if (PQgetisnull(res, i, 1) == 0)
+            shape.columns.push_back({PQgetvalue(res, i, 1), PQgetvalue(res, i, 2)});
+    }
+    co_return shape;
+}
+
+} // namespace
+
+asio::awaitable<boost::system::result<void>>
+async_ensure_schema(connection& conn, const table_names& tables, bool create, std::string& detail) {
+    struct check {
+        const qualified_name* name;
+        std::span<const sql::column> columns;
+        bool exact;
+        table_shape shape;
+    };
+    check checks[] = {
+        {&tables.target, sql::target_columns(), true, {}},
+        {&tables.ledger, sql::ledger_columns(), false, {}},
+        {&tables.rejects, sql::rejects_columns(), false, {}},
+    };
+
+    bool missing = false;
+    for (auto& c : checks) {
+        auto shape = co_await describe(conn, *c.name);
+        if (!shape)
+            co_return shape.error();
+        c.shape = std::move(*shape);
+        missing = missing || !c.shape.exists;
+    }
+
+    if (missing) {
+        if (!create) {
+            detail.clear();
+            for (const auto& c : checks)
+                if (!c.shape.exists)
+                    detail += (detail.empty() ? "missing table " : ", ") + c.name->quoted();
+            co_return errc::schema_mismatch;
+        }
+        if (tables.target.schema) {
+            const std::optional<std::string> params[] = {*tables.target.schema};
+            auto s = co_await conn.async_query_params(
+                "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", params);
+            if (!s)
+                co_return s.error();
+            if (PQntuples(s->get()) == 0) {
+                detail = "schema " + quote_ident(*tables.target.schema) + " does not exist";
+                co_return errc::schema_mismatch;
+            }
+        }
+        const std::string ddl = sql::create_tables(
+            tables, !checks[0].shape.exists, !checks[1].shape.exists, !checks[2].shape.exists);
+        auto r = co_await conn.async_query(ddl);
+        if (!r) {
+            detail = "creating the tables failed with SQLSTATE " + conn.last_sqlstate();
+            co_return r.error();
+        }
+        for (auto& c : checks) {
+            if (c.shape.exists)
+                continue;
+            ops::log(ops::level::info, "pg.table_created", {{"table", c.name->quoted()}});
+            auto shape = co_await describe(conn, *c.name);
+            if (!shape)
+                co_return shape.error();
+            c.shape = std::move(*shape);
+        }
+    }
+
+    for (const auto& c : checks) {
+        if (!c.shape.is_table) {
+            detail = c.name->quoted() + " is not a table";
+            co_return errc::schema_mismatch;
+        }
+        if (auto diff =
+                sql::describe_mismatch(c.name->quoted(), c.columns, c.shape.columns, c.exact)) {
+            detail = std::move(*diff);
+            co_return errc::schema_mismatch;
+        }
+    }
+    co_return boost::system::result<void>{};
+}
+
+} // namespace sqs2pg::pg

@@ -1,0 +1,359 @@
+// The asynchronous SQS client: a thin driver around the sans-io codec and retry policy,
+// signing every attempt with fresh credentials and sending it on the HTTP transport.
+#include <sqs2pg/aws/credentials_provider.hpp>
+#include <sqs2pg/aws/error.hpp>
+#include <sqs2pg/aws/signer.hpp>
+#include <sqs2pg/base/crypto.hpp>
+#include <sqs2pg/http/error.hpp>
+#include <sqs2pg/ops/log.hpp>
+#include <sqs2pg/sqs/client.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/field.hpp>
+
+#include <cstring>
+#include <random>
+#include <stdexcept>
+
+namespace sqs2pg::sqs {
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+// Transport failures reduced to what the retry policy and the caller need.
+error transport_error(std::string_view action, boost::system::error_code ec) {
+    error e;
+    e.action = action;
+    e.transport_error = ec;
+    e.http_status = 0;
+    e.sender_fault = false;
+    if (ec == http::errc::timeout || ec == asio::error::timed_out)
+        e.kind = errc::timeout;
+    else if (ec == http::errc::cancelled || ec == asio::error::operation_aborted)
+        e.kind = errc::cancelled;
+    else if (http::is_fatal(ec))
+        e.kind = errc::configuration;
+    else
+        e.kind = errc::transport;
+    // Nothing reached the server before these: a repeat cannot duplicate anything.
+    e.request_sent = !(ec == http::errc::resolve_failed || ec == http::errc::connect_failed ||
+                       ec == http::errc::tls_failed || ec == http::errc::tls_verify_failed ||
+                       ec == http::errc::invalid_url);
+    return e;
+}
+
+std::string_view header(const http::response& res, std::string_view name) {
+    const auto it = res.find(name);
+    return it == res.end() ? std::string_view() : std::string_view(it->value());
+}
+
+} // namespace
+
+struct client::impl {
+    impl(asio::any_io_executor ex, http::endpoint ep, aws::credentials_provider& creds,
+         client_options opts)
+        : executor(ex)
+        , endpoint(ep)
+        , credentials(creds)
+        , options(std::move(opts))
+        , transport(ex, std::move(ep), options.http)
+        , signer(options.region, "sqs")
+        , policy(options.retry) {
+        std::uint64_t seed = 0;
+        const auto bytes = base::random_bytes(sizeof seed);
+        std::memcpy(&seed, bytes.data(), sizeof seed);
+        rng.seed(seed);
+    }
+
+    asio::any_io_executor executor;
+    http::endpoint endpoint;
+    aws::credentials_provider& credentials;
+    client_options options;
+    http::client transport;
+    aws::signer signer;
+    retry_policy policy;
+    std::mt19937_64 rng;
+    client_stats stats;
+
+    /// One signed attempt of an encoded request.
+    template <class Request>
+    asio::awaitable<result<typename Request::result_type>>
+    async_attempt(const Request& r, const wire_request& w, std::chrono::milliseconds deadline) {
+        auto creds = co_await credentials.async_get();
+        if (!creds) {
+            error e;
+            const auto ec = creds.error();
+            e.kind = ec == aws::errc::cancelled || ec == asio::error::operation_aborted
+                         ? errc::cancelled
+                         : errc::credentials;
+            e.action = Request::action;
+            e.transport_error = creds.error();
+            e.request_sent = false;
+            co_return e;
+        }
+        http::request req{bhttp::verb::post, w.target, 11};
+        req.set(bhttp::field::host, endpoint.host_header());
+        req.set(bhttp::field::content_type, w.content_type);
+        if (!w.amz_target.empty())
+            req.set("X-Amz-Target", w.amz_target);
+        req.body() = w.body;
+        // Signed over content-type, host, x-amz-date (and x-amz-target, the token), as
+        // botocore signs; Content-Length and the transport's User-Agent come after, unsigned.
+        signer.sign(req, *creds, std::chrono::system_clock::now());
+        req.prepare_payload();
+
+        ++stats.requests;
+        auto res = co_await transport.async_send(std::move(req), deadline);
+        if (!res)
+            co_return transport_error(Request::action, res.error());
+        wire_response wr;
+        wr.status = res->result_int();
+        wr.body = res->body();
+        wr.content_type = header(*res, "Content-Type");
+        wr.request_id = header(*res, "x-amzn-RequestId");
+        if (wr.request_id.empty())
+            wr.request_id = header(*res, "x-amz-request-id");
+        wr.query_error = header(*res, "x-amzn-query-error");
+        wr.error_type = header(*res, "X-Amzn-ErrorType");
+        co_return decode_response(options.wire, r, wr);
+    }
+
+    /// Validate, encode once, then attempt until success or the policy gives up.
+    template <class Request>
+    asio::awaitable<result<typename Request::result_type>>
+    async_call(Request r, std::chrono::milliseconds deadline) {
+        if (auto invalid = validate(r)) {
+            ++stats.failures;
+            co_return std::move(*invalid);
+        }
+        wire_request w = encode(options.wire, r);
+        if (w.target == "/" && !endpoint.path.empty())
+            w.target = endpoint.path;
+        for (unsigned attempt = 1;; ++attempt) {
+            auto res = co_await async_attempt(r, w, deadline);
+            if (res)
+                co_return res;
+            const error& e = res.error();
+            const auto delay = policy.next_delay(e, attempt, Request::idempotent, rng());
+            if (!delay) {
+                ++stats.failures;
+                if (is_fatal(e))
+                    ops::log(ops::level::error, "sqs_fatal",
+                             {{"action", e.action},
+                              {"kind", kind_name(e.kind)},
+                              {"code", e.code},
+                              {"http_status", e.http_status},
+                              {"request_id", e.request_id},
+                              {"endpoint", endpoint.host_header()},
+                              {"region", options.region},
+                              {"protocol", protocol_name(options.wire)},
+                              {"hint", hint(e.kind)}});
+                co_return res;
+            }
+            ++stats.retries;
+            ops::log(ops::level::warn, "sqs_retry",
+                     {{"action", e.action},
+                      {"kind", kind_name(e.kind)},
+                      {"code", e.code},
+                      {"http_status", e.http_status},
+                      {"request_id", e.request_id},
+                      {"attempt", attempt},
+                      {"delay_ms", delay->count()}});
+            if (delay->count() > 0) {
+                asio::steady_timer timer(executor, *delay);
+                auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+                if (ec) {
+                    error cancelled;
+                    cancelled.kind = errc::cancelled;
+                    cancelled.action = Request::action;
+                    cancelled.transport_error = ec;
+                    ++stats.failures;
+                    co_return cancelled;
+                }
+            }
+        }
+    }
+
+    std::chrono::milliseconds receive_deadline(const receive_options& o) const {
+        return options.call_timeout +
+               std::chrono::seconds(o.wait_time_seconds.value_or(max_wait_time_seconds));
+    }
+
+    /// Logs the rejected messages (ids and reasons only) and makes them visible again.
+    asio::awaitable<void> async_release(const std::string& queue_url,
+                                        const std::vector<rejected_message>& rejected) {
+        std::vector<visibility_entry> entries;
+        for (const auto& m : rejected) {
+            ops::log(ops::level::warn, "sqs_message_rejected",
+                     {{"message_id", m.message_id}, {"reason", m.reason}});
+            if (!m.receipt_handle.empty() && options.rejected_visibility_timeout)
+                entries.push_back({"r" + std::to_string(entries.size()), m.receipt_handle,
+                                   *options.rejected_visibility_timeout});
+        }
+        stats.rejected_messages += rejected.size();
+        if (entries.empty())
+            co_return;
+        change_message_visibility_batch_request request{queue_url, std::move(entries)};
+        auto res = co_await async_call(std::move(request), options.call_timeout);
+        if (!res) {
+            ops::log(ops::level::warn, "sqs_release_failed",
+                     {{"kind", kind_name(res.error().kind)}, {"code", res.error().code}});
+            co_return;
+        }
+        stats.released_messages += res->successful.size();
+        for (const auto& f : res->failed)
+            ops::log(ops::level::warn, "sqs_release_failed", {{"code", f.code}});
+    }
+};
+
+// The public calls build their request (an aggregate) in a named local before awaiting
+// async_call: GCC 12 destroys a braced aggregate temporary inside a co_await expression
+// twice (heap corruption); a named object moved in is fine (see types.hpp).
+
+client::client(asio::any_io_executor ex, http::endpoint endpoint,
+               aws::credentials_provider& credentials, client_options options) {
+    if (options.region.empty())
+        throw std::invalid_argument("sqs::client: the signing region is empty");
+    impl_ = std::make_unique<impl>(ex, std::move(endpoint), credentials, std::move(options));
+}
+
+client::~client() = default;
+
+asio::awaitable<result<std::string>> client::async_get_queue_url(std::string queue_name,
+                                                                 std::string owner_account_id) {
+    get_queue_url_request request{std::move(queue_name), std::move(owner_account_id)};
+    co_return co_await impl_->async_call(std::move(request), impl_->options.call_timeout);
+}
+
+asio::awaitable<result<std::string>>
+client::async_create_queue(std::string queue_name,
+                           std::vector<std::pair<std::string, std::string>> attributes) {
+    create_queue_request request{std::move(queue_name), std::move(attributes), {}};
+    co_return co_await impl_->async_call(std::move(request), impl_->options.call_timeout);
+}
+
+asio::awaitable<result<empty_result>> client::async_delete_queue(std::string queue_url) {
+    delete_queue_request request{std::move(queue_url)};
+    co_return co_await impl_->async_call(std::move(request), impl_->options.call_timeout);
+}
+
+asio::awaitable<result<empty_result>> client::async_purge_queue(std::string queue_url) {
+    purge_queue_request request{std::move(queue_url)};
+    co_return co_await impl_->async_call(std::move(request), impl_->options.call_timeout);
+}
+
+asio::awaitable<result<queue_attributes>>
+client::async_get_queue_attributes(std::string queue_url, std::vector<std::string> names) {
+    get_queue_attributes_request request{std::move(queue_url), std::move(names)};
+    co_return co_await impl_->async_call(std::move(request), impl_->options.call_timeout);
+}
+
+asio::awaitable<result<queue_attributes>>
+client::async_get_queue_attributes(std::string queue_url) {
+    // Not a coroutine: the list is built here, outside any co_await expression.
+    return async_get_queue_attributes(std::move(queue_url), std::vector<std::string>(1, "All"));
+}
+
+asio::awaitable<result<empty_result>>
+client::async_set_queue_attributes(std::string queue_url,
+                                   std::vector<std::pair<std::string, std::string>> attributes) {
+    set_queue_attributes_request request{std::move(queue_url), std::move(attributes)};
+    co_return co_await impl_->async_call(std::move(request), impl_->options.call_timeout);
+}
+
+asio::awaitable<result<receive_result>> client::async_receive_message(std::string queue_url,
+                                                                      receive_options options) {
+    const auto deadline = impl_->receive_deadline(options);
+    receive_message_request request{queue_url, std::move(options)};
+    auto res = co_await impl_->async_call(std::move(request), deadline);
+    if (res && !res->rejected.empty())
+        co_await impl_->async_release(queue_url, res->rejected);
+    co_return res;
+}
+
+asio::awaitable<result<send_batch_result>>
+client::async_send_message_batch(std::string queue_url, std::vector<send_entry> entries) {
+    send_message_batch_request request{std::move(queue_url), std::move(entries)};
+    co_return co_await impl_->async_call(std::move(request), impl_->options.call_timeout);
+}
+
+asio::awaitable<result<sent_message>> client::async_send_message(std::string queue_url,
+                                                                 send_entry message) {
+    send_message_request request{std::move(queue_url), std::move(message)};
+    co_return co_await impl_->async_call(std::move(request), impl_->options.call_timeout);
+}
+
+asio::awaitable<result<batch_result>>
+client::async_delete_message_batch(std::string queue_url, std::vector<delete_entry> entries) {
+    delete_message_batch_request request{std::move(queue_url), std::move(entries)};
+    co_return co_await impl_->async_call(std::move(request), impl_->options.call_timeout);
+}
+
+asio::awaitable<result<empty_result>> client::async_delete_message(std::string queue_url,
+                                                                   std::string receipt_handle) {
+    delete_message_request request{std::move(queue_url), std::move(receipt_handle)};
+    co_return co_await impl_->async_call(std::move(request), impl_->options.call_timeout);
+}
+
+asio::awaitable<result<batch_result>>
+client::async_change_message_visibility_batch(std::string queue_url,
+                                              std::vector<visibility_entry> entries) {
+    change_message_visibility_batch_request request{std::move(queue_url), std::move(entries)};
+    co_return co_await impl_->async_call(std::move(request), impl_->options.call_timeout);
+}
+
+asio::awaitable<result<empty_result>>
+client::async_change_message_visibility(std::string queue_url, std::string receipt_handle,
+                                        int visibility_timeout) {
+    change_message_visibility_request request{std::move(queue_url), std::move(receipt_handle),
+                                              visibility_timeout};
+    co_return co_await impl_->async_call(std::move(request), impl_->options.call_timeout);
+}
+
+std::string client::explain(const error& e) const {
+    std::string out = describe(e);
+    out += " [endpoint ";
+    out += impl_->endpoint.origin();
+    out += impl_->endpoint.path;
+    out += ", region ";
+    out += impl_->options.region;
+    out += ", protocol ";
+    out += protocol_name(impl_->options.wire);
+    out += ']';
+    if (e.kind == errc::credentials) {
+        // What the provider tried and what to check; it never holds a secret.
+        if (const auto why = impl_->credentials.last_failure(); !why.empty()) {
+            out += ": ";
+            out += why;
+        }
+    }
+    if (e.kind == errc::transport || e.kind == errc::configuration) {
+        if (const auto h = http::hint(e.transport_error); !h.empty()) {
+            out += ": ";
+            out += h;
+        }
+    }
+    return out;
+}
+
+protocol client::wire_protocol() const noexcept {
+    return impl_->options.wire;
+}
+
+const http::endpoint& client::endpoint() const noexcept {
+    return impl_->endpoint;
+}
+
+const client_stats& client::stats() const noexcept {
+    return impl_->stats;
+}
+
+http::client_stats client::transport_stats() const {
+    return impl_->transport.stats();
+}
+
+} // namespace sqs2pg::sqs

@@ -1,0 +1,556 @@
+// Protocol-neutral half of the codec: form encoding, limit checks, dispatch to the wire
+// format, and the checks every decoded result gets (MD5s, batch completeness).
+#include <sqs2pg/base/crypto.hpp>
+#include <sqs2pg/sqs/integrity.hpp>
+
+#include "codec_detail.hpp"
+
+#include <algorithm>
+#include <array>
+#include <unordered_set>
+
+namespace sqs2pg::sqs {
+namespace {
+
+// Bytes Python's quote_plus leaves alone (urlencode's default): A-Z a-z 0-9 _ . - ~
+constexpr std::array<bool, 256> unreserved_table = [] {
+    std::array<bool, 256> t{};
+    for (int c = 'A'; c <= 'Z'; ++c)
+        t[c] = true;
+    for (int c = 'a'; c <= 'z'; ++c)
+        t[c] = true;
+    for (int c = '0'; c <= '9'; ++c)
+        t[c] = true;
+    for (unsigned char c : std::string_view("_.-~"))
+        t[c] = true;
+    return t;
+}();
+
+void append_encoded(std::string& out, std::string_view s) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (unreserved_table[c]) {
+            out += ch;
+        } else if (c == ' ') {
+            out += '+';
+        } else {
+            const char escaped[3] = {'%', hex[c >> 4], hex[c & 15]};
+            out.append(escaped, 3);
+        }
+    }
+}
+
+error invalid(std::string_view action, std::string code, std::string message) {
+    error e;
+    e.kind = errc::invalid_argument;
+    e.code = std::move(code);
+    e.message = std::move(message);
+    e.action = action;
+    return e;
+}
+
+std::optional<error> check_range(std::string_view action, std::string_view what,
+                                 std::optional<int> value, int lo, int hi) {
+    if (!value || (*value >= lo && *value <= hi))
+        return std::nullopt;
+    return invalid(action, "InvalidParameterValue",
+                   std::string(what) + " must be between " + std::to_string(lo) + " and " +
+                       std::to_string(hi));
+}
+
+bool valid_batch_id(std::string_view id) noexcept {
+    if (id.empty() || id.size() > max_batch_id_length)
+        return false;
+    return std::ranges::all_of(id, [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '-';
+    });
+}
+
+// 1..10 entries with distinct ids of [A-Za-z0-9_-]{1,80}, with the codes SQS would use.
+template <class Entries>
+std::optional<error> check_batch(std::string_view action, const Entries& entries) {
+    if (entries.empty())
+        return invalid(action, "AWS.SimpleQueueService.EmptyBatchRequest",
+                       "a batch needs at least one entry");
+    if (entries.size() > static_cast<std::size_t>(max_batch_entries))
+        return invalid(action, "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
+                       "a batch holds at most 10 entries, this one has " +
+                           std::to_string(entries.size()));
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        if (!valid_batch_id(entries[i].id))
+            return invalid(action, "AWS.SimpleQueueService.InvalidBatchEntryId",
+                           "entry " + std::to_string(i + 1) +
+                               ": ids are 1 to 80 characters of A-Z a-z 0-9 _ -");
+        for (std::size_t j = 0; j < i; ++j)
+            if (entries[j].id == entries[i].id)
+                return invalid(action, "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
+                               "entry ids must be distinct within a batch");
+    }
+    return std::nullopt;
+}
+
+std::optional<error> check_queue_url(std::string_view action, const std::string& url) {
+    if (url.empty())
+        return invalid(action, "MissingParameter", "the queue URL is empty");
+    return std::nullopt;
+}
+
+detail::output_shape shape_of(const get_queue_url_request&) {
+    return detail::output_shape::queue_url;
+}
+detail::output_shape shape_of(const create_queue_request&) {
+    return detail::output_shape::queue_url;
+}
+detail::output_shape shape_of(const delete_queue_request&) {
+    return detail::output_shape::none;
+}
+detail::output_shape shape_of(const purge_queue_request&) {
+    return detail::output_shape::none;
+}
+detail::output_shape shape_of(const get_queue_attributes_request&) {
+    return detail::output_shape::attributes;
+}
+detail::output_shape shape_of(const send_message_request&) {
+    return detail::output_shape::sent;
+}
+detail::output_shape shape_of(const delete_message_request&) {
+    return detail::output_shape::none;
+}
+detail::output_shape shape_of(const change_message_visibility_request&) {
+    return detail::output_shape::none;
+}
+detail::output_shape shape_of(const set_queue_attributes_request&) {
+    return detail::output_shape::none;
+}
+detail::output_shape shape_of(const receive_message_request&) {
+    return detail::output_shape::messages;
+}
+template <class R>
+requires requires(R r) {
+    r.entries;
+}
+detail::output_shape shape_of(const R&) {
+    return detail::output_shape::batch;
+}
+
+template <class Request>
+wire_request dispatch_encode(protocol p, const Request& r) {
+    return p == protocol::json ? detail::json_encode(r) : detail::query_encode(r);
+}
+
+char leading_char(std::string_view body) noexcept {
+    const auto first = body.find_first_not_of(" \t\r\n");
+    return first == std::string_view::npos ? '\0' : body[first];
+}
+
+// A failure status goes to decode_error; a 2xx body is read in the format it is in (one
+// parse, which also catches an error document sent with 200), whatever protocol `p` was
+// asked for: some front ends answer JSON requests with XML errors.
+template <class Request>
+result<detail::raw_output> dispatch_decode(protocol p, const Request& r, const wire_response& w) {
+    if (w.status < 200 || w.status >= 300)
+        return *decode_error(Request::action, w);
+    const auto shape = shape_of(r);
+    switch (leading_char(w.body)) {
+    case '<':
+        return detail::xml_decode(Request::action, shape, w);
+    case '{':
+        return detail::json_decode(Request::action, shape, w);
+    default:
+        return p == protocol::json ? detail::json_decode(Request::action, shape, w)
+                                   : detail::xml_decode(Request::action, shape, w);
+    }
+}
+
+const std::string_view missing_entry_code = "sqs2pg.MissingBatchResultEntry";
+
+// Every request entry ends in exactly one list; entries the response left out are
+// failures (nothing proves they were done), ids the request did not have are dropped.
+template <class Entries>
+void complete_batch(const Entries& entries, detail::raw_batch& raw,
+                    std::vector<batch_failure>& failed, auto&& on_success) {
+    std::unordered_set<std::string_view> seen;
+    for (auto& f : raw.failed) {
+        const auto it = std::ranges::find(entries, f.id,
+                                          [](const auto& e) -> const std::string& { return e.id; });
+        if (it == entries.end() || !seen.insert(it->id).second)
+            continue;
+        failed.push_back(std::move(f));
+    }
+    for (auto& s : raw.successful) {
+        const auto it = std::ranges::find(entries, s.id,
+                                          [](const auto& e) -> const std::string& { return e.id; });
+        if (it == entries.end() || !seen.insert(it->id).second)
+            continue;
+        on_success(*it, s);
+    }
+    for (const auto& e : entries)
+        if (!seen.contains(e.id))
+            failed.push_back({e.id, std::string(missing_entry_code), false,
+                              "the response did not report this entry"});
+}
+
+bool equal_hex(std::string_view a, std::string_view b) noexcept {
+    return std::ranges::equal(a, b, [](char x, char y) {
+        const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
+        return lower(x) == lower(y);
+    });
+}
+
+result<batch_result> finish_batch(const auto& request, result<detail::raw_output> raw) {
+    if (!raw)
+        return raw.error();
+    batch_result out;
+    out.successful.reserve(request.entries.size());
+    complete_batch(request.entries, raw->batch, out.failed,
+                   [&](const auto& entry, sent_message&) { out.successful.push_back(entry.id); });
+    return out;
+}
+
+} // namespace
+
+std::string_view protocol_name(protocol p) noexcept {
+    return p == protocol::json ? "json" : "query";
+}
+
+std::optional<protocol> parse_protocol(std::string_view text) noexcept {
+    if (text == "query")
+        return protocol::query;
+    if (text == "json")
+        return protocol::json;
+    return std::nullopt;
+}
+
+void append_form_field(std::string& out, std::string_view name, std::string_view value) {
+    if (!out.empty())
+        out += '&';
+    append_encoded(out, name);
+    out += '=';
+    append_encoded(out, value);
+}
+
+std::string_view queue_url_path(std::string_view queue_url) noexcept {
+    std::string_view rest = queue_url;
+    if (const auto scheme = rest.find("://"); scheme != std::string_view::npos) {
+        rest.remove_prefix(scheme + 3);
+        const auto slash = rest.find('/');
+        if (slash == std::string_view::npos)
+            return "/";
+        rest.remove_prefix(slash);
+    }
+    rest = rest.substr(0, rest.find_first_of("?#"));
+    if (rest.empty() || rest.front() != '/')
+        return "/";
+    return rest;
+}
+
+// ---- validation ----------------------------------------------------------------------
+
+std::optional<error> validate(const receive_message_request& r) {
+    constexpr auto a = receive_message_request::action;
+    if (auto e = check_queue_url(a, r.queue_url))
+        return e;
+    const auto& o = r.options;
+    if (auto e = check_range(a, "MaxNumberOfMessages", o.max_number_of_messages, 1,
+                             max_receive_messages))
+        return e;
+    if (auto e = check_range(a, "WaitTimeSeconds", o.wait_time_seconds, 0, max_wait_time_seconds))
+        return e;
+    return check_range(a, "VisibilityTimeout", o.visibility_timeout, 0,
+                       max_visibility_timeout_seconds);
+}
+
+std::optional<error> validate(const send_message_batch_request& r) {
+    constexpr auto a = send_message_batch_request::action;
+    if (auto e = check_queue_url(a, r.queue_url))
+        return e;
+    if (auto e = check_batch(a, r.entries))
+        return e;
+    for (const auto& entry : r.entries)
+        if (auto e = check_range(a, "DelaySeconds", entry.delay_seconds, 0, max_delay_seconds))
+            return e;
+    return std::nullopt;
+}
+
+std::optional<error> validate(const delete_message_batch_request& r) {
+    constexpr auto a = delete_message_batch_request::action;
+    if (auto e = check_queue_url(a, r.queue_url))
+        return e;
+    return check_batch(a, r.entries);
+}
+
+std::optional<error> validate(const change_message_visibility_batch_request& r) {
+    constexpr auto a = change_message_visibility_batch_request::action;
+    if (auto e = check_queue_url(a, r.queue_url))
+        return e;
+    if (auto e = check_batch(a, r.entries))
+        return e;
+    for (const auto& entry : r.entries)
+        if (auto e = check_range(a, "VisibilityTimeout", entry.visibility_timeout, 0,
+                                 max_visibility_timeout_seconds))
+            return e;
+    return std::nullopt;
+}
+
+std::optional<error> validate(const get_queue_url_request& r) {
+    if (r.queue_name.empty())
+        return invalid(get_queue_url_request::action, "MissingParameter", "empty queue name");
+    return std::nullopt;
+}
+
+std::optional<error> validate(const create_queue_request& r) {
+    if (r.queue_name.empty())
+        return invalid(create_queue_request::action, "MissingParameter", "empty queue name");
+    return std::nullopt;
+}
+
+std::optional<error> validate(const delete_queue_request& r) {
+    return check_queue_url(delete_queue_request::action, r.queue_url);
+}
+
+std::optional<error> validate(const purge_queue_request& r) {
+    return check_queue_url(purge_queue_request::action, r.queue_url);
+}
+
+std::optional<error> validate(const get_queue_attributes_request& r) {
+    return check_queue_url(get_queue_attributes_request::action, r.queue_url);
+}
+
+std::optional<error> validate(const send_message_request& r) {
+    constexpr auto a = send_message_request::action;
+    if (auto e = check_queue_url(a, r.queue_url))
+        return e;
+    return check_range(a, "DelaySeconds", r.message.delay_seconds, 0, max_delay_seconds);
+}
+
+std::optional<error> validate(const delete_message_request& r) {
+    return check_queue_url(delete_message_request::action, r.queue_url);
+}
+
+std::optional<error> validate(const change_message_visibility_request& r) {
+    constexpr auto a = change_message_visibility_request::action;
+    if (auto e = check_queue_url(a, r.queue_url))
+        return e;
+    return check_range(a, "VisibilityTimeout", r.visibility_timeout, 0,
+                       max_visibility_timeout_seconds);
+}
+
+std::optional<error> validate(const set_queue_attributes_request& r) {
+    return check_queue_url(set_queue_attributes_request::action, r.queue_url);
+}
+
+// ---- encoding ------------------------------------------------------------------------
+
+wire_request encode(protocol p, const get_queue_url_request& r) {
+    return dispatch_encode(p, r);
+}
+wire_request encode(protocol p, const create_queue_request& r) {
+    return dispatch_encode(p, r);
+}
+wire_request encode(protocol p, const delete_queue_request& r) {
+    return dispatch_encode(p, r);
+}
+wire_request encode(protocol p, const purge_queue_request& r) {
+    return dispatch_encode(p, r);
+}
+wire_request encode(protocol p, const get_queue_attributes_request& r) {
+    return dispatch_encode(p, r);
+}
+wire_request encode(protocol p, const receive_message_request& r) {
+    return dispatch_encode(p, r);
+}
+wire_request encode(protocol p, const send_message_batch_request& r) {
+    return dispatch_encode(p, r);
+}
+wire_request encode(protocol p, const delete_message_batch_request& r) {
+    return dispatch_encode(p, r);
+}
+wire_request encode(protocol p, const change_message_visibility_batch_request& r) {
+    return dispatch_encode(p, r);
+}
+wire_request encode(protocol p, const send_message_request& r) {
+    return dispatch_encode(p, r);
+}
+wire_request encode(protocol p, const delete_message_request& r) {
+    return dispatch_encode(p, r);
+}
+wire_request encode(protocol p, const change_message_visibility_request& r) {
+    return dispatch_encode(p, r);
+}
+wire_request encode(protocol p, const set_queue_attributes_request& r) {
+    return dispatch_encode(p, r);
+}
+
+// ---- decoding ------------------------------------------------------------------------
+
+std::optional<error> decode_error(std::string_view action, const wire_response& w) {
+    const char lead = leading_char(w.body);
+    // Sniff the body instead of trusting Content-Type: moto's auth errors are XML labelled
+    // text/html, and a JSON request may be answered by an XML-only front end.
+    if (lead == '<') {
+        if (auto e = detail::xml_error(action, w))
+            return e;
+    } else if (lead == '{' || !w.query_error.empty() || !w.error_type.empty()) {
+        if (auto e = detail::json_error(action, w))
+            return e;
+    }
+    if (w.status >= 200 && w.status < 300)
+        return std::nullopt;
+    // A failure status without a readable error (a proxy's HTML page, an empty body).
+    return detail::make_error(action, classify({}, w.status), w);
+}
+
+result<std::string> decode_response(protocol p, const get_queue_url_request& r,
+                                    const wire_response& w) {
+    auto raw = dispatch_decode(p, r, w);
+    if (!raw)
+        return raw.error();
+    return std::move(raw->queue_url);
+}
+
+result<std::string> decode_response(protocol p, const create_queue_request& r,
+                                    const wire_response& w) {
+    auto raw = dispatch_decode(p, r, w);
+    if (!raw)
+        return raw.error();
+    return std::move(raw->queue_url);
+}
+
+result<empty_result> decode_response(protocol p, const delete_queue_request& r,
+                                     const wire_response& w) {
+    auto raw = dispatch_decode(p, r, w);
+    if (!raw)
+        return raw.error();
+    return empty_result{};
+}
+
+result<empty_result> decode_response(protocol p, const purge_queue_request& r,
+                                     const wire_response& w) {
+    auto raw = dispatch_decode(p, r, w);
+    if (!raw)
+        return raw.error();
+    return empty_result{};
+}
+
+result<queue_attributes> decode_response(protocol p, const get_queue_attributes_request& r,
+                                         const wire_response& w) {
+    auto raw = dispatch_decode(p, r, w);
+    if (!raw)
+        return raw.error();
+    return std::move(raw->attributes);
+}
+
+result<receive_result> decode_response(protocol p, const receive_message_request& r,
+                                       const wire_response& w) {
+    auto raw = dispatch_decode(p, r, w);
+    if (!raw)
+        return raw.error();
+    receive_result out;
+    out.messages.reserve(raw->messages.size());
+    for (auto& m : raw->messages) {
+        if (const auto problem = integrity_problem(m); !problem.empty())
+            out.rejected.push_back({std::move(m.message_id), std::move(m.receipt_handle), problem});
+        else
+            out.messages.push_back(std::move(m));
+    }
+    return out;
+}
+
+result<send_batch_result> decode_response(protocol p, const send_message_batch_request& r,
+                                          const wire_response& w) {
+    auto raw = dispatch_decode(p, r, w);
+    if (!raw)
+        return raw.error();
+    send_batch_result out;
+    out.successful.reserve(r.entries.size());
+    complete_batch(r.entries, raw->batch, out.failed, [&](const send_entry& e, sent_message& s) {
+        // What SQS stored is not what we sent: report it rather than claim success.
+        if (!s.md5_of_message_body.empty() &&
+            !equal_hex(s.md5_of_message_body, base::md5_hex(e.body))) {
+            out.failed.push_back({e.id, "sqs2pg.MD5OfMessageBodyMismatch", false,
+                                  "MD5OfMessageBody differs from the body sent"});
+            return;
+        }
+        if (!s.md5_of_message_attributes.empty() && !e.message_attributes.empty() &&
+            !equal_hex(s.md5_of_message_attributes,
+                       md5_of_message_attributes(e.message_attributes))) {
+            out.failed.push_back({e.id, "sqs2pg.MD5OfMessageAttributesMismatch", false,
+                                  "MD5OfMessageAttributes differs from the attributes sent"});
+            return;
+        }
+        out.successful.push_back(std::move(s));
+    });
+    return out;
+}
+
+result<batch_result> decode_response(protocol p, const delete_message_batch_request& r,
+                                     const wire_response& w) {
+    return finish_batch(r, dispatch_decode(p, r, w));
+}
+
+result<batch_result> decode_response(protocol p, const change_message_visibility_batch_request& r,
+                                     const wire_response& w) {
+    return finish_batch(r, dispatch_decode(p, r, w));
+}
+
+result<sent_message> decode_response(protocol p, const send_message_request& r,
+                                     const wire_response& w) {
+    auto raw = dispatch_decode(p, r, w);
+    if (!raw)
+        return raw.error();
+    const auto& s = raw->sent;
+    std::string_view mismatch;
+    if (!s.md5_of_message_body.empty() &&
+        !equal_hex(s.md5_of_message_body, base::md5_hex(r.message.body)))
+        mismatch = "sqs2pg.MD5OfMessageBodyMismatch";
+    else if (!s.md5_of_message_attributes.empty() && !r.message.message_attributes.empty() &&
+             !equal_hex(s.md5_of_message_attributes,
+                        md5_of_message_attributes(r.message.message_attributes)))
+        mismatch = "sqs2pg.MD5OfMessageAttributesMismatch";
+    if (!mismatch.empty())
+        return detail::make_error(send_message_request::action, errc::bad_response, w,
+                                  std::string(mismatch));
+    return std::move(raw->sent);
+}
+
+result<empty_result> decode_response(protocol p, const delete_message_request& r,
+                                     const wire_response& w) {
+    auto raw = dispatch_decode(p, r, w);
+    if (!raw)
+        return raw.error();
+    return empty_result{};
+}
+
+result<empty_result> decode_response(protocol p, const change_message_visibility_request& r,
+                                     const wire_response& w) {
+    auto raw = dispatch_decode(p, r, w);
+    if (!raw)
+        return raw.error();
+    return empty_result{};
+}
+
+result<empty_result> decode_response(protocol p, const set_queue_attributes_request& r,
+                                     const wire_response& w) {
+    auto raw = dispatch_decode(p, r, w);
+    if (!raw)
+        return raw.error();
+    return empty_result{};
+}
+
+namespace detail {
+
+error make_error(std::string_view action, errc kind, const wire_response& w, std::string code) {
+    error e;
+    e.kind = kind;
+    e.code = std::move(code);
+    e.http_status = w.status;
+    e.request_id = std::string(w.request_id);
+    e.sender_fault = w.status < 500;
+    e.action = action;
+    return e;
+}
+
+} // namespace detail
+} // namespace sqs2pg::sqs

@@ -1,0 +1,73 @@
+// Internal interface between the protocol-neutral codec (codec.cpp) and the two wire
+// formats: query (query_codec.cpp, pugixml) and JSON 1.0 (json_codec.cpp, Boost.JSON).
+#pragma once
+
+#include <sqs2pg/sqs/codec.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sqs2pg::sqs::detail {
+
+/// What a batch response listed, before it is matched against the request.
+struct raw_batch {
+    std::vector<sent_message> successful; ///< for delete/visibility only `id` is set
+    std::vector<batch_failure> failed;
+};
+
+/// Which output a decoder should read; the wire formats differ only in spelling.
+enum class output_shape { queue_url, attributes, messages, batch, sent, none };
+
+/// The fields every decoder extracts, whatever the action.
+struct raw_output {
+    std::string queue_url;
+    queue_attributes attributes;
+    std::vector<message> messages;
+    raw_batch batch;
+    sent_message sent;
+};
+
+/// An error with kind, status, request id and action filled in.
+error make_error(std::string_view action, errc kind, const wire_response& w, std::string code = {});
+
+// Query protocol (form POST, XML).
+wire_request query_encode(const get_queue_url_request& r);
+wire_request query_encode(const create_queue_request& r);
+wire_request query_encode(const delete_queue_request& r);
+wire_request query_encode(const purge_queue_request& r);
+wire_request query_encode(const get_queue_attributes_request& r);
+wire_request query_encode(const receive_message_request& r);
+wire_request query_encode(const send_message_batch_request& r);
+wire_request query_encode(const delete_message_batch_request& r);
+wire_request query_encode(const change_message_visibility_batch_request& r);
+wire_request query_encode(const send_message_request& r);
+wire_request query_encode(const delete_message_request& r);
+wire_request query_encode(const change_message_visibility_request& r);
+wire_request query_encode(const set_queue_attributes_request& r);
+/// The error in an XML body (either AWS's or moto's auth shape); nullopt if the body is
+/// not an error document.
+std::optional<error> xml_error(std::string_view action, const wire_response& w);
+/// Reads `<Action>Response/<Action>Result` of a success response.
+result<raw_output> xml_decode(std::string_view action, output_shape shape, const wire_response& w);
+
+// AWS JSON 1.0.
+wire_request json_encode(const get_queue_url_request& r);
+wire_request json_encode(const create_queue_request& r);
+wire_request json_encode(const delete_queue_request& r);
+wire_request json_encode(const purge_queue_request& r);
+wire_request json_encode(const get_queue_attributes_request& r);
+wire_request json_encode(const receive_message_request& r);
+wire_request json_encode(const send_message_batch_request& r);
+wire_request json_encode(const delete_message_batch_request& r);
+wire_request json_encode(const change_message_visibility_batch_request& r);
+wire_request json_encode(const send_message_request& r);
+wire_request json_encode(const delete_message_request& r);
+wire_request json_encode(const change_message_visibility_request& r);
+wire_request json_encode(const set_queue_attributes_request& r);
+/// The error in a JSON body (`__type`, `x-amzn-query-error`); nullopt if it is none.
+std::optional<error> json_error(std::string_view action, const wire_response& w);
+result<raw_output> json_decode(std::string_view action, output_shape shape, const wire_response& w);
+
+} // namespace sqs2pg::sqs::detail

@@ -1,0 +1,66 @@
+// MD5 checks of received messages, as SQS computes MD5OfBody and MD5OfMessageAttributes.
+#include <sqs2pg/base/crypto.hpp>
+#include <sqs2pg/sqs/integrity.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+namespace sqs2pg::sqs {
+namespace {
+
+void append_length_prefixed(std::string& out, std::string_view bytes) {
+    const auto n = static_cast<std::uint32_t>(bytes.size());
+    out += static_cast<char>((n >> 24) & 0xff);
+    out += static_cast<char>((n >> 16) & 0xff);
+    out += static_cast<char>((n >> 8) & 0xff);
+    out += static_cast<char>(n & 0xff);
+    out += bytes;
+}
+
+bool equal_hex(std::string_view a, std::string_view b) noexcept {
+    return std::ranges::equal(a, b, [](char x, char y) {
+        const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
+        return lower(x) == lower(y);
+    });
+}
+
+} // namespace
+
+std::string md5_of_message_attributes(std::span<const message_attribute> attributes) {
+    std::vector<const message_attribute*> sorted;
+    sorted.reserve(attributes.size());
+    std::size_t size = 0;
+    for (const auto& a : attributes) {
+        sorted.push_back(&a);
+        size += 13 + a.name.size() + a.data_type.size() + a.value.size();
+    }
+    // std::string's ordering compares chars as unsigned: UTF-8 byte order, like Python's
+    // sorted() over str (moto) and Java over the ASCII names SQS allows.
+    std::ranges::sort(sorted, {}, &message_attribute::name);
+    std::string buffer;
+    buffer.reserve(size);
+    for (const auto* a : sorted) {
+        append_length_prefixed(buffer, a->name);
+        append_length_prefixed(buffer, a->data_type);
+        buffer += a->is_binary() ? '\x02' : '\x01';
+        append_length_prefixed(buffer, a->value);
+    }
+    return base::md5_hex(buffer);
+}
+
+std::string_view integrity_problem(const message& m) {
+    if (m.message_id.empty())
+        return "missing MessageId";
+    if (m.receipt_handle.empty())
+        return "missing ReceiptHandle";
+    if (!m.md5_of_body.empty() && !equal_hex(m.md5_of_body, base::md5_hex(m.body)))
+        return "MD5OfBody mismatch";
+    // SQS digests the attributes it returns; with none returned there is nothing to check.
+    if (!m.md5_of_message_attributes.empty() && !m.message_attributes.empty() &&
+        !equal_hex(m.md5_of_message_attributes, md5_of_message_attributes(m.message_attributes)))
+        return "MD5OfMessageAttributes mismatch";
+    return {};
+}
+
+} // namespace sqs2pg::sqs

@@ -1,0 +1,437 @@
+// Query protocol: form bodies with flattened 1-based lists, XML answers read with pugixml
+// by local element names (namespace or not, AWS's or moto's error shapes).
+#include <sqs2pg/base/encoding.hpp>
+
+#include "codec_detail.hpp"
+
+#include <pugixml.hpp>
+
+#include <cstring>
+
+namespace sqs2pg::sqs::detail {
+namespace {
+
+constexpr std::string_view form_content_type = "application/x-www-form-urlencoded; charset=utf-8";
+constexpr std::string_view api_version = "2012-11-05";
+
+// A form body under construction: Action first, Version last (as the SQS docs' examples
+// and our captures have them; the order is covered by the signature either way).
+class form {
+public:
+    explicit form(std::string_view action) { add("Action", action); }
+
+    void add(std::string_view name, std::string_view value) {
+        append_form_field(body_, name, value);
+    }
+    void add(std::string_view name, int value) {
+        add(name, std::string_view(std::to_string(value)));
+    }
+
+    /// `prefix` + "." + index (1-based) + suffix, e.g. ("AttributeName", 2, "") ->
+    /// "AttributeName.2".
+    void add_indexed(std::string_view prefix, std::size_t index, std::string_view suffix,
+                     std::string_view value) {
+        name_.assign(prefix);
+        name_ += '.';
+        name_ += std::to_string(index);
+        name_ += suffix;
+        add(name_, value);
+    }
+
+    wire_request finish(std::string target) && {
+        add("Version", api_version);
+        return {std::move(target), form_content_type, {}, std::move(body_)};
+    }
+
+private:
+    std::string body_;
+    std::string name_;
+};
+
+std::string queue_target(const std::string& queue_url) {
+    return std::string(queue_url_path(queue_url));
+}
+
+void add_message_attributes(form& f, const std::string& prefix,
+                            const std::vector<message_attribute>& attributes) {
+    std::size_t i = 0;
+    for (const auto& a : attributes) {
+        ++i;
+        f.add_indexed(prefix, i, ".Name", a.name);
+        f.add_indexed(prefix, i, ".Value.DataType", a.data_type);
+        if (a.is_binary())
+            f.add_indexed(prefix, i, ".Value.BinaryValue", base::to_base64(a.value));
+        else
+            f.add_indexed(prefix, i, ".Value.StringValue", a.value);
+    }
+}
+
+// ---- XML reading ---------------------------------------------------------------------
+
+std::string_view local_name(const pugi::xml_node& n) noexcept {
+    std::string_view name = n.name();
+    if (const auto colon = name.rfind(':'); colon != std::string_view::npos)
+        name.remove_prefix(colon + 1);
+    return name;
+}
+
+pugi::xml_node child(const pugi::xml_node& parent, std::string_view name) noexcept {
+    for (pugi::xml_node c = parent.first_child(); c; c = c.next_sibling())
+        if (c.type() == pugi::node_element && local_name(c) == name)
+            return c;
+    return {};
+}
+
+// Depth-first search that includes `root` itself.
+pugi::xml_node find(const pugi::xml_node& root, std::string_view name) noexcept {
+    if (root.type() == pugi::node_element && local_name(root) == name)
+        return root;
+    for (pugi::xml_node c = root.first_child(); c; c = c.next_sibling())
+        if (c.type() == pugi::node_element)
+            if (auto found = find(c, name))
+                return found;
+    return {};
+}
+
+// All character data of an element (text and CDATA pieces joined).
+std::string text(const pugi::xml_node& n) {
+    std::string out;
+    for (pugi::xml_node c = n.first_child(); c; c = c.next_sibling())
+        if (c.type() == pugi::node_pcdata || c.type() == pugi::node_cdata)
+            out += c.value();
+    return out;
+}
+
+std::string child_text(const pugi::xml_node& parent, std::string_view name) {
+    return text(child(parent, name));
+}
+
+// Entity and character references decoded (&#xD; must come back as \r: SQS's MD5 is over
+// the original bytes); no end-of-line normalisation (a literal CR is what was sent);
+// whitespace-only text kept when it is an element's only content (a body of " ").
+constexpr unsigned parse_options =
+    (pugi::parse_default & ~pugi::parse_eol) | pugi::parse_ws_pcdata_single;
+
+bool load(pugi::xml_document& doc, std::string_view body) {
+    return static_cast<bool>(
+        doc.load_buffer(body.data(), body.size(), parse_options, pugi::encoding_utf8));
+}
+
+std::string request_id_of(const pugi::xml_node& root, const wire_response& w) {
+    if (auto id = find(root, "RequestId"))
+        return text(id);
+    return std::string(w.request_id);
+}
+
+bool parse_bool(std::string_view s) noexcept {
+    return s == "true" || s == "True" || s == "1";
+}
+
+message read_message(const pugi::xml_node& m) {
+    message out;
+    for (pugi::xml_node c = m.first_child(); c; c = c.next_sibling()) {
+        if (c.type() != pugi::node_element)
+            continue;
+        const auto name = local_name(c);
+        if (name == "MessageId")
+            out.message_id = text(c);
+        else if (name == "ReceiptHandle")
+            out.receipt_handle = text(c);
+        else if (name == "Body")
+            out.body = text(c);
+        else if (name == "MD5OfBody")
+            out.md5_of_body = text(c);
+        else if (name == "MD5OfMessageAttributes")
+            out.md5_of_message_attributes = text(c);
+        else if (name == "Attribute")
+            out.attributes.emplace_back(child_text(c, "Name"), child_text(c, "Value"));
+        else if (name == "MessageAttribute") {
+            const auto value = child(c, "Value");
+            message_attribute a{child_text(c, "Name"), child_text(value, "DataType"), {}};
+            if (const auto bin = child(value, "BinaryValue")) {
+                // Undecodable base64 is kept as text: the attribute MD5 then fails and the
+                // message is rejected instead of processed with made-up bytes.
+                std::string b64 = text(bin);
+                auto bytes = base::from_base64(b64);
+                a.value = bytes ? std::move(*bytes) : std::move(b64);
+            } else {
+                a.value = child_text(value, "StringValue");
+            }
+            out.message_attributes.push_back(std::move(a));
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+// ---- encoders ------------------------------------------------------------------------
+
+wire_request query_encode(const get_queue_url_request& r) {
+    form f(get_queue_url_request::action);
+    f.add("QueueName", r.queue_name);
+    if (!r.queue_owner_account_id.empty())
+        f.add("QueueOwnerAWSAccountId", r.queue_owner_account_id);
+    return std::move(f).finish("/");
+}
+
+wire_request query_encode(const create_queue_request& r) {
+    form f(create_queue_request::action);
+    f.add("QueueName", r.queue_name);
+    std::size_t i = 0;
+    for (const auto& [name, value] : r.attributes) {
+        ++i;
+        f.add_indexed("Attribute", i, ".Name", name);
+        f.add_indexed("Attribute", i, ".Value", value);
+    }
+    i = 0;
+    for (const auto& [key, value] : r.tags) {
+        ++i;
+        f.add_indexed("Tag", i, ".Key", key);
+        f.add_indexed("Tag", i, ".Value", value);
+    }
+    return std::move(f).finish("/");
+}
+
+wire_request query_encode(const delete_queue_request& r) {
+    form f(delete_queue_request::action);
+    f.add("QueueUrl", r.queue_url);
+    return std::move(f).finish(queue_target(r.queue_url));
+}
+
+wire_request query_encode(const purge_queue_request& r) {
+    form f(purge_queue_request::action);
+    f.add("QueueUrl", r.queue_url);
+    return std::move(f).finish(queue_target(r.queue_url));
+}
+
+wire_request query_encode(const get_queue_attributes_request& r) {
+    form f(get_queue_attributes_request::action);
+    f.add("QueueUrl", r.queue_url);
+    std::size_t i = 0;
+    for (const auto& name : r.attribute_names)
+        f.add_indexed("AttributeName", ++i, "", name);
+    return std::move(f).finish(queue_target(r.queue_url));
+}
+
+wire_request query_encode(const receive_message_request& r) {
+    const auto& o = r.options;
+    form f(receive_message_request::action);
+    f.add("QueueUrl", r.queue_url);
+    std::size_t i = 0;
+    for (const auto& name : o.attribute_names)
+        f.add_indexed("AttributeName", ++i, "", name);
+    i = 0;
+    for (const auto& name : o.message_attribute_names)
+        f.add_indexed("MessageAttributeName", ++i, "", name);
+    f.add("MaxNumberOfMessages", o.max_number_of_messages);
+    if (o.visibility_timeout)
+        f.add("VisibilityTimeout", *o.visibility_timeout);
+    if (o.wait_time_seconds)
+        f.add("WaitTimeSeconds", *o.wait_time_seconds);
+    if (!o.receive_request_attempt_id.empty())
+        f.add("ReceiveRequestAttemptId", o.receive_request_attempt_id);
+    return std::move(f).finish(queue_target(r.queue_url));
+}
+
+wire_request query_encode(const send_message_batch_request& r) {
+    form f(send_message_batch_request::action);
+    f.add("QueueUrl", r.queue_url);
+    std::size_t i = 0;
+    const std::string_view p = "SendMessageBatchRequestEntry";
+    for (const auto& e : r.entries) {
+        ++i;
+        f.add_indexed(p, i, ".Id", e.id);
+        f.add_indexed(p, i, ".MessageBody", e.body);
+        if (e.delay_seconds)
+            f.add_indexed(p, i, ".DelaySeconds", std::to_string(*e.delay_seconds));
+        if (!e.message_group_id.empty())
+            f.add_indexed(p, i, ".MessageGroupId", e.message_group_id);
+        if (!e.message_deduplication_id.empty())
+            f.add_indexed(p, i, ".MessageDeduplicationId", e.message_deduplication_id);
+        add_message_attributes(f, std::string(p) + "." + std::to_string(i) + ".MessageAttribute",
+                               e.message_attributes);
+    }
+    return std::move(f).finish(queue_target(r.queue_url));
+}
+
+wire_request query_encode(const delete_message_batch_request& r) {
+    form f(delete_message_batch_request::action);
+    f.add("QueueUrl", r.queue_url);
+    std::size_t i = 0;
+    const std::string_view p = "DeleteMessageBatchRequestEntry";
+    for (const auto& e : r.entries) {
+        ++i;
+        f.add_indexed(p, i, ".Id", e.id);
+        f.add_indexed(p, i, ".ReceiptHandle", e.receipt_handle);
+    }
+    return std::move(f).finish(queue_target(r.queue_url));
+}
+
+wire_request query_encode(const change_message_visibility_batch_request& r) {
+    form f(change_message_visibility_batch_request::action);
+    f.add("QueueUrl", r.queue_url);
+    std::size_t i = 0;
+    const std::string_view p = "ChangeMessageVisibilityBatchRequestEntry";
+    for (const auto& e : r.entries) {
+        ++i;
+        f.add_indexed(p, i, ".Id", e.id);
+        f.add_indexed(p, i, ".ReceiptHandle", e.receipt_handle);
+        f.add_indexed(p, i, ".VisibilityTimeout", std::to_string(e.visibility_timeout));
+    }
+    return std::move(f).finish(queue_target(r.queue_url));
+}
+
+wire_request query_encode(const send_message_request& r) {
+    const auto& e = r.message;
+    form f(send_message_request::action);
+    f.add("QueueUrl", r.queue_url);
+    f.add("MessageBody", e.body);
+    if (e.delay_seconds)
+        f.add("DelaySeconds", *e.delay_seconds);
+    if (!e.message_group_id.empty())
+        f.add("MessageGroupId", e.message_group_id);
+    if (!e.message_deduplication_id.empty())
+        f.add("MessageDeduplicationId", e.message_deduplication_id);
+    add_message_attributes(f, "MessageAttribute", e.message_attributes);
+    return std::move(f).finish(queue_target(r.queue_url));
+}
+
+wire_request query_encode(const delete_message_request& r) {
+    form f(delete_message_request::action);
+    f.add("QueueUrl", r.queue_url);
+    f.add("ReceiptHandle", r.receipt_handle);
+    return std::move(f).finish(queue_target(r.queue_url));
+}
+
+wire_request query_encode(const change_message_visibility_request& r) {
+    form f(change_message_visibility_request::action);
+    f.add("QueueUrl", r.queue_url);
+    f.add("ReceiptHandle", r.receipt_handle);
+    f.add("VisibilityTimeout", r.visibility_timeout);
+    return std::move(f).finish(queue_target(r.queue_url));
+}
+
+wire_request query_encode(const set_queue_attributes_request& r) {
+    form f(set_queue_attributes_request::action);
+    f.add("QueueUrl", r.queue_url);
+    std::size_t i = 0;
+    for (const auto& [name, value] : r.attributes) {
+        ++i;
+        f.add_indexed("Attribute", i, ".Name", name);
+        f.add_indexed("Attribute", i, ".Value", value);
+    }
+    return std::move(f).finish(queue_target(r.queue_url));
+}
+
+// ---- decoders ------------------------------------------------------------------------
+
+namespace {
+
+// AWS: ErrorResponse/Error + RequestId; moto's auth errors: ErrorResponse/Errors/Error
+// without RequestId. nullopt when `root` is not an error document.
+std::optional<error> error_from(std::string_view action, const pugi::xml_node& root,
+                                const wire_response& w) {
+    const auto root_name = local_name(root);
+    if (root_name != "ErrorResponse" && root_name != "Response" && root_name != "Error")
+        return std::nullopt;
+    const auto err = find(root, "Error");
+    if (!err)
+        return std::nullopt;
+    std::string code = child_text(err, "Code");
+    const errc kind = classify(code, w.status); // before `code` is moved from
+    error e = make_error(action, kind, w, std::move(code));
+    e.request_id = request_id_of(root, w);
+    const auto type = child_text(err, "Type");
+    e.sender_fault = type.empty() ? (w.status < 500) : type != "Receiver";
+    // moto adds a lower-case <message> after <Message>; prefer the AWS one.
+    auto msg = child(err, "Message");
+    if (!msg)
+        msg = child(err, "message");
+    e.message = text(msg);
+    return e;
+}
+
+} // namespace
+
+std::optional<error> xml_error(std::string_view action, const wire_response& w) {
+    pugi::xml_document doc;
+    if (!load(doc, w.body))
+        return std::nullopt;
+    return error_from(action, doc.document_element(), w);
+}
+
+result<raw_output> xml_decode(std::string_view action, output_shape shape, const wire_response& w) {
+    pugi::xml_document doc;
+    const auto bad = [&] { return make_error(action, errc::bad_response, w); };
+    // Actions without output may answer with an empty body.
+    if (shape == output_shape::none &&
+        w.body.find_first_not_of(" \t\r\n") == std::string_view::npos)
+        return raw_output{};
+    if (!load(doc, w.body))
+        return bad();
+    const auto root = doc.document_element();
+    if (auto e = error_from(action, root, w))
+        return std::move(*e);
+    const auto root_name = local_name(root);
+    if (!root_name.starts_with(action) || root_name.substr(action.size()) != "Response")
+        return bad();
+    std::string result_name(action);
+    result_name += "Result";
+    const auto res = child(root, result_name);
+
+    raw_output out;
+    switch (shape) {
+    case output_shape::none:
+        break;
+    case output_shape::sent:
+        out.sent = {{},
+                    child_text(res, "MessageId"),
+                    child_text(res, "MD5OfMessageBody"),
+                    child_text(res, "MD5OfMessageAttributes"),
+                    child_text(res, "SequenceNumber")};
+        if (out.sent.message_id.empty())
+            return bad();
+        break;
+    case output_shape::queue_url:
+        out.queue_url = child_text(res, "QueueUrl");
+        if (out.queue_url.empty())
+            return bad();
+        break;
+    case output_shape::attributes:
+        for (pugi::xml_node c = res.first_child(); c; c = c.next_sibling())
+            if (c.type() == pugi::node_element && local_name(c) == "Attribute")
+                out.attributes.insert_or_assign(child_text(c, "Name"), child_text(c, "Value"));
+        break;
+    case output_shape::messages:
+        for (pugi::xml_node c = res.first_child(); c; c = c.next_sibling())
+            if (c.type() == pugi::node_element && local_name(c) == "Message")
+                out.messages.push_back(read_message(c));
+        break;
+    case output_shape::batch: {
+        // <Action>ResultEntry for successes, BatchResultErrorEntry for failures, mixed
+        // in one Result element under HTTP 200.
+        std::string ok_name(action);
+        ok_name += "ResultEntry";
+        for (pugi::xml_node c = res.first_child(); c; c = c.next_sibling()) {
+            if (c.type() != pugi::node_element)
+                continue;
+            const auto name = local_name(c);
+            if (name == ok_name) {
+                out.batch.successful.push_back({child_text(c, "Id"), child_text(c, "MessageId"),
+                                                child_text(c, "MD5OfMessageBody"),
+                                                child_text(c, "MD5OfMessageAttributes"),
+                                                child_text(c, "SequenceNumber")});
+            } else if (name == "BatchResultErrorEntry") {
+                out.batch.failed.push_back({child_text(c, "Id"), child_text(c, "Code"),
+                                            parse_bool(child_text(c, "SenderFault")),
+                                            child_text(c, "Message")});
+            }
+        }
+        break;
+    }
+    }
+    return out;
+}
+
+} // namespace sqs2pg::sqs::detail

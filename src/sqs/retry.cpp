@@ -1,0 +1,46 @@
+// Retry decisions of the SQS client: capped exponential backoff with full jitter
+// (AWS Architecture Blog, "Exponential Backoff And Jitter").
+#include <sqs2pg/sqs/retry.hpp>
+
+#include <algorithm>
+
+namespace sqs2pg::sqs {
+retry_policy::retry_policy(retry_options options) noexcept
+    : options_(options) {
+    options_.max_attempts = std::max(options_.max_attempts, 1u);
+    options_.base_delay = std::max(options_.base_delay, std::chrono::milliseconds(1));
+    options_.max_delay = std::max(options_.max_delay, options_.base_delay);
+}
+
+std::chrono::milliseconds retry_policy::ceiling(unsigned attempts) const noexcept {
+    const auto base = options_.base_delay.count();
+    const auto cap = options_.max_delay.count();
+    const unsigned doublings = attempts == 0 ? 0 : attempts - 1;
+    // Stop doubling once past the cap (also keeps the shift from overflowing).
+    auto value = base;
+    for (unsigned i = 0; i < doublings && value < cap; ++i)
+        value *= 2;
+    return std::chrono::milliseconds(std::min(value, cap));
+}
+
+std::optional<std::chrono::milliseconds>
+retry_policy::next_delay(const error& e, unsigned attempts, bool idempotent,
+                         std::uint64_t random) const noexcept {
+    if (attempts >= options_.max_attempts)
+        return std::nullopt;
+    // Fresh credentials are fetched for every attempt: one immediate retry picks up a
+    // refreshed session token.
+    if (e.kind == errc::auth && is_expired_token(e.code) && attempts == 1)
+        return std::chrono::milliseconds(0);
+    if (!is_retryable(e))
+        return std::nullopt;
+    const bool may_have_run =
+        e.kind == errc::transport || e.kind == errc::timeout ||
+        (e.kind == errc::server && e.http_status != 503 && e.code != "ServiceUnavailable");
+    if (may_have_run && !idempotent && e.request_sent)
+        return std::nullopt;
+    const auto ceil = static_cast<std::uint64_t>(ceiling(attempts).count());
+    return std::chrono::milliseconds(static_cast<std::int64_t>(random % (ceil + 1)));
+}
+
+} // namespace sqs2pg::sqs

@@ -1,0 +1,375 @@
+// The SQS client's driver behaviour that moto cannot provoke: throttling and 5xx retried
+// with backoff, fatal errors not retried, non-idempotent sends not repeated, timeouts,
+// dropped connections, cancellation, and a corrupted message made visible again. A small
+// scripted HTTP server on 127.0.0.1 (port 0) plays SQS; every request it saw is kept.
+#include <sqs2pg/aws/credentials_provider.hpp>
+#include <sqs2pg/base/crypto.hpp>
+#include <sqs2pg/sqs/client.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <gtest/gtest.h>
+
+#include <deque>
+
+namespace sqs2pg::sqs {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using namespace std::chrono_literals;
+using tcp = asio::ip::tcp;
+
+struct step {
+    unsigned status = 200;
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+    bool drop = false; ///< close the connection instead of answering
+    std::chrono::milliseconds delay{0};
+};
+
+// Answers each request with the next scripted step (500 when the script is exhausted).
+class scripted_server {
+public:
+    explicit scripted_server(asio::io_context& ioc)
+        : ioc_(ioc)
+        , acceptor_(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+        asio::co_spawn(ioc, accept_loop(), asio::detached);
+    }
+    ~scripted_server() { stop(); }
+
+    void stop() {
+        boost::system::error_code ignored;
+        acceptor_.close(ignored);
+        for (auto* s : open_)
+            s->socket().close(ignored);
+    }
+
+    std::string url() const {
+        return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
+    }
+    void push(step s) { script_.push_back(std::move(s)); }
+    const std::vector<bhttp::request<bhttp::string_body>>& requests() const { return requests_; }
+
+private:
+    asio::awaitable<void> accept_loop() {
+        for (;;) {
+            auto [ec, socket] =
+                co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+            if (ec)
+                co_return;
+            asio::co_spawn(ioc_, serve(beast::tcp_stream(std::move(socket))), asio::detached);
+        }
+    }
+
+    asio::awaitable<void> serve(beast::tcp_stream stream) {
+        open_.push_back(&stream);
+        beast::flat_buffer buffer;
+        for (;;) {
+            bhttp::request<bhttp::string_body> req;
+            auto [ec, n] = co_await bhttp::async_read(stream, buffer, req,
+                                                      asio::as_tuple(asio::use_awaitable));
+            if (ec)
+                break;
+            requests_.push_back(req);
+            step s = script_.empty() ? step{500, "unscripted", {}, false, {}} : script_.front();
+            if (!script_.empty())
+                script_.pop_front();
+            if (s.delay.count() > 0) {
+                asio::steady_timer t(ioc_, s.delay);
+                co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+            }
+            if (s.drop)
+                break;
+            bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(s.status), 11};
+            res.set("x-amzn-RequestId", "req-" + std::to_string(requests_.size()));
+            for (const auto& [k, v] : s.headers)
+                res.set(k, v);
+            res.body() = s.body;
+            res.prepare_payload();
+            res.keep_alive(true);
+            auto [wec, written] =
+                co_await bhttp::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+            if (wec)
+                break;
+        }
+        std::erase(open_, &stream);
+        boost::system::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    }
+
+    asio::io_context& ioc_;
+    tcp::acceptor acceptor_;
+    std::deque<step> script_;
+    std::vector<bhttp::request<bhttp::string_body>> requests_;
+    std::vector<beast::tcp_stream*> open_;
+};
+
+template <class T>
+T run(asio::io_context& ioc, asio::awaitable<T> aw) {
+    auto fut = asio::co_spawn(ioc, std::move(aw), asio::use_future);
+    while (fut.wait_for(0s) != std::future_status::ready)
+        ioc.run_one();
+    return fut.get();
+}
+
+const std::string queue_url = "http://127.0.0.1/123456789012/scripted";
+
+std::string xml_message(const std::string& id, const std::string& body, const std::string& md5) {
+    return "<Message><MessageId>" + id + "</MessageId><ReceiptHandle>handle+" + id +
+           "/==</ReceiptHandle><MD5OfBody>" + md5 + "</MD5OfBody><Body>" + body +
+           "</Body><Attribute><Name>ApproximateReceiveCount</Name><Value>1</Value></Attribute></"
+           "Message>";
+}
+
+std::string receive_body(const std::string& messages) {
+    return "<ReceiveMessageResponse><ReceiveMessageResult>" + messages +
+           "</ReceiveMessageResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata>"
+           "</ReceiveMessageResponse>";
+}
+
+const step throttled{
+    403,
+    "<ErrorResponse><Error><Type>Sender</Type><Code>RequestThrottled</Code>"
+    "<Message>Rate exceeded</Message></Error><RequestId>t</RequestId></ErrorResponse>",
+    {},
+    false,
+    {}};
+const step unavailable{503, "<html>Service Unavailable</html>", {}, false, {}};
+
+class ScriptedSqs : public ::testing::Test {
+protected:
+    std::unique_ptr<client> make_client(protocol p = protocol::query,
+                                        std::chrono::milliseconds call_timeout = 5s) {
+        client_options options;
+        options.wire = p;
+        options.region = "eu-west-1";
+        options.retry = {4, 5ms, 20ms};
+        options.call_timeout = call_timeout;
+        return std::make_unique<client>(
+            ioc_.get_executor(), http::endpoint::parse(server_.url()).value(), *provider_, options);
+    }
+
+    asio::io_context ioc_;
+    scripted_server server_{ioc_};
+    std::unique_ptr<aws::credentials_provider> provider_ = aws::make_static_provider(
+        {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session", {}});
+};
+
+TEST_F(ScriptedSqs, ThrottlingAnd503AreRetriedThenSucceedEachAttemptSignedAfresh) {
+    auto c = make_client();
+    server_.push(throttled);
+    server_.push(unavailable);
+    server_.push(
+        {200, receive_body(xml_message("m1", "hello", base::md5_hex("hello"))), {}, false, {}});
+    receive_options o;
+    o.wait_time_seconds = 0;
+    auto res = run(ioc_, c->async_receive_message(queue_url, o));
+    ASSERT_TRUE(res) << c->explain(res.error());
+    ASSERT_EQ(res->messages.size(), 1u);
+    EXPECT_EQ(res->messages[0].body, "hello");
+    EXPECT_EQ(c->stats().retries, 2u);
+    EXPECT_EQ(c->stats().requests, 3u);
+    ASSERT_EQ(server_.requests().size(), 3u);
+    for (const auto& req : server_.requests()) {
+        EXPECT_EQ(req.method(), bhttp::verb::post);
+        EXPECT_EQ(req.target(), "/123456789012/scripted");
+        EXPECT_EQ(req[bhttp::field::content_type],
+                  "application/x-www-form-urlencoded; charset=utf-8");
+        EXPECT_TRUE(req[bhttp::field::authorization].starts_with(
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"));
+        EXPECT_NE(req[bhttp::field::authorization].find("/eu-west-1/sqs/aws4_request"),
+                  std::string::npos);
+        EXPECT_EQ(req["X-Amz-Security-Token"], "session");
+        EXPECT_FALSE(req["X-Amz-Date"].empty());
+        EXPECT_EQ(req[bhttp::field::host], server_.url().substr(7));
+        EXPECT_TRUE(req.body().starts_with("Action=ReceiveMessage&QueueUrl="));
+        EXPECT_TRUE(req[bhttp::field::user_agent].starts_with("sqs2pg/"));
+    }
+}
+
+TEST_F(ScriptedSqs, RetriesStopAtMaxAttemptsAndReturnTheLastError) {
+    auto c = make_client();
+    for (int i = 0; i < 6; ++i)
+        server_.push(throttled);
+    auto res = run(ioc_, c->async_get_queue_attributes(queue_url));
+    ASSERT_FALSE(res);
+    EXPECT_EQ(res.error().kind, errc::throttled);
+    EXPECT_EQ(res.error().code, "RequestThrottled");
+    EXPECT_EQ(res.error().request_id, "t");
+    EXPECT_EQ(server_.requests().size(), 4u); // max_attempts
+    EXPECT_EQ(c->stats().failures, 1u);
+}
+
+TEST_F(ScriptedSqs, AuthAndRequestErrorsAreNotRetried) {
+    auto c = make_client();
+    server_.push({403,
+                  "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code>"
+                  "</Error><RequestId>a</RequestId></ErrorResponse>",
+                  {},
+                  false,
+                  {}});
+    auto res = run(ioc_, c->async_get_queue_url("q"));
+    ASSERT_FALSE(res);
+    EXPECT_EQ(res.error().kind, errc::auth);
+    EXPECT_EQ(server_.requests().size(), 1u);
+    EXPECT_NE(c->explain(res.error()).find("region eu-west-1"), std::string::npos);
+}
+
+TEST_F(ScriptedSqs, ASendIsNotRepeatedAfterA500ButIsAfterA503) {
+    auto c = make_client();
+    server_.push({500,
+                  "<ErrorResponse><Error><Code>InternalError</Code></Error></ErrorResponse>",
+                  {},
+                  false,
+                  {}});
+    auto res = run(ioc_, c->async_send_message_batch(queue_url, {{"a", "x", {}, {}, {}, {}}}));
+    ASSERT_FALSE(res);
+    EXPECT_EQ(res.error().kind, errc::server);
+    EXPECT_EQ(server_.requests().size(), 1u);
+
+    server_.push(unavailable);
+    server_.push({200,
+                  "<SendMessageBatchResponse><SendMessageBatchResult><SendMessageBatchResultEntry>"
+                  "<Id>a</Id><MessageId>id-a</MessageId><MD5OfMessageBody>" +
+                      base::md5_hex("x") +
+                      "</MD5OfMessageBody></SendMessageBatchResultEntry></SendMessageBatchResult>"
+                      "</SendMessageBatchResponse>",
+                  {},
+                  false,
+                  {}});
+    res = run(ioc_, c->async_send_message_batch(queue_url, {{"a", "x", {}, {}, {}, {}}}));
+    ASSERT_TRUE(res) << c->explain(res.error());
+    EXPECT_EQ(res->successful.at(0).message_id, "id-a");
+    EXPECT_EQ(server_.requests().size(), 3u);
+}
+
+TEST_F(ScriptedSqs, ADroppedConnectionAndATimeoutAreRetriedForIdempotentCalls) {
+    auto c = make_client(protocol::query, 300ms);
+    const std::string ok =
+        "<DeleteMessageBatchResponse><DeleteMessageBatchResult><DeleteMessageBatchResultEntry>"
+        "<Id>d</Id></DeleteMessageBatchResultEntry></DeleteMessageBatchResult>"
+        "</DeleteMessageBatchResponse>";
+    server_.push({200, "", {}, true, {}});      // dropped without an answer
+    server_.push({200, ok, {}, false, 1500ms}); // past the 300 ms deadline
+    server_.push({200, ok, {}, false, {}});
+    auto res = run(ioc_, c->async_delete_message_batch(queue_url, {{"d", "h"}}));
+    ASSERT_TRUE(res) << c->explain(res.error());
+    EXPECT_EQ(res->successful, std::vector<std::string>{"d"});
+    EXPECT_EQ(c->stats().retries, 2u);
+}
+
+TEST_F(ScriptedSqs, ACorruptedMessageIsExcludedCountedAndMadeVisibleAgain) {
+    auto c = make_client();
+    const std::string good = xml_message("good", "intact", base::md5_hex("intact"));
+    const std::string bad = xml_message("bad", "tampered", base::md5_hex("original"));
+    server_.push({200, receive_body(good + bad), {}, false, {}});
+    server_.push({200,
+                  "<ChangeMessageVisibilityBatchResponse><ChangeMessageVisibilityBatchResult>"
+                  "<ChangeMessageVisibilityBatchResultEntry><Id>r0</Id></"
+                  "ChangeMessageVisibilityBatchResultEntry>"
+                  "</ChangeMessageVisibilityBatchResult></ChangeMessageVisibilityBatchResponse>",
+                  {},
+                  false,
+                  {}});
+    receive_options o;
+    o.wait_time_seconds = 0;
+    auto res = run(ioc_, c->async_receive_message(queue_url, o));
+    ASSERT_TRUE(res) << c->explain(res.error());
+    ASSERT_EQ(res->messages.size(), 1u);
+    EXPECT_EQ(res->messages[0].body, "intact");
+    ASSERT_EQ(res->rejected.size(), 1u);
+    EXPECT_EQ(res->rejected[0].message_id, "bad");
+    EXPECT_EQ(res->rejected[0].reason, "MD5OfBody mismatch");
+    EXPECT_EQ(c->stats().rejected_messages, 1u);
+    EXPECT_EQ(c->stats().released_messages, 1u);
+    ASSERT_EQ(server_.requests().size(), 2u);
+    const auto& release = server_.requests()[1];
+    EXPECT_NE(release.body().find("Action=ChangeMessageVisibilityBatch"), std::string::npos);
+    EXPECT_NE(release.body().find("ReceiptHandle=handle%2Bbad%2F%3D%3D"), std::string::npos);
+    EXPECT_NE(release.body().find("VisibilityTimeout=0"), std::string::npos);
+    // Never deleted.
+    EXPECT_EQ(release.body().find("DeleteMessage"), std::string::npos);
+}
+
+TEST_F(ScriptedSqs, JsonRequestsCarryTheTargetHeaderAndGoToTheRoot) {
+    auto c = make_client(protocol::json);
+    server_.push(
+        {200, R"({"Messages":[]})", {{"Content-Type", "application/x-amz-json-1.0"}}, false, {}});
+    server_.push(
+        {400,
+         R"({"__type":"com.amazonaws.sqs#QueueDoesNotExist","message":"The specified queue does not exist."})",
+         {{"x-amzn-query-error", "AWS.SimpleQueueService.NonExistentQueue;Sender"}},
+         false,
+         {}});
+    receive_options o;
+    o.wait_time_seconds = 0;
+    auto res = run(ioc_, c->async_receive_message(queue_url, o));
+    ASSERT_TRUE(res) << c->explain(res.error());
+    EXPECT_TRUE(res->messages.empty());
+    auto missing = run(ioc_, c->async_get_queue_url("nope"));
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().kind, errc::not_found);
+    EXPECT_EQ(missing.error().code, "AWS.SimpleQueueService.NonExistentQueue");
+    ASSERT_EQ(server_.requests().size(), 2u);
+    const auto& req = server_.requests()[0];
+    EXPECT_EQ(req.target(), "/");
+    EXPECT_EQ(req["X-Amz-Target"], "AmazonSQS.ReceiveMessage");
+    EXPECT_EQ(req[bhttp::field::content_type], "application/x-amz-json-1.0");
+    EXPECT_NE(req[bhttp::field::authorization].find("x-amz-target"), std::string::npos);
+    EXPECT_EQ(server_.requests()[1]["X-Amz-Target"], "AmazonSQS.GetQueueUrl");
+}
+
+TEST_F(ScriptedSqs, CancellationEndsALongPollWithCancelled) {
+    auto c = make_client();
+    server_.push({200, receive_body(""), {}, false, 10s}); // a long poll that never ends in time
+    asio::cancellation_signal signal;
+    receive_options o;
+    o.wait_time_seconds = 20;
+    auto fut = asio::co_spawn(ioc_, c->async_receive_message(queue_url, o),
+                              asio::bind_cancellation_slot(signal.slot(), asio::use_future));
+    while (server_.requests().empty())
+        ioc_.run_one();
+    signal.emit(asio::cancellation_type::terminal);
+    while (fut.wait_for(0s) != std::future_status::ready)
+        ioc_.run_one();
+    auto res = fut.get();
+    ASSERT_FALSE(res);
+    EXPECT_EQ(res.error().kind, errc::cancelled);
+    EXPECT_EQ(c->stats().retries, 0u);
+    server_.stop();
+}
+
+TEST_F(ScriptedSqs, AnUnreachableEndpointIsATransportErrorAfterRetries) {
+    tcp::acceptor closed(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const auto port = closed.local_endpoint().port();
+    closed.close();
+    client_options options;
+    options.region = "eu-west-1";
+    options.retry = {3, 1ms, 2ms};
+    client c(ioc_.get_executor(),
+             http::endpoint::parse("http://127.0.0.1:" + std::to_string(port)).value(), *provider_,
+             options);
+    // Not even a send is lost: nothing reached a server.
+    auto res = run(ioc_, c.async_send_message(queue_url, {"", "x", {}, {}, {}, {}}));
+    ASSERT_FALSE(res);
+    EXPECT_EQ(res.error().kind, errc::transport);
+    EXPECT_FALSE(res.error().request_sent);
+    EXPECT_EQ(c.stats().retries, 2u);
+    EXPECT_NE(c.explain(res.error()).find("endpoint http://127.0.0.1:"), std::string::npos);
+}
+
+} // namespace
+} // namespace sqs2pg::sqs

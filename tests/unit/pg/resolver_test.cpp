@@ -1,0 +1,224 @@
+// One batch's attempts: refused rows are found by bisection without failing the others,
+// a statement timeout splits once, other failures leave the items to be written again.
+#include <sqs2pg/pg/error.hpp>
+#include <sqs2pg/pg/resolver.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <functional>
+#include <set>
+
+namespace {
+
+using namespace sqs2pg::pg;
+
+// Plays the database: an attempt fails with `code` if it holds a row in `bad`,
+// otherwise commits (rows in `dups` reported as already in the ledger).
+struct fake_db {
+    std::set<std::uint32_t> bad;
+    std::string code = "22001";
+    std::set<std::uint32_t> dups;
+    std::set<std::uint32_t> bad_rejects;
+    int transactions = 0;
+    int rounds = 0;
+
+    void run(batch_resolver& r) {
+        while (!r.done()) {
+            auto attempts = r.next_attempts();
+            ASSERT_FALSE(attempts.empty());
+            ++rounds;
+            for (const auto& a : attempts) {
+                ++transactions;
+                const bool fails =
+                    std::any_of(a.rows.begin(), a.rows.end(),
+                                [&](std::uint32_t i) { return bad.count(i) > 0; }) ||
+                    std::any_of(a.rejects.begin(), a.rejects.end(),
+                                [&](std::uint32_t i) { return bad_rejects.count(i) > 0; });
+                if (fails) {
+                    r.failed(a, code, errc_from_sqlstate(code));
+                    continue;
+                }
+                std::vector<std::uint32_t> skipped;
+                for (std::uint32_t p = 0; p < a.rows.size(); ++p)
+                    if (dups.count(a.rows[p]) > 0)
+                        skipped.push_back(p);
+                r.committed(a, skipped);
+            }
+        }
+    }
+};
+
+TEST(BatchResolver, CleanBatchIsOneTransaction) {
+    batch_resolver r(100, 3);
+    fake_db db;
+    db.dups = {4, 50};
+    db.run(r);
+    EXPECT_EQ(db.transactions, 1);
+    for (std::uint32_t i = 0; i < 100; ++i)
+        EXPECT_EQ(r.rows()[i].status,
+                  (i == 4 || i == 50) ? item_status::duplicate : item_status::inserted);
+    for (const auto& j : r.rejects())
+        EXPECT_EQ(j.status, item_status::rejected);
+    EXPECT_FALSE(r.error());
+}
+
+TEST(BatchResolver, OneRefusedRowAmongAThousandIsFoundAndRecorded) {
+    batch_resolver r(1000, 0);
+    fake_db db;
+    db.bad = {637};
+    db.run(r);
+    for (std::uint32_t i = 0; i < 1000; ++i) {
+        if (i == 637) {
+            EXPECT_EQ(r.rows()[i].status, item_status::rejected);
+            EXPECT_EQ(r.rows()[i].sqlstate, "22001");
+        } else {
+            EXPECT_EQ(r.rows()[i].status, item_status::inserted) << i;
+        }
+    }
+    // log2(1000) rounds of halving plus the reject record, two transactions per round.
+    EXPECT_LE(db.rounds, 12);
+    EXPECT_LE(db.transactions, 2 * 11 + 2);
+    EXPECT_FALSE(r.error());
+}
+
+TEST(BatchResolver, SeveralRefusedRows) {
+    batch_resolver r(64, 2);
+    fake_db db;
+    db.bad = {0, 1, 63};
+    db.code = "23514";
+    db.run(r);
+    int rejected = 0;
+    for (std::uint32_t i = 0; i < 64; ++i) {
+        const bool bad = i == 0 || i == 1 || i == 63;
+        EXPECT_EQ(r.rows()[i].status, bad ? item_status::rejected : item_status::inserted) << i;
+        rejected += bad ? 1 : 0;
+    }
+    EXPECT_EQ(rejected, 3);
+    for (const auto& j : r.rejects())
+        EXPECT_EQ(j.status, item_status::rejected);
+}
+
+TEST(BatchResolver, ARefusedRejectRecordFails) {
+    batch_resolver r(4, 2);
+    fake_db db;
+    db.bad_rejects = {1};
+    db.code = "22021";
+    db.run(r);
+    EXPECT_EQ(r.rejects()[0].status, item_status::rejected);
+    EXPECT_EQ(r.rejects()[1].status, item_status::failed);
+    for (const auto& i : r.rows())
+        EXPECT_EQ(i.status, item_status::inserted);
+    EXPECT_EQ(r.error(), errc::data_rejected);
+}
+
+TEST(BatchResolver, WhenTheRejectRecordOfARefusedRowIsRefusedTheRowFails) {
+    batch_resolver r(2, 0);
+    auto a = r.next_attempts();
+    r.failed(a[0], "22001", errc::data_rejected);
+    auto halves = r.next_attempts();
+    ASSERT_EQ(halves.size(), 2u);
+    r.committed(halves[0], {});
+    r.failed(halves[1], "22001", errc::data_rejected);
+    auto record = r.next_attempts();
+    ASSERT_EQ(record.size(), 1u);
+    EXPECT_EQ(record[0].refused, std::vector<std::uint32_t>{1});
+    EXPECT_TRUE(record[0].rows.empty());
+    r.failed(record[0], "22021", errc::data_rejected);
+    EXPECT_TRUE(r.done());
+    EXPECT_EQ(r.rows()[1].status, item_status::failed);
+}
+
+TEST(BatchResolver, StatementTimeoutSplitsOnceThenRetries) {
+    batch_resolver r(10, 0);
+    auto a = r.next_attempts();
+    r.failed(a[0], "57014", errc::statement_timeout);
+    auto halves = r.next_attempts();
+    ASSERT_EQ(halves.size(), 2u);
+    EXPECT_TRUE(halves[0].timeout_split);
+    EXPECT_EQ(halves[0].size() + halves[1].size(), 10u);
+    r.committed(halves[0], {});
+    r.failed(halves[1], "57014", errc::statement_timeout);
+    EXPECT_TRUE(r.done());
+    for (std::uint32_t i = 0; i < 10; ++i)
+        EXPECT_EQ(r.rows()[i].status, i < 5 ? item_status::inserted : item_status::retry);
+    EXPECT_EQ(r.error(), errc::statement_timeout);
+}
+
+TEST(BatchResolver, LostConnectionLeavesEverythingToRetry) {
+    batch_resolver r(5, 1);
+    auto a = r.next_attempts();
+    r.failed(a[0], "", errc::connection_lost);
+    EXPECT_TRUE(r.done());
+    for (const auto& i : r.rows())
+        EXPECT_EQ(i.status, item_status::retry);
+    EXPECT_EQ(r.rejects()[0].status, item_status::retry);
+    EXPECT_TRUE(is_retryable(r.error()));
+}
+
+TEST(BatchResolver, FatalErrorWinsOverRetryable) {
+    batch_resolver r(4, 0);
+    auto a = r.next_attempts();
+    r.failed(a[0], "57014", errc::statement_timeout);
+    auto halves = r.next_attempts();
+    r.failed(halves[0], "57014", errc::statement_timeout);
+    r.failed(halves[1], "42501", errc::server_error);
+    EXPECT_EQ(r.error(), errc::server_error);
+}
+
+TEST(BatchResolver, EmptyBatchIsDone) {
+    batch_resolver r(0, 0);
+    EXPECT_TRUE(r.done());
+    EXPECT_TRUE(r.next_attempts().empty());
+}
+
+TEST(Dedupe, RepeatedIdsShareTheirFirstIndex) {
+    const std::string_view ids[] = {"a", "b", "a", "c", "b", "a"};
+    const auto d = dedupe_ids(ids);
+    EXPECT_EQ(d.unique_of, (std::vector<std::uint32_t>{0, 1, 0, 2, 1, 0}));
+    EXPECT_EQ(d.first, (std::vector<std::uint32_t>{0, 1, 3}));
+}
+
+TEST(MakeOutcome, LaterCopiesOfAnInsertedRowAreDuplicatesOthersShareTheStatus) {
+    const std::string_view row_ids[] = {"a", "b", "a", "c", "b"};
+    const std::string_view reject_ids[] = {"x", "x"};
+    const auto rows = dedupe_ids(row_ids);
+    const auto rejects = dedupe_ids(reject_ids);
+    batch_resolver r(rows.first.size(), rejects.first.size());
+    fake_db db;
+    db.dups = {1}; // "b" was committed before
+    db.run(r);
+    const batch_outcome o = make_outcome(r, rows, rejects);
+    ASSERT_EQ(o.rows.size(), 5u);
+    EXPECT_EQ(o.rows[0].status, item_status::inserted);
+    EXPECT_EQ(o.rows[1].status, item_status::duplicate);
+    EXPECT_EQ(o.rows[2].status, item_status::duplicate);
+    EXPECT_EQ(o.rows[3].status, item_status::inserted);
+    EXPECT_EQ(o.rows[4].status, item_status::duplicate);
+    ASSERT_EQ(o.rejects.size(), 2u);
+    EXPECT_EQ(o.rejects[0].status, item_status::rejected);
+    EXPECT_EQ(o.rejects[1].status, item_status::rejected);
+    EXPECT_EQ(o.inserted, 2u);
+    EXPECT_EQ(o.duplicates, 3u);
+    EXPECT_EQ(o.rejected, 2u);
+    EXPECT_EQ(o.retry + o.failed, 0u);
+    EXPECT_FALSE(o.error);
+}
+
+TEST(MakeOutcome, RetryCopiesStayRetryAndCarryTheCause) {
+    const std::string_view row_ids[] = {"a", "a"};
+    const auto rows = dedupe_ids(row_ids);
+    const auto none = dedupe_ids({});
+    batch_resolver r(1, 0);
+    auto a = r.next_attempts();
+    r.failed(a[0], "40001", errc::transient);
+    const batch_outcome o = make_outcome(r, rows, none);
+    EXPECT_EQ(o.rows[0].status, item_status::retry);
+    EXPECT_EQ(o.rows[1].status, item_status::retry);
+    EXPECT_EQ(o.retry, 2u);
+    EXPECT_EQ(o.error, errc::transient);
+    EXPECT_FALSE(acknowledge(item_status::retry));
+    EXPECT_TRUE(acknowledge(item_status::duplicate));
+}
+
+} // namespace

@@ -1,0 +1,57 @@
+// Generated SQL names the configured tables, and the schema check names every difference.
+#include <sqs2pg/pg/sql.hpp>
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace sqs2pg::pg;
+
+TEST(Sql, StatementsUseTheQuotedTableNames) {
+    table_names t(*parse_qualified_name("\"Odd\"\"Schema\".logins"));
+    const std::string rows = sql::insert_rows(t);
+    EXPECT_NE(rows.find("INSERT INTO \"Odd\"\"Schema\".\"sqs2pg_ledger\""), std::string::npos);
+    EXPECT_NE(rows.find("INSERT INTO \"Odd\"\"Schema\".\"logins\""), std::string::npos);
+    EXPECT_NE(rows.find("ON CONFLICT (message_id) DO NOTHING"), std::string::npos);
+    EXPECT_NE(sql::upsert_rejects(t).find("\"Odd\"\"Schema\".\"sqs2pg_rejects\""),
+              std::string::npos);
+    EXPECT_NE(sql::prune_ledger(t).find("FOR UPDATE SKIP LOCKED"), std::string::npos);
+}
+
+TEST(Sql, CreateTablesOnlyWhatIsMissing) {
+    table_names t(*parse_qualified_name("user_logins"));
+    const std::string only_ledger = sql::create_tables(t, false, true, false);
+    EXPECT_EQ(only_ledger.find("user_logins"), std::string::npos);
+    EXPECT_NE(only_ledger.find("sqs2pg_ledger"), std::string::npos);
+    EXPECT_EQ(only_ledger.find("sqs2pg_rejects"), std::string::npos);
+    const std::string all = sql::create_tables(t, true, true, true);
+    EXPECT_NE(all.find("masked_device_id    varchar(256)"), std::string::npos);
+}
+
+TEST(SchemaCheck, MatchingColumnsInAnyOrder) {
+    std::vector<sql::column> actual(sql::target_columns().begin(), sql::target_columns().end());
+    std::reverse(actual.begin(), actual.end());
+    EXPECT_FALSE(sql::describe_mismatch("t", sql::target_columns(), actual, true));
+}
+
+TEST(SchemaCheck, NamesEveryDifference) {
+    std::vector<sql::column> actual(sql::target_columns().begin(), sql::target_columns().end());
+    actual[2].type = "character varying(64)"; // masked_ip
+    actual.erase(actual.begin() + 4);         // locale
+    actual.push_back({"note", "text"});
+    const auto diff =
+        sql::describe_mismatch("\"user_logins\"", sql::target_columns(), actual, true);
+    ASSERT_TRUE(diff);
+    EXPECT_EQ(*diff, "table \"user_logins\" does not have the expected columns: column masked_ip "
+                     "is character varying(64), expected character varying(256); column locale "
+                     "is missing; unexpected column note (text)");
+    EXPECT_TRUE(sql::describe_mismatch("t", sql::target_columns(), actual, false));
+}
+
+TEST(SchemaCheck, ExtraColumnsAllowedInOwnTables) {
+    std::vector<sql::column> actual(sql::ledger_columns().begin(), sql::ledger_columns().end());
+    actual.push_back({"later_version_column", "integer"});
+    EXPECT_FALSE(sql::describe_mismatch("l", sql::ledger_columns(), actual, false));
+}
+
+} // namespace
