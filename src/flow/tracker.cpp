@@ -48,7 +48,7 @@ std::vector<extension> inflight_tracker::due_extensions(clock::time_point now) {
     if (visibility_.count() == 0)
         return out;
     for (auto& [t, m] : held_) {
-        if (m.extending || now < due_at(m))
+        if (m.extending || m.lease_lost || now < due_at(m))
             continue;
         const auto cap = m.received_at + max_visibility;
         // Seconds left until the 12 h cap, rounded down so SQS never sees a value past it.
@@ -77,15 +77,31 @@ void inflight_tracker::extension_failed(ticket t) {
         it->second.extending = false;
 }
 
+void inflight_tracker::lease_lost(ticket t) {
+    auto it = held_.find(t);
+    if (it != held_.end()) {
+        it->second.extending = false;
+        it->second.lease_lost = true;
+    }
+}
+
 clock::time_point inflight_tracker::next_extension_due() const {
     auto next = clock::time_point::max();
     if (visibility_.count() == 0)
         return next;
     for (const auto& [t, m] : held_) {
-        if (!m.extending && m.received_at + max_visibility > m.visible_at)
+        if (!m.extending && !m.lease_lost && m.received_at + max_visibility > m.visible_at)
             next = std::min(next, due_at(m));
     }
     return next;
+}
+
+std::vector<ticket> inflight_tracker::done_tickets() const {
+    std::vector<ticket> out;
+    for (const auto& [t, m] : held_)
+        if (m.done)
+            out.push_back(t);
+    return out;
 }
 
 std::vector<std::pair<ticket, std::string>> inflight_tracker::unfinished() const {

@@ -29,6 +29,7 @@ struct held_message {
     clock::time_point visible_at; ///< when SQS makes it visible again unless extended
     bool done = false;            ///< committed (row or reject): only the delete is left
     bool extending = false;       ///< a ChangeMessageVisibility for it is under way
+    bool lease_lost = false;      ///< SQS refused the receipt handle: never extend again
 };
 
 /// A visibility extension to send: ChangeMessageVisibility(receipt_handle, seconds).
@@ -73,11 +74,18 @@ public:
     /// The extension failed; the copy becomes due again at the next check.
     void extension_failed(ticket t);
 
+    /// SQS no longer knows this receipt (it expired and the message may be delivered
+    /// again): stop extending it; it stays held until committed or handed back.
+    void lease_lost(ticket t);
+
     /// The earliest time at which some copy becomes due for an extension (or max()).
     clock::time_point next_extension_due() const;
 
     /// Every copy not yet done, to hand back (visibility 0) on shutdown.
     std::vector<std::pair<ticket, std::string>> unfinished() const;
+
+    /// Every copy committed but not yet deleted.
+    std::vector<ticket> done_tickets() const;
 
 private:
     clock::time_point due_at(const held_message& m) const;
