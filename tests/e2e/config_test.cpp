@@ -5,6 +5,7 @@
 
 #include "harness.hpp"
 #include "test_env.hpp"
+#include <sys/stat.h>
 
 #include <fstream>
 
@@ -83,6 +84,7 @@ TEST_F(command_line, AKeyFileThatIsNotAKeyringIsNamedWithoutEchoingIt) {
         std::ofstream f(bad);
         f << "k1 not-a-key-secretish-material\n";
     }
+    ::chmod(bad.c_str(), 0600); // a readable key file is warned about: not this test's point
     auto args = without(run_args(), "--mask-key-file");
     args.insert(args.end(), {"--mask-key-file", bad});
     expect_refused(args, run_env(), {bad});

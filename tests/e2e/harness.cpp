@@ -139,6 +139,17 @@ std::vector<std::string> sqs_admin::send(const std::string& url,
 }
 
 queue_counts sqs_admin::counts(const std::string& url) {
+    auto last = reading(url);
+    for (int i = 0; i < 20; ++i) {
+        auto next = reading(url);
+        if (next == last)
+            return next;
+        last = next;
+    }
+    return last;
+}
+
+queue_counts sqs_admin::reading(const std::string& url) {
     auto attrs = impl_->call(
         impl_->client.async_get_queue_attributes(url, {"ApproximateNumberOfMessages",
                                                        "ApproximateNumberOfMessagesNotVisible",

@@ -54,6 +54,7 @@ struct queue_counts {
     std::uint64_t delayed = 0;
     std::uint64_t total() const noexcept { return visible + not_visible + delayed; }
     std::string describe() const;
+    friend bool operator==(const queue_counts&, const queue_counts&) = default;
 };
 
 /// Blocking SQS calls (the project's sqs::client on a private io_context) with the
@@ -72,6 +73,9 @@ public:
     /// MessageIds in the order of `bodies`.
     std::vector<std::string> send(const std::string& url, const std::vector<std::string>& bodies,
                                   std::optional<int> delay_seconds = {});
+    /// The counts once two readings in a row agree: moto computes the three numbers one
+    /// after the other, so a message changing state meanwhile (a delay ending, a receive)
+    /// can be missed or counted twice in a single reading.
     queue_counts counts(const std::string& url);
     /// Receives until `n` messages arrived or a few receives came back empty, with all
     /// system and message attributes; the messages stay in the queue (invisible for
@@ -80,6 +84,8 @@ public:
                                       int visibility_timeout = 30);
 
 private:
+    queue_counts reading(const std::string& url);
+
     struct impl;
     std::unique_ptr<impl> impl_;
 };

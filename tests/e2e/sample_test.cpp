@@ -80,14 +80,28 @@ protected:
         throw std::logic_error("the sample has no malformed message");
     }
 
-    // The sample's drain result, checked in full: the summary of one run that saw each
-    // message once, the rows, the reject, the ledger and an empty queue.
-    void expect_sample_counts(const summary& s) {
+    // The summary of a sample run that received every message exactly once: one receiver
+    // (moto can hand one message to two concurrent receives; see docs/e2e.md).
+    static void expect_exact_sample_counts(const summary& s) {
         EXPECT_EQ(s.at("received"), 100) << s.line;
         EXPECT_EQ(s.at("inserted"), 99) << s.line;
         EXPECT_EQ(s.at("duplicates_skipped"), 0) << s.line;
         EXPECT_EQ(s.at("rejected"), 1) << s.line;
         EXPECT_EQ(s.at("deleted"), 100) << s.line;
+    }
+
+    // The summary of a sample run with concurrent receivers. SQS delivers at least once
+    // (moto, racing concurrent receives, now and then twice): an extra copy must be
+    // skipped as a duplicate (or recorded again as the same reject), acknowledged, and
+    // never become a row.
+    static void expect_sample_counts(const summary& s) {
+        EXPECT_EQ(s.at("inserted"), 99) << s.line;
+        EXPECT_GE(s.at("rejected"), 1) << s.line;
+        EXPECT_GE(s.at("received"), 100) << s.line;
+        EXPECT_EQ(s.at("received"),
+                  s.at("inserted") + s.at("duplicates_skipped") + s.at("rejected"))
+            << s.line;
+        EXPECT_EQ(s.at("deleted"), s.at("received")) << s.line;
     }
 
     login_set sample_;
@@ -98,13 +112,13 @@ protected:
 // reject with reason missing_field, nothing left in the queue, and a summary that says so.
 TEST_F(sample_run, DrainWritesNinetyNineMaskedRowsAndOneRejectAndEmptiesTheQueue) {
     const auto day_before = today_utc();
-    auto r = run(run_args({"--drain"}), run_env());
+    auto r = run(run_args({"--drain", "--receivers", "1"}), run_env());
     const auto day_after = today_utc();
     ASSERT_TRUE(r.status.exited_with(0)) << r.status.describe() << "\n" << r.err;
 
     auto s = parse_summary(r.out);
     ASSERT_TRUE(s) << s.error();
-    expect_sample_counts(*s);
+    expect_exact_sample_counts(*s);
     for (const char* f : {"seconds", "msgs_per_sec", "p50_ms", "p99_ms"})
         EXPECT_TRUE(s->fields.at(f).is_number() && s->fields.at(f).to_number<double>() >= 0)
             << f << ": " << s->line;
@@ -154,12 +168,10 @@ TEST_F(sample_run, DrainWritesNinetyNineMaskedRowsAndOneRejectAndEmptiesTheQueue
     EXPECT_EQ(left.total(), 0u) << left.describe();
 }
 
-// The same job over SQS's JSON protocol (what current AWS SDKs speak), with one receiver
-// and batches of 7 so that batching boundaries fall inside the sample.
+// The same job over SQS's JSON protocol (what current AWS SDKs speak), with the default
+// four receivers and batches of 7 so that batch boundaries fall inside the sample.
 TEST_F(sample_run, DrainOverTheJsonProtocolGivesTheSameRows) {
-    auto r = run(
-        run_args({"--drain", "--sqs-protocol", "json", "--receivers", "1", "--batch-size", "7"}),
-        run_env());
+    auto r = run(run_args({"--drain", "--sqs-protocol", "json", "--batch-size", "7"}), run_env());
     ASSERT_TRUE(r.status.exited_with(0)) << r.status.describe() << "\n" << r.err;
     auto s = parse_summary(r.out);
     ASSERT_TRUE(s) << s.error();
@@ -170,9 +182,11 @@ TEST_F(sample_run, DrainOverTheJsonProtocolGivesTheSameRows) {
 }
 
 // 2. Redelivery of committed messages, made deterministic with IAM: the first run's key
-// may do everything but sqs:DeleteMessage*, so its rows commit and every delete is
-// refused; after the visibility timeout SQS hands the same MessageIds out again, and a
-// run with full permissions must skip all of them (no second row) and acknowledge them.
+// may do everything but sqs:DeleteMessage*, and its one receiver and batch size of 100
+// (with a 10 s batch delay) put the whole sample in one transaction, so all rows commit
+// before the first delete is refused. After the visibility timeout SQS hands the same
+// MessageIds out again, and a run with full permissions must skip every one of them (no
+// second row) and acknowledge them.
 TEST_F(sample_run, RedeliveredMessagesAreAcknowledgedWithoutASecondRow) {
     const auto no_delete = create_iam_user(
         test::unique_name("e2e_nodelete_"),
@@ -180,7 +194,9 @@ TEST_F(sample_run, RedeliveredMessagesAreAcknowledgedWithoutASecondRow) {
         R"({"Effect":"Allow","Action":"*","Resource":"*"},)"
         R"({"Effect":"Deny","Action":["sqs:DeleteMessage","sqs:DeleteMessageBatch"],"Resource":"*"}]})");
 
-    auto& first = start(run_args({"--drain", "--visibility-timeout", "3"}), run_env({}, no_delete));
+    auto& first = start(run_args({"--drain", "--visibility-timeout", "3", "--receivers", "1",
+                                  "--batch-size", "100", "--batch-max-delay-ms", "10000"}),
+                        run_env({}, no_delete));
     const bool committed = wait_until(
         [&] {
             return !first.running() ||
@@ -189,7 +205,8 @@ TEST_F(sample_run, RedeliveredMessagesAreAcknowledgedWithoutASecondRow) {
         },
         120s, 200ms);
     ASSERT_TRUE(committed && rows_if_any() == 99)
-        << "the first run did not commit the sample; rows: " << rows_if_any() << "\n"
+        << "the first run did not commit the sample (one batch of 100); rows: " << rows_if_any()
+        << "\n"
         << first.stderr_tail();
     // Let its (refused) deletes happen, then stop it unless the refusal already did.
     const bool ended_alone = first.wait_for(5s).has_value();
@@ -218,11 +235,11 @@ TEST_F(sample_run, RedeliveredMessagesAreAcknowledgedWithoutASecondRow) {
     ASSERT_TRUE(r.status.exited_with(0)) << r.status.describe() << "\n" << r.err;
     auto s = parse_summary(r.out);
     ASSERT_TRUE(s) << s.error();
-    EXPECT_EQ(s->at("received"), 100) << s->line;
     EXPECT_EQ(s->at("inserted"), 0) << s->line;
-    EXPECT_EQ(s->at("duplicates_skipped"), 99) << s->line;
-    EXPECT_EQ(s->at("rejected"), 1) << s->line;
-    EXPECT_EQ(s->at("deleted"), 100) << s->line;
+    EXPECT_GE(s->at("duplicates_skipped"), 99) << s->line;
+    EXPECT_GE(s->at("rejected"), 1) << s->line;
+    EXPECT_EQ(s->at("received"), s->at("duplicates_skipped") + s->at("rejected")) << s->line;
+    EXPECT_EQ(s->at("deleted"), s->at("received")) << s->line;
 
     EXPECT_EQ(rows(), 99);
     EXPECT_EQ(distinct_users(), 99);
@@ -331,11 +348,14 @@ TEST_F(sample_run, DeadLetterModeMovesTheMalformedMessageToTheDeadLetterQueue) {
                  run_env({"AWS_ENDPOINT_URL_SQS=" + sv.sqs_endpoint, "AWS_REGION=" + sv.region,
                           "DATABASE_URL=" + sv.pg, "SQS2PG_TABLE=" + table(),
                           "SQS2PG_MASK_KEY=" + key_lines, "SQS2PG_DRAIN=true",
-                          "SQS2PG_DEAD_LETTER_QUEUE_URL=" + dlq, "SQS2PG_LOG_FORMAT=json"}));
+                          "SQS2PG_DEAD_LETTER_QUEUE_URL=" + dlq, "SQS2PG_LOG_FORMAT=json",
+                          // one receiver: a second copy of the reject would be sent twice
+                          "SQS2PG_RECEIVERS=1"}));
     ASSERT_TRUE(r.status.exited_with(0)) << r.status.describe() << "\n" << r.err;
     auto s = parse_summary(r.out);
     ASSERT_TRUE(s) << s.error();
-    expect_sample_counts(*s);
+    expect_exact_sample_counts(*s);
+    EXPECT_EQ(s->at("dead_lettered"), 1) << s->line;
 
     EXPECT_EQ(rows(), 99);
     EXPECT_TRUE(same_elements(expected_rows(sample_.bodies, key_text_), table_rows(db(), table())));
@@ -365,26 +385,32 @@ TEST_F(sample_run, OpsEndpointReportsHealthAndMetricsThatMatchTheSummary) {
         p.running())
         << "no /healthz on port " << port << "\n"
         << p.stderr_tail();
-    EXPECT_EQ(http_get(port, "/healthz").body, "ok");
+    const auto health = http_get(port, "/healthz");
+    EXPECT_EQ(health.body.substr(0, health.body.find_last_not_of(" \r\n") + 1), "ok");
 
     std::string metrics;
-    const bool all_deleted = wait_until(
+    const auto metric = [&](std::string_view name) {
+        return static_cast<std::int64_t>(metric_value(metrics, name).value_or(-1));
+    };
+    const bool all_done = wait_until(
         [&] {
             metrics = http_get(port, "/metrics").body;
-            return metric_value(metrics, "sqs2pg_deleted_total") == 100.0 || !p.running();
+            return (metric("sqs2pg_deleted_total") >= 100 &&
+                    metric("sqs2pg_in_flight_messages") == 0) ||
+                   !p.running();
         },
         120s, 250ms);
-    ASSERT_TRUE(all_deleted && p.running()) << "sqs2pg_deleted_total never reached 100:\n"
-                                            << metrics << "\n"
-                                            << p.stderr_tail();
-    EXPECT_EQ(metric_value(metrics, "sqs2pg_received_total"), 100.0);
-    EXPECT_EQ(metric_value(metrics, "sqs2pg_inserted_total"), 99.0);
-    EXPECT_EQ(metric_value(metrics, "sqs2pg_duplicates_skipped_total"), 0.0);
-    EXPECT_EQ(metric_value(metrics, "sqs2pg_rejected_total"), 1.0);
-    EXPECT_EQ(metric_value(metrics, "sqs2pg_in_flight_messages"), 0.0);
-    EXPECT_EQ(metric_value(metrics, "sqs2pg_draining"), 0.0);
-    EXPECT_EQ(metric_value(metrics, R"(sqs2pg_connection_state{target="pg",state="connected"})"),
-              1.0);
+    ASSERT_TRUE(all_done && p.running()) << "sqs2pg_deleted_total never reached 100:\n"
+                                         << metrics << "\n"
+                                         << p.stderr_tail();
+    EXPECT_EQ(metric("sqs2pg_inserted_total"), 99);
+    EXPECT_GE(metric("sqs2pg_rejected_total"), 1);
+    EXPECT_EQ(metric("sqs2pg_received_total"), metric("sqs2pg_inserted_total") +
+                                                   metric("sqs2pg_duplicates_skipped_total") +
+                                                   metric("sqs2pg_rejected_total"));
+    EXPECT_EQ(metric("sqs2pg_deleted_total"), metric("sqs2pg_received_total"));
+    EXPECT_EQ(metric("sqs2pg_draining"), 0);
+    EXPECT_EQ(metric(R"(sqs2pg_connection_state{target="pg",state="connected"})"), 1);
     EXPECT_NE(metrics.find("sqs2pg_batch_latency_seconds_bucket"), std::string::npos);
     EXPECT_NE(metrics.find("sqs2pg_build_info"), std::string::npos);
     const auto ready = http_get(port, "/readyz");
@@ -398,6 +424,9 @@ TEST_F(sample_run, OpsEndpointReportsHealthAndMetricsThatMatchTheSummary) {
     auto s = parse_summary(r.out);
     ASSERT_TRUE(s) << s.error();
     expect_sample_counts(*s);
+    // Nothing happened after the last scrape: the summary and the metrics agree.
+    for (const char* f : {"received", "inserted", "duplicates_skipped", "rejected", "deleted"})
+        EXPECT_EQ(s->at(f), metric(fmt::format("sqs2pg_{}_total", f))) << f << ": " << s->line;
     EXPECT_EQ(http_get(port, "/healthz").status, 0) << "the endpoint is closed at exit";
 }
 
