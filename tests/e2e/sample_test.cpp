@@ -194,7 +194,9 @@ TEST_F(sample_run, RedeliveredMessagesAreAcknowledgedWithoutASecondRow) {
         R"({"Effect":"Allow","Action":"*","Resource":"*"},)"
         R"({"Effect":"Deny","Action":["sqs:DeleteMessage","sqs:DeleteMessageBatch"],"Resource":"*"}]})");
 
-    auto& first = start(run_args({"--drain", "--visibility-timeout", "3", "--receivers", "1",
+    // 10 s of visibility leave the heartbeat (due at 5 s) seconds of margin on a busy
+    // machine; with 3 s, messages came back during the run itself.
+    auto& first = start(run_args({"--drain", "--visibility-timeout", "10", "--receivers", "1",
                                   "--batch-size", "100", "--batch-max-delay-ms", "10000"}),
                         run_env({}, no_delete));
     const bool committed = wait_until(
@@ -227,7 +229,7 @@ TEST_F(sample_run, RedeliveredMessagesAreAcknowledgedWithoutASecondRow) {
     }
     EXPECT_EQ(counts().total(), 100u) << "nothing may be deleted with that key";
 
-    // SQS redelivers once the visibility timeout (3 s) has passed.
+    // SQS redelivers once the visibility timeout (10 s, possibly extended once) has passed.
     ASSERT_TRUE(wait_until([&] { return counts().visible == 100; }, 60s, 500ms))
         << counts().describe();
 
