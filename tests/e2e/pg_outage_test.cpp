@@ -5,6 +5,8 @@
 #include "harness.hpp"
 #include "test_env.hpp"
 
+#include <csignal>
+
 namespace sqs2pg::e2e {
 namespace {
 
@@ -108,6 +110,78 @@ TEST_F(pg_outage, DrainSurvivesAPostgresOutageWithEveryRowOnceAndNoEarlyDelete) 
     // A batch whose commit was cut off may be written again after the reconnect and then
     // counts as duplicates; rows stay exactly once (checked above).
     EXPECT_GE(s->at("rejected"), 12) << s->line;
+}
+
+// The two-phase stop, made deterministic by the outage: the first SIGTERM waits for the
+// held messages to commit (which cannot happen while PostgreSQL is down), the second one
+// stops at once with status 1, hands every held message back (visibility 0, although the
+// receives asked for 60 s) and deletes nothing uncommitted; a rerun after the restart
+// writes everything exactly once.
+TEST_F(pg_outage, SecondSignalDuringAnOutageStopsAtOnceAndHandsEverythingBack) {
+    constexpr int total = 300;
+    const auto logins = generated_logins(total, test::unique_name("user_"), 50);
+    ASSERT_EQ(logins.valid_user_ids.size(), 294u);
+    sqs().send(queue_url_, logins.bodies);
+
+    const auto port = free_port();
+    // Batches close after 10 s (or 1000 rows): what is received first stays held, unwritten.
+    auto& p = start(run_args({"--drain", "--receivers", "1", "--batch-size", "1000",
+                              "--batch-max-delay-ms", "10000", "--visibility-timeout", "60",
+                              "--listen", "127.0.0.1:" + std::to_string(port)}),
+                    run_env());
+    const auto metric = [&](std::string_view name) {
+        return metric_value(http_get(port, "/metrics").body, name).value_or(-1);
+    };
+    ASSERT_TRUE(
+        wait_until([&] { return metric("sqs2pg_in_flight_messages") >= 20 || !p.running(); }, 60s))
+        << "nothing held within 60 s\n"
+        << p.stderr_tail();
+    ASSERT_TRUE(p.running()) << p.stderr_tail();
+
+    pg_restarter restart;
+    restart.stopped = true;
+    services_command("pg-stop");
+    // The receivers pause once the writer has seen the connection go.
+    EXPECT_TRUE(wait_until(
+        [&] { return metric(R"(sqs2pg_connection_state{target="pg",state="connected"})") == 0; },
+        30s))
+        << "the lost connection was not noticed";
+    sleep_for(1s);
+    const auto held = metric("sqs2pg_in_flight_messages");
+    EXPECT_GT(held, 0);
+
+    p.send_signal(SIGTERM);
+    EXPECT_FALSE(p.wait_for(3s)) << "the first signal must wait for the held messages to "
+                                    "commit (the grace period), not drop them\n"
+                                 << p.stderr_tail();
+    p.send_signal(SIGTERM);
+    auto r = finish(p, 15s);
+    EXPECT_TRUE(r.status.exited_with(1))
+        << "the second signal cancels hard: " << r.status.describe() << "\n"
+        << r.err;
+    auto s = parse_summary(r.out);
+    EXPECT_TRUE(s) << s.error();
+
+    const auto after = counts();
+    services_command("pg-start");
+    restart.stopped = false;
+    const long committed = rows() + rejects();
+    EXPECT_EQ(after.not_visible, 0u)
+        << "the held messages must be handed back with visibility 0: " << after.describe();
+    EXPECT_EQ(after.total(), static_cast<std::uint64_t>(total - committed))
+        << "exactly the committed messages are gone: " << after.describe();
+    if (s) {
+        EXPECT_EQ(s->at("inserted"), rows()) << s->line;
+        EXPECT_GE(s->at("released"), static_cast<std::int64_t>(held)) << s->line;
+    }
+
+    auto again = run(run_args({"--drain"}), run_env());
+    EXPECT_TRUE(again.status.exited_with(0)) << again.status.describe() << "\n" << again.err;
+    EXPECT_EQ(rows(), 294);
+    EXPECT_EQ(distinct_users(), 294);
+    EXPECT_TRUE(same_elements(logins.valid_user_ids, user_ids()));
+    EXPECT_EQ(rejects(), 6);
+    EXPECT_EQ(counts().total(), 0u) << counts().describe();
 }
 
 } // namespace
