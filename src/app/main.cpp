@@ -1,7 +1,8 @@
 // sqs2pg entry point: parses the command line (bad configuration: one line, exit 2) and
-// hands each command to its implementation. main is the only file that knows every module.
+// hands each command to its implementation in the app module.
 #include <sqs2pg/app/commands/keys.hpp>
 #include <sqs2pg/app/commands/rejects.hpp>
+#include <sqs2pg/app/commands/run.hpp>
 #include <sqs2pg/app/config.hpp>
 #include <sqs2pg/version.hpp>
 
@@ -52,7 +53,5 @@ int main(int argc, char** argv) {
         fmt::print("{}", app::help_text());
         return 0;
     }
-    fmt::print(stderr, "sqs2pg: the pipeline is not implemented in this version yet "
-                       "(--help, --version, keygen and unmask work)\n");
-    return 1;
+    return app::run_command(inv->run, env);
 }

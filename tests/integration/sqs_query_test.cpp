@@ -1,8 +1,9 @@
 // The moto_server that the test command starts speaks the SQS query protocol and
-// checks SigV4 signatures: a minimal signed HTTP call sends and receives a message.
-// (The real client lives in src/sqs; this only proves the service works.)
+// checks SigV4 signatures: a minimal signed HTTP call (Beast, no SQS client) sends and
+// receives a message. The client's own tests are in sqs_client_test.cpp.
+#include <sqs2pg/aws/signer.hpp>
 #include <sqs2pg/base/crypto.hpp>
-#include <sqs2pg/base/encoding.hpp>
+#include <sqs2pg/sqs/codec.hpp>
 
 #include "test_env.hpp"
 
@@ -15,47 +16,19 @@
 #include <gtest/gtest.h>
 #include <pugixml.hpp>
 
-#include <cctype>
 #include <chrono>
-#include <ctime>
 #include <utility>
 #include <vector>
 
 namespace {
 
 namespace asio = boost::asio;
-
-std::string fmt_percent(unsigned char c) {
-    static constexpr char digits[] = "0123456789ABCDEF";
-    return {'%', digits[c >> 4], digits[c & 15]};
-}
-
 namespace http = boost::beast::http;
-using sqs2pg::base::as_bytes;
-using sqs2pg::base::hmac_sha256;
-using sqs2pg::base::sha256_hex;
-using sqs2pg::base::to_hex;
 
-// application/x-www-form-urlencoded exactly as Python's urlencode writes it: moto
-// re-encodes the form that way before it checks the signature.
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& params) {
     std::string out;
-    for (const auto& [k, v] : params) {
-        if (!out.empty())
-            out += '&';
-        for (const std::string* s : {&k, &v}) {
-            for (unsigned char c : *s) {
-                if (std::isalnum(c) || c == '_' || c == '.' || c == '-' || c == '~')
-                    out += static_cast<char>(c);
-                else if (c == ' ')
-                    out += '+';
-                else
-                    out += fmt_percent(c);
-            }
-            if (s == &k)
-                out += '=';
-        }
-    }
+    for (const auto& [k, v] : params)
+        sqs2pg::sqs::append_form_field(out, k, v);
     return out;
 }
 
@@ -79,34 +52,16 @@ public:
     std::pair<unsigned, std::string>
     call(const std::string& path, const std::vector<std::pair<std::string, std::string>>& params,
          const std::string* secret = nullptr) {
-        const std::string body = form_encode(params);
         const std::string host = ep_.host + ":" + ep_.port;
-        const std::string content_type = "application/x-www-form-urlencoded; charset=utf-8";
-        char stamp[17];
-        const std::time_t now = std::time(nullptr);
-        std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", std::gmtime(&now));
-        const std::string amz_date = stamp, day = amz_date.substr(0, 8);
-        const std::string scope = day + "/" + region_ + "/sqs/aws4_request";
-        const std::string canonical = "POST\n" + path + "\n\ncontent-type:" + content_type +
-                                      "\nhost:" + host + "\nx-amz-date:" + amz_date +
-                                      "\n\ncontent-type;host;x-amz-date\n" + sha256_hex(body);
-        const std::string to_sign =
-            "AWS4-HMAC-SHA256\n" + amz_date + "\n" + scope + "\n" + sha256_hex(canonical);
-        auto key = hmac_sha256("AWS4" + (secret ? *secret : secret_key_), day);
-        key = hmac_sha256(as_bytes(key), region_);
-        key = hmac_sha256(as_bytes(key), "sqs");
-        key = hmac_sha256(as_bytes(key), "aws4_request");
-        const std::string signature = to_hex(as_bytes(hmac_sha256(as_bytes(key), to_sign)));
-
         http::request<http::string_body> req{http::verb::post, path, 11};
         req.set(http::field::host, host);
-        req.set(http::field::content_type, content_type);
-        req.set("X-Amz-Date", amz_date);
-        req.set(http::field::authorization,
-                "AWS4-HMAC-SHA256 Credential=" + access_key_ + "/" + scope +
-                    ", SignedHeaders=content-type;host;x-amz-date, Signature=" + signature);
-        req.body() = body;
+        req.set(http::field::content_type, "application/x-www-form-urlencoded; charset=utf-8");
+        req.body() = form_encode(params);
         req.prepare_payload();
+        sqs2pg::aws::credentials creds;
+        creds.access_key_id = access_key_;
+        creds.secret_access_key = secret ? *secret : secret_key_;
+        sqs2pg::aws::signer(region_, "sqs").sign(req, creds, std::chrono::system_clock::now());
 
         asio::io_context ioc;
         boost::beast::tcp_stream stream(ioc);

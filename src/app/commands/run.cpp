@@ -1,0 +1,344 @@
+// `sqs2pg run`: wires every module into the running pipeline. Startup problems that the
+// user must fix exit 2 (keys, region, endpoint); failures while running exit 1.
+#include <sqs2pg/app/commands/run.hpp>
+#include <sqs2pg/aws/credentials_provider.hpp>
+#include <sqs2pg/aws/profile.hpp>
+#include <sqs2pg/aws/region.hpp>
+#include <sqs2pg/flow/event.hpp>
+#include <sqs2pg/flow/pipeline.hpp>
+#include <sqs2pg/mask/keyring.hpp>
+#include <sqs2pg/ops/endpoint.hpp>
+#include <sqs2pg/ops/log.hpp>
+#include <sqs2pg/ops/metrics.hpp>
+#include <sqs2pg/pg/error.hpp>
+#include <sqs2pg/version.hpp>
+
+#include <unistd.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/core.h>
+
+#include <csignal>
+#include <cstdio>
+
+namespace sqs2pg::app {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+/// How long the run waits at startup for a PostgreSQL that refuses connections.
+constexpr auto pg_startup_deadline = 60s;
+
+mask::mode mask_mode(mask_algorithm a) {
+    switch (a) {
+    case mask_algorithm::aes_siv:
+        return mask::mode::aes_siv;
+    case mask_algorithm::sha256:
+        return mask::mode::sha256;
+    case mask_algorithm::hmac_sha256:
+        break;
+    }
+    return mask::mode::hmac_sha256;
+}
+
+/// Everything the run needs that does not suspend; built before the io_context runs.
+struct prepared {
+    std::optional<mask::keyring> keys;
+    std::optional<mask::masker> masker;
+    std::optional<mask::sealer> sealer;
+    aws::environment aws_env;
+    std::string region;
+    http::endpoint endpoint;
+};
+
+/// Startup checks that need no I/O. On failure prints one message and returns the exit
+/// status (2: configuration).
+std::optional<int> prepare(const run_config& cfg, const environment& env, prepared& out) {
+    mask::key_source source;
+    if (!cfg.mask_key_file.empty())
+        source.key_file = cfg.mask_key_file;
+    if (auto v = env.get("SQS2PG_MASK_KEY"))
+        source.env_value = std::string(*v);
+    auto keys = mask::load_keyring(source);
+    if (!keys) {
+        fmt::print(stderr, "sqs2pg: {}\n", keys.error().message);
+        return 2;
+    }
+    out.keys = std::move(*keys);
+    auto masker = mask::make_masker(mask_mode(cfg.mask), out.keys ? &*out.keys : nullptr);
+    if (!masker) {
+        fmt::print(stderr, "sqs2pg: {}\n", masker.error().message);
+        return 2;
+    }
+    out.masker.emplace(std::move(*masker));
+    if (out.keys)
+        out.sealer.emplace(*out.keys);
+
+    // Flags win over the environment: hand them to the AWS resolution as variables.
+    out.aws_env = aws::environment::from_process();
+    if (cfg.endpoint_url)
+        out.aws_env.set("AWS_ENDPOINT_URL_SQS", *cfg.endpoint_url);
+    if (cfg.region)
+        out.aws_env.set("AWS_REGION", *cfg.region);
+    auto profile = aws::load_profile(out.aws_env);
+    if (!profile) {
+        fmt::print(stderr, "sqs2pg: {}\n", profile.error().message);
+        return 2;
+    }
+    auto region = aws::resolve_region(out.aws_env, cfg.queue_url, *profile);
+    if (!region) {
+        fmt::print(stderr, "sqs2pg: --region: {}\n", region.error().message);
+        return 2;
+    }
+    if (!region->warning.empty())
+        ops::log(ops::level::warn, "aws.region_mismatch", {{"detail", region->warning}});
+    out.region = region->region;
+    auto ep = aws::resolve_sqs_endpoint(out.aws_env, cfg.queue_url, out.region);
+    if (!ep) {
+        fmt::print(stderr, "sqs2pg: --endpoint-url: {}\n", ep.error().message);
+        return 2;
+    }
+    out.endpoint = *ep;
+    return std::nullopt;
+}
+
+std::string table_of(const table_name& t) {
+    return t.schema.empty() ? t.name : t.schema + "." + t.name;
+}
+
+class runner {
+public:
+    runner(asio::io_context& ioc, const run_config& cfg, prepared& p)
+        : ioc_(ioc)
+        , cfg_(cfg)
+        , p_(p)
+        , signals_(ioc, SIGINT, SIGTERM)
+        , credentials_(aws::make_default_chain(ioc.get_executor(), p.aws_env))
+        , sqs_(ioc.get_executor(), p.endpoint, *credentials_, sqs_options())
+        , metrics_(registry_, version_string) {}
+
+    asio::awaitable<int> run() {
+        asio::co_spawn(ioc_, watch_signals(), asio::detached);
+        const int code = co_await run_pipeline();
+        signals_.cancel();
+        co_return code;
+    }
+
+private:
+    sqs::client_options sqs_options() const {
+        sqs::client_options o;
+        o.wire = cfg_.protocol == sqs_protocol::json ? sqs::protocol::json : sqs::protocol::query;
+        o.region = p_.region;
+        return o;
+    }
+
+    asio::awaitable<void> watch_signals() {
+        for (;;) {
+            auto [ec, sig] = co_await signals_.async_wait(use_tuple);
+            if (ec)
+                co_return;
+            const char* name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+            ops::log(ops::level::info, "signal", {{"signal", name}});
+            ++signals_seen_;
+            if (pipeline_)
+                pipeline_->request_stop(name);
+            startup_cancelled_.notify_all();
+        }
+    }
+
+    bool startup_interrupted() const { return signals_seen_ > 0; }
+
+    asio::awaitable<std::optional<int>> resolve_queue() {
+        queue_url_ = cfg_.queue_url;
+        if (queue_url_.empty()) {
+            const std::string name = cfg_.queue_name;
+            auto url = co_await sqs_.async_get_queue_url(name);
+            if (!url) {
+                fmt::print(stderr, "sqs2pg: --queue-name {}: {}\n", name,
+                           sqs_.explain(url.error()));
+                co_return 1;
+            }
+            queue_url_ = *url;
+        }
+        // One call that also proves the credentials, the endpoint and the queue work.
+        std::vector<std::string> names;
+        names.push_back("VisibilityTimeout");
+        names.push_back("MessageRetentionPeriod");
+        const std::string url = queue_url_;
+        auto attrs = co_await sqs_.async_get_queue_attributes(url, names);
+        if (!attrs) {
+            fmt::print(stderr, "sqs2pg: {}: {}\n", queue_url_, sqs_.explain(attrs.error()));
+            co_return 1;
+        }
+        queue_visibility_ = std::chrono::seconds(
+            sqs::attribute_as_number(*attrs, "VisibilityTimeout").value_or(30));
+        retention_ = std::chrono::seconds(
+            sqs::attribute_as_number(*attrs, "MessageRetentionPeriod").value_or(14 * 86400));
+        co_return std::nullopt;
+    }
+
+    asio::awaitable<std::optional<int>> start_writer() {
+        pg::writer_config wc;
+        wc.conninfo = cfg_.pg;
+        wc.table = table_of(cfg_.table);
+        wc.ledger_retention = retention_;
+        writer_.emplace(ioc_.get_executor(), std::move(wc));
+        const auto deadline = std::chrono::steady_clock::now() + pg_startup_deadline;
+        auto delay = 500ms;
+        for (;;) {
+            auto started = co_await writer_->async_start();
+            if (started)
+                break;
+            const auto ec = started.error();
+            const std::string detail = writer_->error_detail();
+            if (pg::is_fatal(ec) || std::chrono::steady_clock::now() >= deadline ||
+                startup_interrupted()) {
+                fmt::print(stderr, "sqs2pg: --pg: {}{}{}\n", ec.message(),
+                           detail.empty() ? "" : ": ", detail);
+                co_return 1;
+            }
+            ops::log(ops::level::warn, "pg.startup_retry",
+                     {{"error", ec.message()}, {"retry_in_ms", delay.count()}});
+            co_await startup_cancelled_.async_wait_for(delay);
+            delay = std::min<std::chrono::milliseconds>(delay * 2, 5s);
+        }
+        asio::co_spawn(
+            ioc_, writer_->async_run(), [this](std::exception_ptr e, boost::system::error_code ec) {
+                if (e)
+                    ops::log(ops::level::error, "pg.writer_failed", {});
+                else if (ec && ec != asio::error::operation_aborted)
+                    ops::log(ops::level::debug, "pg.writer_stopped", {{"reason", ec.message()}});
+                writer_running_ = false;
+                writer_done_.notify_all();
+            });
+        writer_running_ = true;
+        co_return std::nullopt;
+    }
+
+    asio::awaitable<int> run_pipeline() {
+        if (auto code = co_await resolve_queue())
+            co_return *code;
+        if (startup_interrupted())
+            co_return 0;
+        if (auto code = co_await start_writer())
+            co_return *code;
+
+        flow::pipeline_config pc;
+        pc.queue_url = queue_url_;
+        pc.dead_letter_queue_url = cfg_.dead_letter_queue_url;
+        pc.drain = cfg_.drain;
+        pc.receivers = cfg_.receivers;
+        pc.batch_size = static_cast<std::size_t>(cfg_.batch_size);
+        pc.batch_max_delay = cfg_.batch_max_delay;
+        pc.wait_time = cfg_.wait_time.value_or(cfg_.drain ? 1s : 20s);
+        pc.visibility_timeout = cfg_.visibility_timeout.value_or(queue_visibility_);
+        pc.send_visibility_timeout = cfg_.visibility_timeout.has_value();
+        pc.max_in_flight_bytes = cfg_.max_in_flight_bytes;
+        pc.progress = cfg_.drain && ::isatty(STDERR_FILENO) == 1;
+        pipeline_.emplace(ioc_.get_executor(), pc,
+                          flow::pipeline_parts{sqs_, *writer_, *p_.masker,
+                                               p_.sealer ? &*p_.sealer : nullptr, metrics_});
+
+        std::optional<ops::endpoint> ops_endpoint;
+        bool ops_running = false;
+        flow::event ops_done(ioc_.get_executor());
+        if (cfg_.listen) {
+            ops_endpoint.emplace(ioc_.get_executor(), registry_,
+                                 [this] { return pipeline_->readiness(); });
+            auto bound = ops_endpoint->listen(*cfg_.listen);
+            if (!bound) {
+                fmt::print(stderr, "sqs2pg: --listen {}:{}: {}\n", cfg_.listen->host,
+                           cfg_.listen->port, bound.error().message());
+                writer_->stop();
+                co_return 1;
+            }
+            ops::log(ops::level::info, "ops.listening",
+                     {{"address", ops_endpoint->local_endpoint().address().to_string()},
+                      {"port", ops_endpoint->local_endpoint().port()}});
+            ops_running = true;
+            asio::co_spawn(ioc_, ops_endpoint->async_run(), [&](std::exception_ptr) {
+                ops_running = false;
+                ops_done.notify_all();
+            });
+        }
+        if (startup_interrupted())
+            pipeline_->request_stop("signal during startup");
+
+        const auto result = co_await pipeline_->async_run();
+
+        writer_->stop();
+        while (writer_running_)
+            co_await writer_done_.async_wait();
+        if (ops_endpoint) {
+            ops_endpoint->stop();
+            while (ops_running)
+                co_await ops_done.async_wait();
+        }
+        std::fputs((result.summary.to_json() + "\n").c_str(), stdout);
+        std::fflush(stdout);
+        if (!result.error.empty())
+            fmt::print(stderr, "sqs2pg: {}\n", result.error);
+        co_return result.exit_code;
+    }
+
+    asio::io_context& ioc_;
+    const run_config& cfg_;
+    prepared& p_;
+    asio::signal_set signals_;
+    int signals_seen_ = 0;
+    flow::event startup_cancelled_{ioc_.get_executor()};
+    std::unique_ptr<aws::credentials_provider> credentials_;
+    sqs::client sqs_;
+    ops::registry registry_;
+    ops::pipeline_metrics metrics_;
+    std::string queue_url_;
+    std::chrono::seconds queue_visibility_{30};
+    std::chrono::seconds retention_{14 * 86400};
+    std::optional<pg::writer> writer_;
+    bool writer_running_ = false;
+    flow::event writer_done_{ioc_.get_executor()};
+    std::optional<flow::pipeline> pipeline_;
+};
+
+} // namespace
+
+int run_command(const run_config& cfg, const environment& env) {
+    ops::configure_logging(cfg.log_level, cfg.log_format);
+    prepared p;
+    if (auto code = prepare(cfg, env, p))
+        return *code;
+
+    asio::io_context ioc(1);
+    int exit_code = 1;
+    {
+        runner r(ioc, cfg, p);
+        asio::co_spawn(ioc, r.run(), [&](std::exception_ptr e, int code) {
+            if (e) {
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& x) {
+                    fmt::print(stderr, "sqs2pg: internal error: {}\n", x.what());
+                }
+                code = 1;
+            }
+            exit_code = code;
+            // Idle keep-alive connections and refresh timers may still be pending:
+            // the run is over, so don't wait for them.
+            ioc.stop();
+        });
+        ioc.run();
+    }
+    return exit_code;
+}
+
+} // namespace sqs2pg::app
