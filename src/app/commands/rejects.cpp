@@ -929,24 +929,23 @@ asio::awaitable<int> async_open_sqs(context& c, sqs_session& s) {
     aws::environment aws_env;
     for (const auto& [k, v] : c.env.vars)
         aws_env.set(k, v);
-    std::string region;
-    if (t.region) {
-        region = *t.region;
-    } else {
-        auto profile = aws::load_profile(aws_env);
-        if (!profile) {
-            c.say(profile.error().message);
-            co_return 2;
-        }
-        auto r = aws::resolve_region(aws_env, t.queue_url, *profile);
-        if (!r) {
-            c.say(r.error().message + " (or pass --region)");
-            co_return 2;
-        }
-        if (!r->warning.empty())
-            c.say(r->warning);
-        region = r->region;
+    // --region goes in as AWS_REGION (as run does), so a queue URL that names another
+    // region still gets its warning.
+    if (t.region)
+        aws_env.set("AWS_REGION", *t.region);
+    auto profile = aws::load_profile(aws_env);
+    if (!profile) {
+        c.say(profile.error().message);
+        co_return 2;
     }
+    auto resolved = aws::resolve_region(aws_env, t.queue_url, *profile);
+    if (!resolved) {
+        c.say(resolved.error().message + " (or pass --region)");
+        co_return 2;
+    }
+    if (!resolved->warning.empty())
+        c.say(resolved->warning);
+    const std::string region = resolved->region;
     http::endpoint endpoint;
     if (t.endpoint_url) {
         auto e = http::endpoint::parse(*t.endpoint_url);
