@@ -22,8 +22,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -611,11 +611,11 @@ TEST_F(Rejects, TheBinaryRefusesBadUsageWithStatusTwoAndReplaysWithTheRunSetting
     std::filesystem::create_directories(dir);
     const std::string key_file = (dir / "mask.keys").string();
     {
-        std::FILE* f = std::fopen(key_file.c_str(), "w");
-        ASSERT_NE(f, nullptr);
-        std::fprintf(f, "# test key\n%s\n", std::string(key_a).c_str());
-        std::fclose(f);
-        ::chmod(key_file.c_str(), 0600);
+        std::ofstream f(key_file);
+        f << "# test key\n" << key_a << '\n';
+        f.close();
+        ASSERT_TRUE(f) << key_file;
+        ASSERT_EQ(::chmod(key_file.c_str(), 0600), 0);
     }
     std::vector<std::string> deployed = bare;
     for (const auto& [k, v] : env("").vars)

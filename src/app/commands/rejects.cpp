@@ -1155,6 +1155,7 @@ asio::awaitable<int> async_replay(context& c) {
             c.out << std::flush;
         } else if (!stopped) {
             std::vector<std::size_t> sizes;
+            sizes.reserve(ready.size());
             for (const auto& e : ready)
                 sizes.push_back(entry_bytes(e));
             std::size_t at = 0;
@@ -1235,7 +1236,7 @@ int run_rejects(std::span<const std::string> args, const environment& env, std::
     std::exception_ptr failure;
     bool done = false;
     asio::co_spawn(io, async_run_action(c), [&](std::exception_ptr e, int s) {
-        failure = e;
+        failure = std::move(e);
         status = s;
         done = true;
         io.stop(); // idle keep-alive connections and the signal wait end with the loop

@@ -27,19 +27,19 @@ environment env_of(std::initializer_list<std::pair<const char*, const char*>> va
 
 const environment with_key = env_of({{"SQS2PG_MASK_KEY", "k1 00"}});
 
-config_result<rejects_request> parse(std::vector<std::string> args,
+config_result<rejects_request> parse(const std::vector<std::string>& args,
                                      const environment& env = with_key) {
     return parse_rejects_args(args, env, now);
 }
 
-rejects_request ok(std::vector<std::string> args, const environment& env = with_key) {
+rejects_request ok(const std::vector<std::string>& args, const environment& env = with_key) {
     auto r = parse(args, env);
     if (!r)
         throw std::runtime_error(r.error().message);
     return std::move(*r);
 }
 
-std::string error_of(std::vector<std::string> args, const environment& env = with_key) {
+std::string error_of(const std::vector<std::string>& args, const environment& env = with_key) {
     auto r = parse(args, env);
     return r ? std::string("<no error>") : r.error().message;
 }
@@ -335,10 +335,10 @@ TEST(RejectsBatches, TenPerCallAndAQuarterMebibyteAtMost) {
     EXPECT_EQ(plan_send_batches(sizes), (std::vector<std::size_t>{10, 10, 3}));
     EXPECT_TRUE(plan_send_batches({}).empty());
     // 100 KiB bodies: two fit (200 KiB), the third would pass 256 KiB.
-    sizes.assign(5, 100 * 1024);
+    sizes.assign(5, std::size_t{100} * 1024);
     EXPECT_EQ(plan_send_batches(sizes), (std::vector<std::size_t>{2, 2, 1}));
     // A body larger than the limit goes alone; what follows starts a new call.
-    sizes = {10, 300 * 1024, 10, 10};
+    sizes = {10, std::size_t{300} * 1024, 10, 10};
     EXPECT_EQ(plan_send_batches(sizes), (std::vector<std::size_t>{1, 1, 2}));
     sizes = {replay_batch_bytes / 2, replay_batch_bytes / 2, 1};
     EXPECT_EQ(plan_send_batches(sizes), (std::vector<std::size_t>{2, 1}));

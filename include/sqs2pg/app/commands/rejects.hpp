@@ -25,7 +25,7 @@ inline constexpr std::string_view replay_attribute = "sqs2pg-replay-of";
 /// Bodies sent in one SendMessageBatch stay under this many bytes in total (the SQS
 /// request limit was 256 KiB until 2025 and still is on emulators); a larger body goes
 /// alone.
-inline constexpr std::size_t replay_batch_bytes = 256 * 1024;
+inline constexpr std::size_t replay_batch_bytes = std::size_t{256} * 1024;
 
 /// `sqs2pg rejects ACTION [ARGS]` with ACTION list, show or replay (docs/rejects.md).
 /// `args` are the words after "rejects". Runs its own io_context on this thread.
