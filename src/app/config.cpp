@@ -632,11 +632,7 @@ config_result<run_config> make_run_config(const parsed_options& o, const environ
                                         shown(o.positionals.front()))};
 
     SQS2PG_TRY(target, get_sqs_target(o));
-    c.queue_url = std::move(target.queue_url);
-    c.queue_name = std::move(target.queue_name);
-    c.endpoint_url = std::move(target.endpoint_url);
-    c.region = std::move(target.region);
-    c.protocol = target.protocol;
+    c.sqs = std::move(target);
 
     SQS2PG_TRY(dlq, get_string(o, "dead-letter-queue-url"));
     if (dlq && !is_http_url(*dlq, true))

@@ -149,12 +149,18 @@ struct table_name {
 
 /// Everything `sqs2pg run` needs, validated. Holds the Postgres connection string, which
 /// may carry a password: never log it.
-struct run_config {
+/// The queue and how to reach it: --queue-url or --queue-name (exactly one, required),
+/// --endpoint-url, --region, --sqs-protocol.
+struct sqs_target {
     std::string queue_url;                   ///< set, or queue_name is
     std::string queue_name;                  ///< resolved with GetQueueUrl
     std::optional<std::string> endpoint_url; ///< default: derived from the queue URL/region
     std::optional<std::string> region;       ///< default: the AWS chain / the queue URL
     sqs_protocol protocol = sqs_protocol::query;
+};
+
+struct run_config {
+    sqs_target sqs;
     std::string pg; ///< conninfo or URL; empty: libpq's PG* variables
     table_name table;
     mask_algorithm mask = mask_algorithm::hmac_sha256;
@@ -183,15 +189,6 @@ const option_spec& run_option(std::string_view name);
 
 // --- settings run shares with other commands (validated by the same rules) -------------
 
-/// The queue and how to reach it: --queue-url or --queue-name (exactly one, required),
-/// --endpoint-url, --region, --sqs-protocol.
-struct sqs_target {
-    std::string queue_url;                   ///< set, or queue_name is
-    std::string queue_name;                  ///< resolved with GetQueueUrl
-    std::optional<std::string> endpoint_url; ///< default: derived from the queue URL/region
-    std::optional<std::string> region;       ///< default: the AWS chain / the queue URL
-    sqs_protocol protocol = sqs_protocol::query;
-};
 config_result<sqs_target> get_sqs_target(const parsed_options& o);
 
 /// --pg: a key=value string or postgresql:// URL, "" when unset (libpq's PG* variables).

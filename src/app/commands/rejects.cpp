@@ -1,8 +1,8 @@
 // sqs2pg rejects list|show|replay: option tables and validation, output formats (pure),
 // then the drivers: one pg::connection, the sealer, and for replay the SQS client.
 #include <sqs2pg/app/commands/rejects.hpp>
+#include <sqs2pg/app/sqs_settings.hpp>
 #include <sqs2pg/aws/credentials_provider.hpp>
-#include <sqs2pg/aws/region.hpp>
 #include <sqs2pg/base/crypto.hpp>
 #include <sqs2pg/mask/seal.hpp>
 #include <sqs2pg/pg/connection.hpp>
@@ -926,49 +926,20 @@ struct sqs_session {
 // 0 and a session, or the exit status (2: configuration, 1: SQS said no).
 asio::awaitable<int> async_open_sqs(context& c, sqs_session& s) {
     const sqs_target& t = c.req.target.value();
-    aws::environment aws_env;
-    for (const auto& [k, v] : c.env.vars)
-        aws_env.set(k, v);
-    // --region goes in as AWS_REGION (as run does), so a queue URL that names another
-    // region still gets its warning.
-    if (t.region)
-        aws_env.set("AWS_REGION", *t.region);
-    auto profile = aws::load_profile(aws_env);
-    if (!profile) {
-        c.say(profile.error().message);
+    auto settings = resolve_sqs_settings(t, c.env);
+    if (!settings) {
+        std::string_view m = settings.error().message;
+        if (m.starts_with("sqs2pg: "))
+            m.remove_prefix(8); // say() adds its own "sqs2pg rejects ACTION: "
+        c.say(m);
         co_return 2;
     }
-    auto resolved = aws::resolve_region(aws_env, t.queue_url, *profile);
-    if (!resolved) {
-        c.say(resolved.error().message + " (or pass --region)");
-        co_return 2;
-    }
-    if (!resolved->warning.empty())
-        c.say(resolved->warning);
-    const std::string region = resolved->region;
-    http::endpoint endpoint;
-    if (t.endpoint_url) {
-        auto e = http::endpoint::parse(*t.endpoint_url);
-        if (!e) {
-            c.say(fmt::format("--endpoint-url: {} (got '{}')", e.error().message(),
-                              shown(*t.endpoint_url)));
-            co_return 2;
-        }
-        endpoint = *e;
-    } else {
-        auto e = aws::resolve_sqs_endpoint(aws_env, t.queue_url, region);
-        if (!e) {
-            c.say(e.error().message);
-            co_return 2;
-        }
-        endpoint = *e;
-    }
+    if (!settings->warning.empty())
+        c.say(settings->warning);
     auto ex = co_await asio::this_coro::executor;
-    s.credentials = aws::make_default_chain(ex, aws_env);
-    sqs::client_options opts;
-    opts.wire = t.protocol == sqs_protocol::json ? sqs::protocol::json : sqs::protocol::query;
-    opts.region = region;
-    s.client = std::make_unique<sqs::client>(ex, endpoint, *s.credentials, opts);
+    s.credentials = aws::make_default_chain(ex, settings->env);
+    s.client = std::make_unique<sqs::client>(ex, settings->endpoint, *s.credentials,
+                                             sqs_client_options(t, *settings));
     s.queue_url = t.queue_url;
     if (s.queue_url.empty()) {
         auto url = co_await s.client->async_get_queue_url(t.queue_name);
