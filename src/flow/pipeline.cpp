@@ -170,7 +170,11 @@ struct pipeline::impl {
         go_hard("fatal error");
     }
 
-    void request_stop(std::string_view reason) {
+    /// `cancel_polls`: cancel outstanding long polls (a signal: stop now) instead of
+    /// letting them finish (the queue is drained: they end within the short drain wait).
+    /// A cancelled poll can leave a message SQS was handing out invisible until its
+    /// visibility timeout; a finished one delivers it, and it is processed.
+    void request_stop(std::string_view reason, bool cancel_polls = true) {
         if (!stopping) {
             stopping = true;
             stop_reason = reason;
@@ -179,8 +183,9 @@ struct pipeline::impl {
                      {{"reason", reason},
                       {"held_messages", tracker.size()},
                       {"grace_seconds", static_cast<std::int64_t>(cfg.shutdown_grace.count())}});
-            for (auto* s : receiver_signals)
-                s->emit(asio::cancellation_type::terminal);
+            if (cancel_polls)
+                for (auto* s : receiver_signals)
+                    s->emit(asio::cancellation_type::terminal);
             wake.notify_all();
             changed.notify_all();
             stop_requested.notify_all();
@@ -798,7 +803,7 @@ struct pipeline::impl {
                         empty_receive_seen && locally_idle()) {
                         ops::log(ops::level::info, "drain.complete",
                                  {{"deleted", totals.deleted}, {"received", totals.received}});
-                        request_stop("drained");
+                        request_stop("drained", false);
                         break;
                     }
                 } else if (sqs::is_fatal(attrs.error().kind)) {
