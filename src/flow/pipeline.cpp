@@ -130,9 +130,8 @@ struct pipeline::impl {
     std::unordered_map<ticket, int> delete_attempts;
     std::deque<work_item> to_dead_letter;
 
-    // Every task's cancellation signal, for the hard stop; receivers' for the first stop.
+    // Every task's cancellation signal, for the hard stop.
     std::list<asio::cancellation_signal> signals;
-    std::vector<asio::cancellation_signal*> receiver_signals;
     std::size_t tasks_running = 0;
 
     // ---- task bookkeeping -------------------------------------------------------------
@@ -170,11 +169,11 @@ struct pipeline::impl {
         go_hard("fatal error");
     }
 
-    /// `cancel_polls`: cancel outstanding long polls (a signal: stop now) instead of
-    /// letting them finish (the queue is drained: they end within the short drain wait).
-    /// A cancelled poll can leave a message SQS was handing out invisible until its
-    /// visibility timeout; a finished one delivers it, and it is processed.
-    void request_stop(std::string_view reason, bool cancel_polls = true) {
+    /// Stop receiving. Outstanding long polls are not cancelled: SQS completes a receive
+    /// server-side even when the client goes away, so a cancelled poll would leave its
+    /// messages invisible for a whole visibility timeout. They finish within the wait
+    /// time (inside the grace period) and what they bring is processed with the rest.
+    void request_stop(std::string_view reason) {
         if (!stopping) {
             stopping = true;
             stop_reason = reason;
@@ -183,9 +182,6 @@ struct pipeline::impl {
                      {{"reason", reason},
                       {"held_messages", tracker.size()},
                       {"grace_seconds", static_cast<std::int64_t>(cfg.shutdown_grace.count())}});
-            if (cancel_polls)
-                for (auto* s : receiver_signals)
-                    s->emit(asio::cancellation_type::terminal);
             wake.notify_all();
             changed.notify_all();
             stop_requested.notify_all();
@@ -203,7 +199,6 @@ struct pipeline::impl {
                  {{"reason", reason}, {"held_messages", tracker.size()}});
         for (auto& s : signals)
             s.emit(asio::cancellation_type::terminal);
-        receiver_signals.clear();
         wake.notify_all();
         data_ready.notify_all();
         ack_ready.notify_all();
@@ -525,6 +520,14 @@ struct pipeline::impl {
             parts.metrics.batch_latency.observe(to_seconds(clock::now() - t0));
             parts.metrics.batch_rows.observe(static_cast<double>(rows));
 
+            if (ops::log_enabled(ops::level::debug))
+                ops::log(ops::level::debug, "pg.batch_written",
+                         {{"rows", rows},
+                          {"rejects", reject_of.size()},
+                          {"inserted", outcome.inserted},
+                          {"duplicates", outcome.duplicates},
+                          {"retry", outcome.retry},
+                          {"ms", duration_cast<milliseconds>(clock::now() - t0).count()}});
             std::vector<work_item> again;
             for (std::size_t k = 0; k < row_of.size() && k < outcome.rows.size(); ++k)
                 if (!settle(pending[row_of[k]], outcome.rows[k]))
@@ -676,6 +679,9 @@ struct pipeline::impl {
                              {{"code", r.error().code}, {"items", tickets.size()}});
                 again = tickets; // committed but not deleted: stay held (final flush)
             } else {
+                if (ops::log_enabled(ops::level::debug))
+                    ops::log(ops::level::debug, "sqs.deleted",
+                             {{"deleted", r->successful.size()}, {"failed", r->failed.size()}});
                 const auto now = clock::now();
                 for (ticket t : tickets) {
                     const auto* m = tracker.find(t);
@@ -803,7 +809,7 @@ struct pipeline::impl {
                         empty_receive_seen && locally_idle()) {
                         ops::log(ops::level::info, "drain.complete",
                                  {{"deleted", totals.deleted}, {"received", totals.received}});
-                        request_stop("drained", false);
+                        request_stop("drained");
                         break;
                     }
                 } else if (sqs::is_fatal(attrs.error().kind)) {
@@ -878,7 +884,7 @@ struct pipeline::impl {
                   {"drain", cfg.drain}});
         receivers_running = cfg.receivers;
         for (int i = 0; i < cfg.receivers; ++i)
-            receiver_signals.push_back(&spawn("receiver", receiver()));
+            spawn("receiver", receiver());
         spawn("mask", mask_stage());
         spawn("batcher", batcher());
         if (cfg.dead_letter_queue_url)

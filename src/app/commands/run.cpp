@@ -166,6 +166,9 @@ private:
         wc.conninfo = cfg_.pg;
         wc.table = table_of(cfg_.table);
         wc.ledger_retention = retention_;
+        // A sidecar should resume within seconds of its database coming back; a connect
+        // attempt every 5 s at most costs the server nothing.
+        wc.reconnect.max = 5s;
         writer_.emplace(ioc_.get_executor(), std::move(wc));
         const auto deadline = std::chrono::steady_clock::now() + pg_startup_deadline;
         auto delay = 500ms;
@@ -236,9 +239,6 @@ private:
                 writer_->stop();
                 co_return 1;
             }
-            ops::log(ops::level::info, "ops.listening",
-                     {{"address", ops_endpoint->local_endpoint().address().to_string()},
-                      {"port", ops_endpoint->local_endpoint().port()}});
             ops_running = true;
             asio::co_spawn(ioc_, ops_endpoint->async_run(), [&](std::exception_ptr) {
                 ops_running = false;
