@@ -72,6 +72,7 @@ environment environment::from_process() {
             env.vars.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
     }
     env.stderr_is_tty = ::isatty(STDERR_FILENO) == 1;
+    env.stdout_is_tty = ::isatty(STDOUT_FILENO) == 1;
     return env;
 }
 
@@ -524,13 +525,14 @@ std::span<const option_spec> run_options() {
     return run_specs;
 }
 
-config_result<run_config> make_run_config(const parsed_options& o, const environment& env) {
-    run_config c;
-    if (!o.positionals.empty())
-        return config_error{fmt::format("sqs2pg: unexpected argument '{}' (run takes only "
-                                        "options; see sqs2pg --help)",
-                                        shown(o.positionals.front()))};
+const option_spec& run_option(std::string_view name) {
+    if (const auto* s = find_spec(run_specs, name))
+        return *s;
+    throw std::out_of_range(fmt::format("no run option --{}", name));
+}
 
+config_result<sqs_target> get_sqs_target(const parsed_options& o) {
+    sqs_target t;
     // The queue: exactly one of URL and name. A flag beats the environment, so a
     // --queue-name on the command line overrides an exported SQS2PG_QUEUE_URL.
     const auto* url = o.find("queue-url");
@@ -553,14 +555,14 @@ config_result<run_config> make_run_config(const parsed_options& o, const environ
                                           "https://sqs.us-east-1.amazonaws.com/123456789012/"
                                           "login-queue (got '{}')",
                                           shown(url->value)));
-        c.queue_url = url->value;
+        t.queue_url = url->value;
     } else {
         if (!is_queue_name(name->value))
             return make_error(name->origin,
                               fmt::format("must be 1 to 80 letters, digits, - or _ (optionally "
                                           "ending in .fifo) (got '{}')",
                                           shown(name->value)));
-        c.queue_name = name->value;
+        t.queue_name = name->value;
     }
 
     SQS2PG_TRY(endpoint, get_string(o, "endpoint-url"));
@@ -568,7 +570,7 @@ config_result<run_config> make_run_config(const parsed_options& o, const environ
         return make_error(
             o.find("endpoint-url")->origin,
             fmt::format("must be an http:// or https:// URL (got '{}')", shown(*endpoint)));
-    c.endpoint_url = endpoint;
+    t.endpoint_url = endpoint;
 
     SQS2PG_TRY(region, get_string(o, "region"));
     if (region && !std::all_of(region->begin(), region->end(), [](char ch) {
@@ -577,11 +579,60 @@ config_result<run_config> make_run_config(const parsed_options& o, const environ
         return make_error(
             o.find("region")->origin,
             fmt::format("must be a region name such as eu-west-1 (got '{}')", shown(*region)));
-    c.region = region;
+    t.region = region;
 
     SQS2PG_TRY(protocol, get_choice(o, "sqs-protocol", {"query", "json"}));
     if (protocol)
-        c.protocol = *protocol == "json" ? sqs_protocol::json : sqs_protocol::query;
+        t.protocol = *protocol == "json" ? sqs_protocol::json : sqs_protocol::query;
+    return t;
+}
+
+config_result<std::string> get_conninfo(const parsed_options& o) {
+    // May be empty (libpq then reads PG*); the value is never echoed: it may hold a
+    // password.
+    const auto* pg = o.find("pg");
+    // (in_place_value: config_error is constructible from a string too)
+    if (pg == nullptr)
+        return config_result<std::string>(boost::system::in_place_value);
+    const auto scheme_end = pg->value.find("://");
+    if (scheme_end != std::string::npos && !pg->value.starts_with("postgresql://") &&
+        !pg->value.starts_with("postgres://"))
+        return make_error(pg->origin, "must be a key=value connection string or a "
+                                      "postgresql:// URL");
+    return config_result<std::string>(boost::system::in_place_value, pg->value);
+}
+
+config_result<std::optional<table_name>> get_table(const parsed_options& o) {
+    SQS2PG_TRY(table, get_string(o, "table"));
+    if (!table)
+        return std::optional<table_name>{};
+    const auto dot = table->find('.');
+    table_name t;
+    if (dot == std::string::npos) {
+        t.name = *table;
+    } else {
+        t.schema = table->substr(0, dot);
+        t.name = table->substr(dot + 1);
+    }
+    if (!is_plain_identifier(t.name) ||
+        (dot != std::string::npos && !is_plain_identifier(t.schema)))
+        return make_error(o.find("table")->origin,
+                          fmt::format("must be TABLE or SCHEMA.TABLE, each a lowercase "
+                                      "letter or _ then letters, digits or _, at most 63 "
+                                      "(got '{}')",
+                                      shown(*table)));
+    return std::optional<table_name>(std::move(t));
+}
+
+config_result<run_config> make_run_config(const parsed_options& o, const environment& env) {
+    run_config c;
+    if (!o.positionals.empty())
+        return config_error{fmt::format("sqs2pg: unexpected argument '{}' (run takes only "
+                                        "options; see sqs2pg --help)",
+                                        shown(o.positionals.front()))};
+
+    SQS2PG_TRY(target, get_sqs_target(o));
+    c.sqs = std::move(target);
 
     SQS2PG_TRY(dlq, get_string(o, "dead-letter-queue-url"));
     if (dlq && !is_http_url(*dlq, true))
@@ -599,36 +650,11 @@ config_result<run_config> make_run_config(const parsed_options& o, const environ
     if (visibility)
         c.visibility_timeout = std::chrono::seconds(*visibility);
 
-    // --pg may be empty (libpq then reads PG*); the value is never echoed: it may hold a
-    // password.
-    if (const auto* pg = o.find("pg")) {
-        const auto scheme_end = pg->value.find("://");
-        if (scheme_end != std::string::npos && !pg->value.starts_with("postgresql://") &&
-            !pg->value.starts_with("postgres://"))
-            return make_error(pg->origin, "must be a key=value connection string or a "
-                                          "postgresql:// URL");
-        c.pg = pg->value;
-    }
-
-    SQS2PG_TRY(table, get_string(o, "table"));
-    if (table) {
-        const auto dot = table->find('.');
-        table_name t;
-        if (dot == std::string::npos) {
-            t.name = *table;
-        } else {
-            t.schema = table->substr(0, dot);
-            t.name = table->substr(dot + 1);
-        }
-        if (!is_plain_identifier(t.name) ||
-            (dot != std::string::npos && !is_plain_identifier(t.schema)))
-            return make_error(o.find("table")->origin,
-                              fmt::format("must be TABLE or SCHEMA.TABLE, each a lowercase "
-                                          "letter or _ then letters, digits or _, at most 63 "
-                                          "(got '{}')",
-                                          shown(*table)));
-        c.table = t;
-    }
+    SQS2PG_TRY(conninfo, get_conninfo(o));
+    c.pg = std::move(conninfo);
+    SQS2PG_TRY(table, get_table(o));
+    if (table)
+        c.table = std::move(*table);
 
     SQS2PG_TRY(mask, get_choice(o, "mask", {"hmac-sha256", "aes-siv", "sha256"}));
     if (mask)

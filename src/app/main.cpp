@@ -1,6 +1,7 @@
 // sqs2pg entry point: parses the command line (bad configuration: one line, exit 2) and
 // hands each command to its implementation in the app module.
 #include <sqs2pg/app/commands/keys.hpp>
+#include <sqs2pg/app/commands/rejects.hpp>
 #include <sqs2pg/app/commands/run.hpp>
 #include <sqs2pg/app/config.hpp>
 #include <sqs2pg/version.hpp>
@@ -44,8 +45,7 @@ int main(int argc, char** argv) {
         return app::run_unmask(views(inv->args), key, std::cin, std::cout, std::cerr);
     }
     case app::command::rejects:
-        fmt::print(stderr, "sqs2pg: rejects: not available in this version yet\n");
-        return 2;
+        return app::run_rejects(inv->args, env, std::cout, std::cerr);
     case app::command::run:
         break;
     }

@@ -130,9 +130,8 @@ struct pipeline::impl {
     std::unordered_map<ticket, int> delete_attempts;
     std::deque<work_item> to_dead_letter;
 
-    // Every task's cancellation signal, for the hard stop; receivers' for the first stop.
+    // Every task's cancellation signal, for the hard stop.
     std::list<asio::cancellation_signal> signals;
-    std::vector<asio::cancellation_signal*> receiver_signals;
     std::size_t tasks_running = 0;
 
     // ---- task bookkeeping -------------------------------------------------------------
@@ -170,6 +169,10 @@ struct pipeline::impl {
         go_hard("fatal error");
     }
 
+    /// Stop receiving. Outstanding long polls are not cancelled: SQS completes a receive
+    /// server-side even when the client goes away, so a cancelled poll would leave its
+    /// messages invisible for a whole visibility timeout. They finish within the wait
+    /// time (inside the grace period) and what they bring is processed with the rest.
     void request_stop(std::string_view reason) {
         if (!stopping) {
             stopping = true;
@@ -179,8 +182,6 @@ struct pipeline::impl {
                      {{"reason", reason},
                       {"held_messages", tracker.size()},
                       {"grace_seconds", static_cast<std::int64_t>(cfg.shutdown_grace.count())}});
-            for (auto* s : receiver_signals)
-                s->emit(asio::cancellation_type::terminal);
             wake.notify_all();
             changed.notify_all();
             stop_requested.notify_all();
@@ -198,7 +199,6 @@ struct pipeline::impl {
                  {{"reason", reason}, {"held_messages", tracker.size()}});
         for (auto& s : signals)
             s.emit(asio::cancellation_type::terminal);
-        receiver_signals.clear();
         wake.notify_all();
         data_ready.notify_all();
         ack_ready.notify_all();
@@ -520,6 +520,14 @@ struct pipeline::impl {
             parts.metrics.batch_latency.observe(to_seconds(clock::now() - t0));
             parts.metrics.batch_rows.observe(static_cast<double>(rows));
 
+            if (ops::log_enabled(ops::level::debug))
+                ops::log(ops::level::debug, "pg.batch_written",
+                         {{"rows", rows},
+                          {"rejects", reject_of.size()},
+                          {"inserted", outcome.inserted},
+                          {"duplicates", outcome.duplicates},
+                          {"retry", outcome.retry},
+                          {"ms", duration_cast<milliseconds>(clock::now() - t0).count()}});
             std::vector<work_item> again;
             for (std::size_t k = 0; k < row_of.size() && k < outcome.rows.size(); ++k)
                 if (!settle(pending[row_of[k]], outcome.rows[k]))
@@ -671,6 +679,9 @@ struct pipeline::impl {
                              {{"code", r.error().code}, {"items", tickets.size()}});
                 again = tickets; // committed but not deleted: stay held (final flush)
             } else {
+                if (ops::log_enabled(ops::level::debug))
+                    ops::log(ops::level::debug, "sqs.deleted",
+                             {{"deleted", r->successful.size()}, {"failed", r->failed.size()}});
                 const auto now = clock::now();
                 for (ticket t : tickets) {
                     const auto* m = tracker.find(t);
@@ -873,7 +884,7 @@ struct pipeline::impl {
                   {"drain", cfg.drain}});
         receivers_running = cfg.receivers;
         for (int i = 0; i < cfg.receivers; ++i)
-            receiver_signals.push_back(&spawn("receiver", receiver()));
+            spawn("receiver", receiver());
         spawn("mask", mask_stage());
         spawn("batcher", batcher());
         if (cfg.dead_letter_queue_url)

@@ -40,8 +40,9 @@ using config_result = boost::system::result<T, config_error>;
 struct environment {
     std::map<std::string, std::string, std::less<>> vars;
     bool stderr_is_tty = false;
+    bool stdout_is_tty = false;
 
-    /// This process's environment and whether stderr is a terminal.
+    /// This process's environment and whether stderr and stdout are terminals.
     static environment from_process();
     /// The value of `name`; nullopt when unset or empty (an empty variable counts as unset).
     std::optional<std::string_view> get(std::string_view name) const;
@@ -148,12 +149,18 @@ struct table_name {
 
 /// Everything `sqs2pg run` needs, validated. Holds the Postgres connection string, which
 /// may carry a password: never log it.
-struct run_config {
+/// The queue and how to reach it: --queue-url or --queue-name (exactly one, required),
+/// --endpoint-url, --region, --sqs-protocol.
+struct sqs_target {
     std::string queue_url;                   ///< set, or queue_name is
     std::string queue_name;                  ///< resolved with GetQueueUrl
     std::optional<std::string> endpoint_url; ///< default: derived from the queue URL/region
     std::optional<std::string> region;       ///< default: the AWS chain / the queue URL
     sqs_protocol protocol = sqs_protocol::query;
+};
+
+struct run_config {
+    sqs_target sqs;
     std::string pg; ///< conninfo or URL; empty: libpq's PG* variables
     table_name table;
     mask_algorithm mask = mask_algorithm::hmac_sha256;
@@ -175,6 +182,21 @@ struct run_config {
 
 /// The options of `sqs2pg run` (for parse_options and the help text).
 std::span<const option_spec> run_options();
+
+/// The run option called `name` (without "--"), so that other commands can offer the
+/// same flag with the same environment names. Throws std::out_of_range for an unknown name.
+const option_spec& run_option(std::string_view name);
+
+// --- settings run shares with other commands (validated by the same rules) -------------
+
+config_result<sqs_target> get_sqs_target(const parsed_options& o);
+
+/// --pg: a key=value string or postgresql:// URL, "" when unset (libpq's PG* variables).
+/// Error messages never echo the value: it may hold a password.
+config_result<std::string> get_conninfo(const parsed_options& o);
+
+/// --table: TABLE or SCHEMA.TABLE, plain lowercase identifiers; nullopt when unset.
+config_result<std::optional<table_name>> get_table(const parsed_options& o);
 
 /// Validates the parsed options of `run` into a run_config (`env` gives the TTY default
 /// of --log-format).

@@ -1,9 +1,8 @@
 // `sqs2pg run`: wires every module into the running pipeline. Startup problems that the
 // user must fix exit 2 (keys, region, endpoint); failures while running exit 1.
 #include <sqs2pg/app/commands/run.hpp>
+#include <sqs2pg/app/sqs_settings.hpp>
 #include <sqs2pg/aws/credentials_provider.hpp>
-#include <sqs2pg/aws/profile.hpp>
-#include <sqs2pg/aws/region.hpp>
 #include <sqs2pg/flow/event.hpp>
 #include <sqs2pg/flow/pipeline.hpp>
 #include <sqs2pg/mask/keyring.hpp>
@@ -56,9 +55,7 @@ struct prepared {
     std::optional<mask::keyring> keys;
     std::optional<mask::masker> masker;
     std::optional<mask::sealer> sealer;
-    aws::environment aws_env;
-    std::string region;
-    http::endpoint endpoint;
+    sqs_settings sqs;
 };
 
 /// Startup checks that need no I/O. On failure prints one message and returns the exit
@@ -84,31 +81,14 @@ std::optional<int> prepare(const run_config& cfg, const environment& env, prepar
     if (out.keys)
         out.sealer.emplace(*out.keys);
 
-    // Flags win over the environment: hand them to the AWS resolution as variables.
-    out.aws_env = aws::environment::from_process();
-    if (cfg.endpoint_url)
-        out.aws_env.set("AWS_ENDPOINT_URL_SQS", *cfg.endpoint_url);
-    if (cfg.region)
-        out.aws_env.set("AWS_REGION", *cfg.region);
-    auto profile = aws::load_profile(out.aws_env);
-    if (!profile) {
-        fmt::print(stderr, "sqs2pg: {}\n", profile.error().message);
+    auto settings = resolve_sqs_settings(cfg.sqs, env);
+    if (!settings) {
+        fmt::print(stderr, "{}\n", settings.error().message);
         return 2;
     }
-    auto region = aws::resolve_region(out.aws_env, cfg.queue_url, *profile);
-    if (!region) {
-        fmt::print(stderr, "sqs2pg: --region: {}\n", region.error().message);
-        return 2;
-    }
-    if (!region->warning.empty())
-        ops::log(ops::level::warn, "aws.region_mismatch", {{"detail", region->warning}});
-    out.region = region->region;
-    auto ep = aws::resolve_sqs_endpoint(out.aws_env, cfg.queue_url, out.region);
-    if (!ep) {
-        fmt::print(stderr, "sqs2pg: --endpoint-url: {}\n", ep.error().message);
-        return 2;
-    }
-    out.endpoint = *ep;
+    if (!settings->warning.empty())
+        ops::log(ops::level::warn, "aws.region_mismatch", {{"detail", settings->warning}});
+    out.sqs = std::move(*settings);
     return std::nullopt;
 }
 
@@ -123,8 +103,9 @@ public:
         , cfg_(cfg)
         , p_(p)
         , signals_(ioc, SIGINT, SIGTERM)
-        , credentials_(aws::make_default_chain(ioc.get_executor(), p.aws_env))
-        , sqs_(ioc.get_executor(), p.endpoint, *credentials_, sqs_options())
+        , credentials_(aws::make_default_chain(ioc.get_executor(), p.sqs.env))
+        , sqs_(ioc.get_executor(), p.sqs.endpoint, *credentials_,
+               sqs_client_options(cfg.sqs, p.sqs))
         , metrics_(registry_, version_string) {}
 
     asio::awaitable<int> run() {
@@ -135,13 +116,6 @@ public:
     }
 
 private:
-    sqs::client_options sqs_options() const {
-        sqs::client_options o;
-        o.wire = cfg_.protocol == sqs_protocol::json ? sqs::protocol::json : sqs::protocol::query;
-        o.region = p_.region;
-        return o;
-    }
-
     asio::awaitable<void> watch_signals() {
         for (;;) {
             auto [ec, sig] = co_await signals_.async_wait(use_tuple);
@@ -159,9 +133,9 @@ private:
     bool startup_interrupted() const { return signals_seen_ > 0; }
 
     asio::awaitable<std::optional<int>> resolve_queue() {
-        queue_url_ = cfg_.queue_url;
+        queue_url_ = cfg_.sqs.queue_url;
         if (queue_url_.empty()) {
-            const std::string name = cfg_.queue_name;
+            const std::string name = cfg_.sqs.queue_name;
             auto url = co_await sqs_.async_get_queue_url(name);
             if (!url) {
                 fmt::print(stderr, "sqs2pg: --queue-name {}: {}\n", name,
@@ -192,6 +166,9 @@ private:
         wc.conninfo = cfg_.pg;
         wc.table = table_of(cfg_.table);
         wc.ledger_retention = retention_;
+        // A sidecar should resume within seconds of its database coming back; a connect
+        // attempt every 5 s at most costs the server nothing.
+        wc.reconnect.max = 5s;
         writer_.emplace(ioc_.get_executor(), std::move(wc));
         const auto deadline = std::chrono::steady_clock::now() + pg_startup_deadline;
         auto delay = 500ms;
@@ -262,9 +239,6 @@ private:
                 writer_->stop();
                 co_return 1;
             }
-            ops::log(ops::level::info, "ops.listening",
-                     {{"address", ops_endpoint->local_endpoint().address().to_string()},
-                      {"port", ops_endpoint->local_endpoint().port()}});
             ops_running = true;
             asio::co_spawn(ioc_, ops_endpoint->async_run(), [&](std::exception_ptr) {
                 ops_running = false;

@@ -62,11 +62,11 @@ std::vector<std::string> with_minimal(std::vector<std::string> extra) {
 
 TEST(Config, Defaults) {
     const auto c = run_ok(minimal);
-    EXPECT_EQ(c.queue_url, "http://127.0.0.1:5000/123/q");
-    EXPECT_EQ(c.queue_name, "");
-    EXPECT_FALSE(c.endpoint_url);
-    EXPECT_FALSE(c.region);
-    EXPECT_EQ(c.protocol, sqs_protocol::query);
+    EXPECT_EQ(c.sqs.queue_url, "http://127.0.0.1:5000/123/q");
+    EXPECT_EQ(c.sqs.queue_name, "");
+    EXPECT_FALSE(c.sqs.endpoint_url);
+    EXPECT_FALSE(c.sqs.region);
+    EXPECT_EQ(c.sqs.protocol, sqs_protocol::query);
     EXPECT_EQ(c.pg, "");
     EXPECT_EQ(c.table, (table_name{"", "user_logins"}));
     EXPECT_EQ(c.mask, mask_algorithm::hmac_sha256);
@@ -107,11 +107,11 @@ const std::vector<std::string> every_flag = {
 };
 
 void expect_every_flag(const run_config& c) {
-    EXPECT_EQ(c.queue_url, "");
-    EXPECT_EQ(c.queue_name, "login-queue.fifo");
-    EXPECT_EQ(c.endpoint_url, "http://localhost:4566");
-    EXPECT_EQ(c.region, "eu-west-1");
-    EXPECT_EQ(c.protocol, sqs_protocol::json);
+    EXPECT_EQ(c.sqs.queue_url, "");
+    EXPECT_EQ(c.sqs.queue_name, "login-queue.fifo");
+    EXPECT_EQ(c.sqs.endpoint_url, "http://localhost:4566");
+    EXPECT_EQ(c.sqs.region, "eu-west-1");
+    EXPECT_EQ(c.sqs.protocol, sqs_protocol::json);
     EXPECT_EQ(c.pg, "postgresql://u@h/db");
     EXPECT_EQ(c.table, (table_name{"ingest", "logins_2"}));
     EXPECT_EQ(c.mask, mask_algorithm::aes_siv);
@@ -185,8 +185,8 @@ TEST(Config, StandardAwsAndPostgresNames) {
     auto c = run_ok(minimal, env_of({{"AWS_ENDPOINT_URL", "http://generic:1"},
                                      {"AWS_DEFAULT_REGION", "us-west-2"},
                                      {"DATABASE_URL", "postgres://d"}}));
-    EXPECT_EQ(c.endpoint_url, "http://generic:1");
-    EXPECT_EQ(c.region, "us-west-2");
+    EXPECT_EQ(c.sqs.endpoint_url, "http://generic:1");
+    EXPECT_EQ(c.sqs.region, "us-west-2");
     EXPECT_EQ(c.pg, "postgres://d");
 
     // The service-specific and newer names win over the generic ones...
@@ -194,8 +194,8 @@ TEST(Config, StandardAwsAndPostgresNames) {
                                 {"AWS_ENDPOINT_URL_SQS", "http://sqs:2"},
                                 {"AWS_DEFAULT_REGION", "us-west-2"},
                                 {"AWS_REGION", "ap-south-1"}}));
-    EXPECT_EQ(c.endpoint_url, "http://sqs:2");
-    EXPECT_EQ(c.region, "ap-south-1");
+    EXPECT_EQ(c.sqs.endpoint_url, "http://sqs:2");
+    EXPECT_EQ(c.sqs.region, "ap-south-1");
 
     // ...and sqs2pg's own names win over both.
     c = run_ok(minimal, env_of({{"AWS_ENDPOINT_URL_SQS", "http://sqs:2"},
@@ -204,8 +204,8 @@ TEST(Config, StandardAwsAndPostgresNames) {
                                 {"SQS2PG_REGION", "eu-north-1"},
                                 {"DATABASE_URL", "postgres://d"},
                                 {"SQS2PG_PG", "host=own"}}));
-    EXPECT_EQ(c.endpoint_url, "http://own:3");
-    EXPECT_EQ(c.region, "eu-north-1");
+    EXPECT_EQ(c.sqs.endpoint_url, "http://own:3");
+    EXPECT_EQ(c.sqs.region, "eu-north-1");
     EXPECT_EQ(c.pg, "host=own");
 }
 
@@ -222,7 +222,7 @@ TEST(Config, FlagsWinOverTheEnvironment) {
     EXPECT_EQ(c.receivers, 2);
     EXPECT_FALSE(c.drain);
     EXPECT_EQ(c.mask, mask_algorithm::hmac_sha256);
-    EXPECT_EQ(c.region, "eu-west-3");
+    EXPECT_EQ(c.sqs.region, "eu-west-3");
     EXPECT_EQ(c.pg, "host=flag");
 }
 
@@ -231,7 +231,7 @@ TEST(Config, EmptyVariablesCountAsUnset) {
         minimal, env_of({{"SQS2PG_RECEIVERS", ""}, {"DATABASE_URL", ""}, {"AWS_REGION", ""}}));
     EXPECT_EQ(c.receivers, 4);
     EXPECT_EQ(c.pg, "");
-    EXPECT_FALSE(c.region);
+    EXPECT_FALSE(c.sqs.region);
 }
 
 TEST(Config, LastRepeatedFlagWins) {
@@ -287,7 +287,7 @@ TEST(Config, QueueMustBeGiven) {
 TEST(Config, QueueFromTheEnvironment) {
     const auto c = run_ok({"--mask-key-file=/k"},
                           env_of({{"SQS2PG_QUEUE_URL", "http://127.0.0.1:5000/123/login-queue"}}));
-    EXPECT_EQ(c.queue_url, "http://127.0.0.1:5000/123/login-queue");
+    EXPECT_EQ(c.sqs.queue_url, "http://127.0.0.1:5000/123/login-queue");
 }
 
 TEST(Config, OnlyOneQueue) {
@@ -301,12 +301,12 @@ TEST(Config, OnlyOneQueue) {
 TEST(Config, AQueueFlagOverridesTheOtherQueueVariable) {
     auto c = run_ok({"--queue-name=other", "--mask-key-file=/k"},
                     env_of({{"SQS2PG_QUEUE_URL", "http://h/1/q"}}));
-    EXPECT_EQ(c.queue_name, "other");
-    EXPECT_EQ(c.queue_url, "");
+    EXPECT_EQ(c.sqs.queue_name, "other");
+    EXPECT_EQ(c.sqs.queue_url, "");
     c = run_ok({"--queue-url=http://h/1/q2", "--mask-key-file=/k"},
                env_of({{"SQS2PG_QUEUE_NAME", "q"}}));
-    EXPECT_EQ(c.queue_url, "http://h/1/q2");
-    EXPECT_EQ(c.queue_name, "");
+    EXPECT_EQ(c.sqs.queue_url, "http://h/1/q2");
+    EXPECT_EQ(c.sqs.queue_name, "");
 }
 
 // --- errors: one line naming the flag or variable ---------------------------------------
@@ -482,7 +482,7 @@ TEST(Config, DoubleDashEndsOptions) {
 }
 
 TEST(Config, CommandWords) {
-    EXPECT_EQ(run_ok({"run", "--queue-url=http://h/1/q", "--mask=sha256"}).queue_url,
+    EXPECT_EQ(run_ok({"run", "--queue-url=http://h/1/q", "--mask=sha256"}).sqs.queue_url,
               "http://h/1/q");
 
     auto r = parse({"unmask", "--mask-key-file", "/k", "v1", "v2"});

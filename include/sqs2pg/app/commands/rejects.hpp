@@ -1,0 +1,112 @@
+// `sqs2pg rejects list|show|replay`: the messages sqs2pg kept in sqs2pg_rejects - list
+// them, open their sealed bodies with the key, send chosen ones back to the queue.
+#pragma once
+
+#include <sqs2pg/app/config.hpp>
+#include <sqs2pg/mask/keyring.hpp>
+#include <sqs2pg/pg/rejects.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sqs2pg::app {
+
+/// The message attribute (type String) a replayed message carries: the MessageId of the
+/// message it was rejected as.
+inline constexpr std::string_view replay_attribute = "sqs2pg-replay-of";
+
+/// Bodies sent in one SendMessageBatch stay under this many bytes in total (the SQS
+/// request limit was 256 KiB until 2025 and still is on emulators); a larger body goes
+/// alone.
+inline constexpr std::size_t replay_batch_bytes = std::size_t{256} * 1024;
+
+/// `sqs2pg rejects ACTION [ARGS]` with ACTION list, show or replay (docs/rejects.md).
+/// `args` are the words after "rejects". Runs its own io_context on this thread.
+/// Results go to `out`, messages for the operator (one line each) to `err`; message
+/// bodies are written only by `show`, only to `out`, and never logged.
+/// Returns 0 when everything asked for was done, 1 when some of it failed (a body that
+/// does not open, a send that failed, PostgreSQL or SQS unreachable), 2 for usage or
+/// configuration errors (nothing was done).
+int run_rejects(std::span<const std::string> args, const environment& env, std::ostream& out,
+                std::ostream& err);
+
+// ---- Pure pieces (sans-io), exposed for tests ----------------------------------------
+
+enum class rejects_action { list, show, replay };
+enum class rejects_format { text, json };
+
+/// A parsed and validated `sqs2pg rejects` command line.
+struct rejects_request {
+    /// nullopt only with `help`: `sqs2pg rejects --help` (every action).
+    std::optional<rejects_action> action;
+    bool help = false;
+
+    std::string conninfo; ///< --pg; may hold a password: never log it
+    table_name table;     ///< sqs2pg_rejects lives in this table's schema
+
+    /// list: the filter; replay: the selection with --reason / --all (`since`, `until`
+    /// and `limit` apply; `include_replayed` is --force).
+    pg::reject_filter filter;
+    std::vector<std::string> message_ids; ///< show, replay: distinct, in the given order
+    bool select_all = false;              ///< replay --all
+    bool force = false;                   ///< replay --force: send already replayed ones again
+    bool dry_run = false;                 ///< replay --dry-run
+    rejects_format format = rejects_format::text;
+
+    mask::key_source keys;            ///< show, replay: --mask-key-file / SQS2PG_MASK_KEY
+    std::optional<sqs_target> target; ///< replay only
+
+    ops::log_format log_format = ops::log_format::json;
+    ops::level log_level = ops::level::warn;
+};
+
+/// Parses the words after "rejects". `now` anchors relative times ("24h" = now - 24 h).
+config_result<rejects_request> parse_rejects_args(std::span<const std::string> args,
+                                                  const environment& env,
+                                                  std::chrono::system_clock::time_point now);
+
+/// `sqs2pg rejects --help` (all actions) or one action's help.
+std::string rejects_help(std::optional<rejects_action> action);
+
+/// A --since / --until value: "2024-03-01" (UTC midnight), "2024-03-01T12:00:00Z" (a
+/// fraction and a ±hh:mm offset allowed, a zone required) or a span back from `now`:
+/// a whole number with s, m, h, d or w ("90m", "7d"). nullopt for anything else.
+std::optional<pg::time_point> parse_time_arg(std::string_view text,
+                                             std::chrono::system_clock::time_point now);
+
+/// "2024-03-01T12:00:00Z", or with `micros` "2024-03-01T12:00:00.123456Z".
+std::string format_time(pg::time_point t, bool micros);
+
+/// The rejects as an aligned table with a header line (message id, reason, receives,
+/// sent at, first seen, last seen, replayed; "replayed as" when `replayed_column`).
+/// Control characters in the values are shown as '?'. "" for no records.
+std::string format_reject_table(std::span<const pg::reject_record> records, bool replayed_column);
+
+/// One reject as a JSON object (no newline): message_id, reason, receive_count, sent_at,
+/// first_seen, last_seen, replayed_at, replayed_message_id (times RFC 3339 UTC with
+/// microseconds, null when unset); plus "body" when `body` is given.
+std::string format_reject_json(const pg::reject_record& r,
+                               const std::optional<std::string_view>& body = std::nullopt,
+                               std::string_view body_error = {});
+
+/// `body` for a terminal: control characters other than newline and tab (which could
+/// move the cursor or retitle the window) as \xNN; valid UTF-8 stays as it is.
+std::string escape_for_terminal(std::string_view body);
+
+/// Splits bodies of these sizes, in order, into SendMessageBatch calls: at most 10
+/// entries each and at most `max_bytes` in total, except that an entry larger than
+/// `max_bytes` goes alone. Returns the number of entries of each call.
+std::vector<std::size_t> plan_send_batches(std::span<const std::size_t> sizes,
+                                           std::size_t max_bytes = replay_batch_bytes);
+
+/// The key id a sealed body names, or "" when `sealed` is not a sealed blob.
+std::string sealed_key_id(std::string_view sealed);
+
+} // namespace sqs2pg::app
