@@ -16,7 +16,9 @@ class interrupted_drain : public e2e_test {
 protected:
     // 600 logins with unique user ids and varied fields. The second half is sent with
     // DelaySeconds, so a drain cannot be over before the interruption: the signal always
-    // lands mid-drain, whatever the machine's speed.
+    // lands mid-drain, whatever the machine's speed. 20 s keeps the delays from ending
+    // while the test reads the queue's counts after the first run: moto computes them
+    // one after the other and misses messages that become visible meanwhile.
     void SetUp() override {
         e2e_test::SetUp();
         if (HasFatalFailure())
@@ -25,7 +27,7 @@ protected:
         ASSERT_EQ(logins_.valid_user_ids.size(), 588u);
         const auto half = logins_.bodies.size() / 2;
         sqs().send(queue_url_, {logins_.bodies.begin(), logins_.bodies.begin() + half});
-        sqs().send(queue_url_, {logins_.bodies.begin() + half, logins_.bodies.end()}, 8);
+        sqs().send(queue_url_, {logins_.bodies.begin() + half, logins_.bodies.end()}, 20);
     }
 
     // Starts a drain with small batches (commits spread over many transactions) and
