@@ -505,13 +505,6 @@ bool is_queue_name(std::string_view s) {
 
 // TRY: unwrap a config_result or return its error from the enclosing function.
 // `var` names a variable, so it cannot be parenthesized.
-// NOLINTBEGIN(bugprone-macro-parentheses)
-#define SQS2PG_TRY(var, expr)                                                                      \
-    auto var##_r = (expr);                                                                         \
-    if (!var##_r)                                                                                  \
-        return var##_r.error();                                                                    \
-    auto var = std::move(*var##_r)
-// NOLINTEND(bugprone-macro-parentheses)
 
 } // namespace
 
