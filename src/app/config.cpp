@@ -1,6 +1,7 @@
 // Flags + environment -> run_config. Generic option parsing first (every subcommand
 // uses it), then the run command's option table, validation and help text.
 #include <sqs2pg/app/config.hpp>
+#include <sqs2pg/base/text.hpp>
 
 #include <unistd.h>
 
@@ -27,13 +28,6 @@ std::string shown(std::string_view v) {
     }
     if (v.size() > max_shown)
         out += "...";
-    return out;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return out;
 }
 
@@ -198,7 +192,7 @@ std::optional<std::uint64_t> parse_size(std::string_view text) {
     std::string_view unit = text.substr(digits);
     if (unit.starts_with(' '))
         unit.remove_prefix(1);
-    const std::string u = lower(unit);
+    const std::string u = base::ascii_lower(unit);
     std::uint64_t mult = 0;
     if (u.empty() || u == "b")
         mult = 1;
@@ -252,7 +246,7 @@ config_result<std::optional<bool>> get_bool(const parsed_options& o, std::string
     const auto* v = o.find(name);
     if (v == nullptr)
         return std::optional<bool>{};
-    const std::string t = lower(v->value);
+    const std::string t = base::ascii_lower(v->value);
     if (t == "1" || t == "true" || t == "yes" || t == "on")
         return std::optional<bool>(true);
     if (t == "0" || t == "false" || t == "no" || t == "off")
@@ -511,13 +505,6 @@ bool is_queue_name(std::string_view s) {
 
 // TRY: unwrap a config_result or return its error from the enclosing function.
 // `var` names a variable, so it cannot be parenthesized.
-// NOLINTBEGIN(bugprone-macro-parentheses)
-#define SQS2PG_TRY(var, expr)                                                                      \
-    auto var##_r = (expr);                                                                         \
-    if (!var##_r)                                                                                  \
-        return var##_r.error();                                                                    \
-    auto var = std::move(*var##_r)
-// NOLINTEND(bugprone-macro-parentheses)
 
 } // namespace
 

@@ -2,6 +2,7 @@
 // the refresh-ahead cache the HTTP-based ones share.
 #include <sqs2pg/aws/credentials_provider.hpp>
 #include <sqs2pg/aws/profile.hpp>
+#include <sqs2pg/base/text.hpp>
 #include <sqs2pg/http/client.hpp>
 #include <sqs2pg/ops/log.hpp>
 
@@ -40,14 +41,6 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 error make_error(errc e, std::string message) {
     return {make_error_code(e), std::move(message)};
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return out;
 }
 
 std::string seconds_text(std::chrono::milliseconds d) {
@@ -504,7 +497,7 @@ private:
         // 4. Instance metadata.
         errc code = errc::no_credentials;
         const auto disabled = env_.get("AWS_EC2_METADATA_DISABLED");
-        if (disabled && lower(*disabled) == "true") {
+        if (disabled && base::ascii_lower(*disabled) == "true") {
             tried.push_back("instance metadata: AWS_EC2_METADATA_DISABLED is true");
         } else {
             auto provider = std::make_unique<imds_provider>(ex_, env_, opts_);
@@ -668,7 +661,7 @@ sys_clock::time_point refresh_time(sys_clock::time_point obtained, sys_clock::ti
 }
 
 bool is_allowed_container_host(std::string_view host) {
-    if (lower(host) == "localhost")
+    if (base::ascii_lower(host) == "localhost")
         return true;
     boost::system::error_code ec;
     const auto addr = asio::ip::make_address(std::string(host), ec);
@@ -751,7 +744,7 @@ result<http::endpoint> imds_endpoint(const environment& env) {
         return *ep;
     }
     const auto mode = env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
-    if (mode && lower(*mode) == "ipv6")
+    if (mode && base::ascii_lower(*mode) == "ipv6")
         return http::endpoint::parse("http://[fd00:ec2::254]").value();
     return http::endpoint::parse("http://169.254.169.254").value();
 }

@@ -1,5 +1,6 @@
 // The AWS shared files: INI parsing (sans-io), locating and merging a profile.
 #include <sqs2pg/aws/profile.hpp>
+#include <sqs2pg/base/text.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -15,14 +16,6 @@ std::string_view trim(std::string_view s) {
         return {};
     const auto last = s.find_last_not_of(" \t\r");
     return s.substr(first, last - first + 1);
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return out;
 }
 
 error config_error(std::string message) {
@@ -93,7 +86,7 @@ result<ini_sections> parse_ini(std::string_view text, std::string_view file) {
             return config_error(std::string(file) + " line " + std::to_string(line_no) +
                                 ": a setting before any [section]");
         const std::string_view value = trim(line.substr(sep + 1));
-        (*current)[lower(trim(line.substr(0, sep)))] = std::string(value);
+        (*current)[base::ascii_lower(trim(line.substr(0, sep)))] = std::string(value);
         have_setting = true;
     }
     return sections;

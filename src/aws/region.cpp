@@ -1,5 +1,6 @@
 // Region and SQS endpoint resolution (sans-io).
 #include <sqs2pg/aws/region.hpp>
+#include <sqs2pg/base/text.hpp>
 
 #include <vector>
 
@@ -21,14 +22,6 @@ std::vector<std::string_view> split_labels(std::string_view host) {
 
 bool ends_with(std::string_view s, std::string_view suffix) {
     return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return out;
 }
 
 } // namespace
@@ -57,7 +50,7 @@ bool looks_like_region(std::string_view s) {
 }
 
 std::optional<std::string> region_from_host(std::string_view host_in) {
-    const std::string host = lower(host_in);
+    const std::string host = base::ascii_lower(host_in);
     const auto labels = split_labels(host);
     if (host == "queue.amazonaws.com")
         return "us-east-1";
@@ -126,7 +119,7 @@ result<http::endpoint> resolve_sqs_endpoint(const environment& env, std::string_
         return result<http::endpoint>(*ep);
     };
     const auto ignore = env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
-    if (!(ignore && lower(*ignore) == "true")) {
+    if (!(ignore && base::ascii_lower(*ignore) == "true")) {
         if (auto r = configured("AWS_ENDPOINT_URL_SQS"))
             return *r;
         if (auto r = configured("AWS_ENDPOINT_URL"))

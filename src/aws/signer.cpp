@@ -2,6 +2,7 @@
 // test suite and botocore-signed SQS requests (tests/data/sigv4).
 #include <sqs2pg/aws/signer.hpp>
 #include <sqs2pg/base/encoding.hpp>
+#include <sqs2pg/base/text.hpp>
 
 #include <algorithm>
 #include <array>
@@ -24,24 +25,15 @@ bool is_unreserved(unsigned char c) {
            c == '.' || c == '_' || c == '~';
 }
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 // %XX sequences become bytes; anything else (including a malformed '%') stays as is.
 std::string percent_decode(std::string_view s) {
     std::string out;
     out.reserve(s.size());
     for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
-            hex_value(s[i + 2]) >= 0) {
-            out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+        if (s[i] == '%' && i + 2 < s.size() && base::hex_digit_value(s[i + 1]) >= 0 &&
+            base::hex_digit_value(s[i + 2]) >= 0) {
+            out += static_cast<char>(base::hex_digit_value(s[i + 1]) * 16 +
+                                     base::hex_digit_value(s[i + 2]));
             i += 2;
         } else {
             out += s[i];
@@ -87,14 +79,6 @@ void append_canonical_value(std::string& out, std::string_view v, bool& first) {
             break;
         start = nl + 1;
     }
-}
-
-std::string to_lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return out;
 }
 
 } // namespace
@@ -239,7 +223,7 @@ canonical_headers_result canonical_headers(const boost::beast::http::fields& fie
     std::vector<entry> entries;
     std::size_t order = 0;
     for (const auto& f : fields) {
-        std::string name = to_lower(f.name_string());
+        std::string name = base::ascii_lower(f.name_string());
         if (is_unsigned_header(name))
             continue;
         entries.push_back({std::move(name), order++, f.value()});

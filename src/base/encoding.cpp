@@ -1,5 +1,6 @@
 // Hex and base64 codecs (RFC 4648), strict on input so that one text has one meaning.
 #include <sqs2pg/base/encoding.hpp>
+#include <sqs2pg/base/text.hpp>
 
 #include <array>
 #include <cstdint>
@@ -10,16 +11,6 @@ namespace {
 constexpr char hex_digits[] = "0123456789abcdef";
 constexpr char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr char b64_url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 // Both alphabets decode through one table: '+' and '-' are 62, '/' and '_' are 63.
 constexpr std::array<std::int8_t, 256> make_b64_table() {
@@ -83,8 +74,8 @@ std::optional<std::string> from_hex(std::string_view hex) {
     std::string out;
     out.resize(hex.size() / 2);
     for (std::size_t i = 0; i < out.size(); ++i) {
-        const int hi = hex_value(hex[2 * i]);
-        const int lo = hex_value(hex[2 * i + 1]);
+        const int hi = hex_digit_value(hex[2 * i]);
+        const int lo = hex_digit_value(hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return std::nullopt;
         out[i] = static_cast<char>((hi << 4) | lo);

@@ -1,5 +1,6 @@
 // IP and device id normalization: inet_pton/inet_ntop for addresses, case folding for
 // hex-only device ids.
+#include <sqs2pg/base/text.hpp>
 #include <sqs2pg/mask/normalize.hpp>
 
 #include <arpa/inet.h>
@@ -61,14 +62,10 @@ std::string normalize_ip(std::string_view ip) {
 
 std::string normalize_device_id(std::string_view id) {
     const std::string_view t = trim_ascii(id);
-    std::string out(t);
     for (char c : t)
         if (!is_hex_or_separator(c))
-            return out;
-    for (char& c : out)
-        if (c >= 'A' && c <= 'F')
-            c = static_cast<char>(c - 'A' + 'a');
-    return out;
+            return std::string(t);
+    return base::ascii_lower(t);
 }
 
 } // namespace sqs2pg::mask

@@ -1,4 +1,5 @@
 // Identifier parsing and quoting for the configured table name.
+#include <sqs2pg/base/text.hpp>
 #include <sqs2pg/pg/error.hpp>
 #include <sqs2pg/pg/names.hpp>
 
@@ -71,10 +72,7 @@ boost::system::result<qualified_name> parse_qualified_name(std::string_view text
             if (i >= text.size() || !ident_start(static_cast<unsigned char>(text[i])))
                 return fail();
             while (i < text.size() && ident_char(static_cast<unsigned char>(text[i]))) {
-                char c = text[i++];
-                if (c >= 'A' && c <= 'Z')
-                    c = static_cast<char>(c - 'A' + 'a');
-                part += c;
+                part += base::ascii_lower(text[i++]);
             }
         }
         if (part.size() > max_identifier_bytes)

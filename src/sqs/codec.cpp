@@ -1,6 +1,7 @@
 // Protocol-neutral half of the codec: form encoding, limit checks, dispatch to the wire
 // format, and the checks every decoded result gets (MD5s, batch completeness).
 #include <sqs2pg/base/crypto.hpp>
+#include <sqs2pg/base/text.hpp>
 #include <sqs2pg/sqs/integrity.hpp>
 
 #include "codec_detail.hpp"
@@ -190,13 +191,6 @@ void complete_batch(const Entries& entries, detail::raw_batch& raw,
         if (!seen.contains(e.id))
             failed.push_back({e.id, std::string(missing_entry_code), false,
                               "the response did not report this entry"});
-}
-
-bool equal_hex(std::string_view a, std::string_view b) noexcept {
-    return std::ranges::equal(a, b, [](char x, char y) {
-        const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
-        return lower(x) == lower(y);
-    });
 }
 
 result<batch_result> finish_batch(const auto& request, result<detail::raw_output> raw) {
@@ -468,14 +462,14 @@ result<send_batch_result> decode_response(protocol p, const send_message_batch_r
     complete_batch(r.entries, raw->batch, out.failed, [&](const send_entry& e, sent_message& s) {
         // What SQS stored is not what we sent: report it rather than claim success.
         if (!s.md5_of_message_body.empty() &&
-            !equal_hex(s.md5_of_message_body, base::md5_hex(e.body))) {
+            !base::iequals_ascii(s.md5_of_message_body, base::md5_hex(e.body))) {
             out.failed.push_back({e.id, "sqs2pg.MD5OfMessageBodyMismatch", false,
                                   "MD5OfMessageBody differs from the body sent"});
             return;
         }
         if (!s.md5_of_message_attributes.empty() && !e.message_attributes.empty() &&
-            !equal_hex(s.md5_of_message_attributes,
-                       md5_of_message_attributes(e.message_attributes))) {
+            !base::iequals_ascii(s.md5_of_message_attributes,
+                                 md5_of_message_attributes(e.message_attributes))) {
             out.failed.push_back({e.id, "sqs2pg.MD5OfMessageAttributesMismatch", false,
                                   "MD5OfMessageAttributes differs from the attributes sent"});
             return;
@@ -503,11 +497,11 @@ result<sent_message> decode_response(protocol p, const send_message_request& r,
     const auto& s = raw->sent;
     std::string_view mismatch;
     if (!s.md5_of_message_body.empty() &&
-        !equal_hex(s.md5_of_message_body, base::md5_hex(r.message.body)))
+        !base::iequals_ascii(s.md5_of_message_body, base::md5_hex(r.message.body)))
         mismatch = "sqs2pg.MD5OfMessageBodyMismatch";
     else if (!s.md5_of_message_attributes.empty() && !r.message.message_attributes.empty() &&
-             !equal_hex(s.md5_of_message_attributes,
-                        md5_of_message_attributes(r.message.message_attributes)))
+             !base::iequals_ascii(s.md5_of_message_attributes,
+                                  md5_of_message_attributes(r.message.message_attributes)))
         mismatch = "sqs2pg.MD5OfMessageAttributesMismatch";
     if (!mismatch.empty())
         return detail::make_error(send_message_request::action, errc::bad_response, w,

@@ -1,5 +1,6 @@
 // MD5 checks of received messages, as SQS computes MD5OfBody and MD5OfMessageAttributes.
 #include <sqs2pg/base/crypto.hpp>
+#include <sqs2pg/base/text.hpp>
 #include <sqs2pg/sqs/integrity.hpp>
 
 #include <algorithm>
@@ -16,13 +17,6 @@ void append_length_prefixed(std::string& out, std::string_view bytes) {
     out += static_cast<char>((n >> 8) & 0xff);
     out += static_cast<char>(n & 0xff);
     out += bytes;
-}
-
-bool equal_hex(std::string_view a, std::string_view b) noexcept {
-    return std::ranges::equal(a, b, [](char x, char y) {
-        const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
-        return lower(x) == lower(y);
-    });
 }
 
 } // namespace
@@ -54,11 +48,12 @@ std::string_view integrity_problem(const message& m) {
         return "missing MessageId";
     if (m.receipt_handle.empty())
         return "missing ReceiptHandle";
-    if (!m.md5_of_body.empty() && !equal_hex(m.md5_of_body, base::md5_hex(m.body)))
+    if (!m.md5_of_body.empty() && !base::iequals_ascii(m.md5_of_body, base::md5_hex(m.body)))
         return "MD5OfBody mismatch";
     // SQS digests the attributes it returns; with none returned there is nothing to check.
     if (!m.md5_of_message_attributes.empty() && !m.message_attributes.empty() &&
-        !equal_hex(m.md5_of_message_attributes, md5_of_message_attributes(m.message_attributes)))
+        !base::iequals_ascii(m.md5_of_message_attributes,
+                             md5_of_message_attributes(m.message_attributes)))
         return "MD5OfMessageAttributes mismatch";
     return {};
 }

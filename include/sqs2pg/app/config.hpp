@@ -36,6 +36,16 @@ struct config_error {
 template <class T>
 using config_result = boost::system::result<T, config_error>;
 
+/// Unwraps a config_result into `var`, or returns its error from the enclosing function
+/// (which must return a config_result).
+// NOLINTBEGIN(bugprone-macro-parentheses)
+#define SQS2PG_TRY(var, expr)                                                                      \
+    auto var##_r = (expr);                                                                         \
+    if (!var##_r)                                                                                  \
+        return var##_r.error();                                                                    \
+    auto var = std::move(*var##_r)
+// NOLINTEND(bugprone-macro-parentheses)
+
 /// The process environment as the parser sees it; tests build one by hand.
 struct environment {
     std::map<std::string, std::string, std::less<>> vars;

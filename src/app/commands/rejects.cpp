@@ -228,15 +228,6 @@ get_time(const parsed_options& o, std::string_view name, system_clock::time_poin
     return std::optional<pg::time_point>(*t);
 }
 
-// TRY: unwrap a config_result or return its error from the enclosing function.
-// NOLINTBEGIN(bugprone-macro-parentheses)
-#define SQS2PG_TRY(var, expr)                                                                      \
-    auto var##_r = (expr);                                                                         \
-    if (!var##_r)                                                                                  \
-        return var##_r.error();                                                                    \
-    auto var = std::move(*var##_r)
-// NOLINTEND(bugprone-macro-parentheses)
-
 } // namespace
 
 // --- parsing -------------------------------------------------------------------------

@@ -1,0 +1,31 @@
+// ASCII text helpers: protocol names, hex digits and header names are ASCII, and
+// locale-dependent functions (std::tolower) must not decide how they compare.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace sqs2pg::base {
+
+constexpr char ascii_lower(char c) noexcept {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+/// `s` with A-Z turned into a-z; every other byte unchanged.
+std::string ascii_lower(std::string_view s);
+
+/// Equal ignoring ASCII case (e.g. two hex digests, one in upper case).
+bool iequals_ascii(std::string_view a, std::string_view b) noexcept;
+
+/// The value of a hex digit (either case), or -1.
+constexpr int hex_digit_value(char c) noexcept {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+} // namespace sqs2pg::base

@@ -1,0 +1,20 @@
+// ASCII text helpers.
+#include <sqs2pg/base/text.hpp>
+
+#include <algorithm>
+
+namespace sqs2pg::base {
+
+std::string ascii_lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        c = ascii_lower(c);
+    return out;
+}
+
+bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
+    return std::ranges::equal(a, b,
+                              [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
+}
+
+} // namespace sqs2pg::base
