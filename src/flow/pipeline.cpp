@@ -726,8 +726,10 @@ struct pipeline::impl {
     // ---- visibility heartbeat ---------------------------------------------------------
 
     asio::awaitable<void> heartbeat() {
+        // Extensions are due half way through the window; checking six times per window
+        // leaves at least a third of it for the call, even with short timeouts.
         const auto tick =
-            std::clamp<clock::duration>(cfg.visibility_timeout / 4, milliseconds(250), seconds(1));
+            std::clamp<clock::duration>(cfg.visibility_timeout / 6, milliseconds(100), seconds(1));
         while (!acker_done && !hard) {
             co_await stop_requested.async_wait_for(tick);
             update_gauges();
