@@ -16,6 +16,8 @@ std::string insert_rows(const table_names& t) {
     // ids this statement put into the ledger; a row is written only for those, so an id
     // already committed (a redelivery) adds nothing. A concurrent writer of the same id
     // waits on the primary key until the other transaction ends, then skips or inserts.
+    // Ids are inserted in sorted order, so two writers holding overlapping ids (a message
+    // redelivered to a second sqs2pg) wait on each other instead of deadlocking.
     return fmt::format(
         "WITH input AS ("
         " SELECT t.message_id COLLATE \"C\" AS message_id, t.user_id, t.device_type,"
@@ -25,7 +27,7 @@ std::string insert_rows(const table_names& t) {
         " device_type, masked_ip, masked_device_id, locale, app_version, create_date, pos)"
         "), fresh AS ("
         " INSERT INTO {0} (message_id, written_at) SELECT message_id, now() FROM input"
-        " ON CONFLICT (message_id) DO NOTHING RETURNING message_id"
+        " ORDER BY message_id ON CONFLICT (message_id) DO NOTHING RETURNING message_id"
         "), written AS ("
         " INSERT INTO {1} (user_id, device_type, masked_ip, masked_device_id, locale,"
         " app_version, create_date)"
@@ -56,7 +58,8 @@ std::string upsert_rejects(const table_names& t) {
         " timestamptz 'epoch' + sent_ms * interval '1 millisecond', now(), now(), sealed_body"
         " FROM unnest($1::text[], $2::text[], $3::int4[], $4::int8[], $5::bytea[])"
         " AS t(message_id, reason, receive_count, sent_ms, sealed_body)"
-        " ON CONFLICT (message_id) DO UPDATE SET last_seen = excluded.last_seen,"
+        " ORDER BY message_id COLLATE \"C\" ON CONFLICT (message_id) DO UPDATE SET last_seen = "
+        "excluded.last_seen,"
         " receive_count = greatest(r.receive_count, excluded.receive_count),"
         " reason = excluded.reason, sent_at = coalesce(r.sent_at, excluded.sent_at),"
         " sealed_body = coalesce(excluded.sealed_body, r.sealed_body)",

@@ -16,6 +16,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <set>
 
@@ -248,6 +249,55 @@ TEST_F(PgWriter, ManyBatchesInFlightOnOneConnection) {
     EXPECT_EQ(rows_in_table(), batches * per_batch);
     EXPECT_EQ(duplicated_rows(), 0);
     EXPECT_EQ(w.stats().connects, 1u);
+}
+
+TEST_F(PgWriter, TwoWritersWithOverlappingIdsNeitherDeadlockNorDuplicate) {
+    // Two sqs2pg processes can hold the same messages (a redelivery after a visibility
+    // timeout). Written at the same moment in opposite orders, each id must end up
+    // exactly once, every copy answered inserted or duplicate, and no write may fail with
+    // a deadlock (40P01): ledger entries are taken in one order by every writer.
+    start_writer();
+    pg::writer second(io.get_executor(), config());
+    ASSERT_TRUE(await(second.async_start()));
+    bool second_done = false;
+    asio::co_spawn(io, second.async_run(),
+                   [&](std::exception_ptr, boost::system::error_code) { second_done = true; });
+
+    constexpr int n = 2000;
+    pg::batch forward, backward;
+    forward.rows = make_rows("o", n);
+    backward.rows = make_rows("o", n);
+    std::reverse(backward.rows.begin(), backward.rows.end());
+    // The two statements must overlap in time: a trigger slows every insert a little.
+    db_->exec(fmt::format("CREATE FUNCTION {0}.nap() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                          "BEGIN PERFORM pg_sleep(0.0005); RETURN NEW; END $$",
+                          schema_));
+    db_->exec(fmt::format("CREATE TRIGGER nap BEFORE INSERT ON {0}.sqs2pg_ledger FOR EACH ROW "
+                          "EXECUTE FUNCTION {0}.nap()",
+                          schema_));
+    std::optional<pg::batch_outcome> a, b;
+    asio::co_spawn(io, writer_->async_write(std::move(forward)),
+                   [&](std::exception_ptr e, pg::batch_outcome o) {
+                       EXPECT_FALSE(e);
+                       a = std::move(o);
+                   });
+    asio::co_spawn(io, second.async_write(std::move(backward)),
+                   [&](std::exception_ptr e, pg::batch_outcome o) {
+                       EXPECT_FALSE(e);
+                       b = std::move(o);
+                   });
+    run_until([&] { return a && b; });
+    EXPECT_FALSE(a->error) << a->error.message();
+    EXPECT_FALSE(b->error) << b->error.message();
+    EXPECT_EQ(a->retry + b->retry, 0u);
+    EXPECT_EQ(a->inserted + b->inserted, static_cast<std::size_t>(n));
+    EXPECT_EQ(a->duplicates + b->duplicates, static_cast<std::size_t>(n));
+    EXPECT_EQ(rows_in_table(), n);
+    EXPECT_EQ(rows_in_ledger(), n);
+    EXPECT_EQ(duplicated_rows(), 0);
+
+    second.stop();
+    run_until([&] { return second_done; });
 }
 
 void add_sleep_trigger(test::sync_db& db, const std::string& schema, double seconds) {
