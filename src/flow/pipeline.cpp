@@ -12,6 +12,7 @@
 #include <sqs2pg/ops/latency.hpp>
 #include <sqs2pg/ops/log.hpp>
 #include <sqs2pg/ops/progress.hpp>
+#include <sqs2pg/pg/error.hpp>
 #include <sqs2pg/record/create_date.hpp>
 #include <sqs2pg/record/error.hpp>
 
@@ -19,6 +20,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -47,6 +49,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 struct inbound {
     ticket id;
     sqs::message msg;
+    std::chrono::system_clock::time_point received_at; ///< create_date's fallback
 };
 
 /// A message after the record and mask stages: a row to write or a reject to keep.
@@ -58,6 +61,9 @@ struct work_item {
     std::string body;   ///< raw body: kept for rows (sealed only if pg refuses the row)
                         ///< and for dead-letter rejects; empty otherwise
     std::string sealed; ///< sealed body of a reject bound for the rejects table
+    /// The dead-letter queue refused a call this item was in: send it alone, so one
+    /// entry the queue will never take does not send the others to the rejects table.
+    bool dead_letter_alone = false;
     std::int32_t receive_count = 1;
     std::optional<std::int64_t> sent_ms;
 };
@@ -169,6 +175,19 @@ struct pipeline::impl {
         go_hard("fatal error");
     }
 
+    /// A failure that makes every further write pointless, but leaves SQS usable: stop
+    /// receiving (phase one, so outstanding long polls finish and their messages are
+    /// handed back rather than left invisible) and end with status 1. Writes still
+    /// queued fail at once and their messages are handed back too.
+    void fail_soft(std::string why) {
+        if (fatal_error.empty()) {
+            fatal_error = std::move(why);
+            ops::log(ops::level::error, "pipeline.fatal", {{"error", fatal_error}});
+        }
+        if (!stopping)
+            request_stop("fatal error");
+    }
+
     /// Stop receiving. Outstanding long polls are not cancelled: SQS completes a receive
     /// server-side even when the client goes away, so a cancelled poll would leave its
     /// messages invisible for a whole visibility timeout. They finish within the wait
@@ -212,7 +231,15 @@ struct pipeline::impl {
         co_await t.async_wait(use_tuple);
     }
 
+    std::uint64_t client_retries_seen = 0;
+
     void update_gauges() {
+        // The SQS client retries inside its calls; export its count as it grows.
+        const std::uint64_t client_retries = parts.sqs.stats().retries;
+        if (client_retries > client_retries_seen) {
+            parts.metrics.sqs_retries.inc(client_retries - client_retries_seen);
+            client_retries_seen = client_retries;
+        }
         parts.metrics.in_flight_messages.set(static_cast<std::int64_t>(tracker.size()));
         parts.metrics.in_flight_bytes.set(static_cast<std::int64_t>(tracker.bytes()));
         parts.metrics.pg_connection.set(parts.writer.connected()
@@ -271,12 +298,14 @@ struct pipeline::impl {
                          {{"code", r.error().code},
                           {"status", r.error().http_status},
                           {"retry_in_ms", 1000}});
+                parts.metrics.sqs_retries.inc();
                 co_await sleep(seconds(1));
                 continue;
             }
             sqs_ok = true;
             auto& messages = r->messages;
             const auto now = clock::now();
+            const auto received_at = std::chrono::system_clock::now();
             totals.received += messages.size();
             parts.metrics.received.inc(messages.size());
             if (messages.empty()) {
@@ -290,7 +319,7 @@ struct pipeline::impl {
             batch.reserve(messages.size());
             for (auto& m : messages) {
                 const ticket t = tracker.add(m.message_id, m.receipt_handle, m.body.size(), now);
-                batch.push_back(inbound{t, std::move(m)});
+                batch.push_back(inbound{t, std::move(m), received_at});
             }
             update_gauges();
             boost::system::error_code ok;
@@ -311,10 +340,16 @@ struct pipeline::impl {
         w.message_id = std::move(in.msg.message_id);
         w.receive_count = static_cast<std::int32_t>(in.msg.approximate_receive_count().value_or(1));
         w.sent_ms = in.msg.sent_timestamp_ms();
-        const auto dated = record::create_date(in.msg.attribute("SentTimestamp"),
-                                               std::chrono::system_clock::now());
-        if (dated.source != record::date_source::sent_timestamp)
+        const auto dated = record::create_date(in.msg.attribute("SentTimestamp"), in.received_at);
+        if (dated.source != record::date_source::sent_timestamp) {
             ++totals.create_date_fallbacks;
+            parts.metrics.create_date_fallbacks.inc();
+            ops::log(ops::level::info, "record.dated_by_receive_time",
+                     {{"message_id", w.message_id},
+                      {"reason", dated.source == record::date_source::receive_time_missing
+                                     ? "sent_timestamp_missing"
+                                     : "sent_timestamp_invalid"}});
+        }
 
         std::string field;
         auto parsed = record::parse_login(in.msg.body, cfg.fields);
@@ -537,6 +572,22 @@ struct pipeline::impl {
                     again.push_back(std::move(pending[reject_of[k]]));
             if (again.empty() || hard)
                 break; // on a hard stop what is left stays held and is handed back
+            if (pg::is_fatal(outcome.error)) {
+                // Permissions, a dropped table, a failing trigger: no retry can fix it,
+                // so stop instead of holding messages for ever. What is left is handed
+                // back; the SQLSTATE says what the database refused.
+                std::string sqlstate;
+                for (const auto& o : outcome.rows)
+                    if (sqlstate.empty() && o.status == pg::item_status::retry)
+                        sqlstate = o.sqlstate;
+                for (const auto& o : outcome.rejects)
+                    if (sqlstate.empty() && o.status == pg::item_status::retry)
+                        sqlstate = o.sqlstate;
+                // Codes only: the server's text may quote row values.
+                fail_soft(fmt::format("postgres refused the batch: {}{}", outcome.error.message(),
+                                      sqlstate.empty() ? "" : " (SQLSTATE " + sqlstate + ")"));
+                break;
+            }
             parts.metrics.pg_retries.inc(again.size());
             if (outcome.error)
                 ops::log(ops::level::warn, "pg.batch_retry",
@@ -561,7 +612,9 @@ struct pipeline::impl {
             if (hard)
                 break;
             if (to_dead_letter.empty()) {
-                if (batcher_done && dlq_calls_in_flight == 0)
+                // writes_in_flight: rejects the dead-letter queue refused, on their way
+                // to the rejects table.
+                if (batcher_done && dlq_calls_in_flight == 0 && writes_in_flight == 0)
                     break;
                 co_await dlq_ready.async_wait_for(seconds(1));
                 continue;
@@ -573,7 +626,9 @@ struct pipeline::impl {
             std::vector<work_item> items;
             std::size_t bytes = 0;
             while (!to_dead_letter.empty() && items.size() < sqs::max_batch_entries &&
-                   (items.empty() || bytes + to_dead_letter.front().body.size() <= max_payload)) {
+                   (items.empty() || (bytes + to_dead_letter.front().body.size() <= max_payload &&
+                                      !to_dead_letter.front().dead_letter_alone &&
+                                      !items.front().dead_letter_alone))) {
                 bytes += to_dead_letter.front().body.size();
                 items.push_back(std::move(to_dead_letter.front()));
                 to_dead_letter.pop_front();
@@ -598,21 +653,37 @@ struct pipeline::impl {
         }
         const std::string url = *cfg.dead_letter_queue_url;
         auto r = co_await parts.sqs.async_send_message_batch(url, std::move(entries));
-        std::vector<work_item> again;
+        std::vector<work_item> again, refused;
         if (!r) {
-            if (!hard && sqs::is_fatal(r.error().kind))
+            if (!hard && sqs::is_fatal(r.error().kind)) {
                 fail("dead-letter queue: " + parts.sqs.explain(r.error()));
-            else if (!hard)
-                ops::log(ops::level::warn, "sqs.dead_letter_failed",
-                         {{"code", r.error().code}, {"items", items.size()}});
-            again = std::move(items);
+                again = std::move(items);
+            } else if (!hard && refused_for_good(r.error().kind) && items.size() > 1) {
+                // Which entry made the whole call fail is unknown: try each alone.
+                for (auto& w : items) {
+                    w.dead_letter_alone = true;
+                    to_dead_letter.push_front(std::move(w));
+                }
+                dlq_ready.notify_all();
+            } else if (!hard && refused_for_good(r.error().kind)) {
+                ops::log(ops::level::error, "sqs.dead_letter_refused",
+                         {{"message_id", items.front().message_id}, {"code", r.error().code}});
+                refused = std::move(items);
+            } else {
+                if (!hard)
+                    ops::log(ops::level::warn, "sqs.dead_letter_failed",
+                             {{"code", r.error().code}, {"items", items.size()}});
+                again = std::move(items);
+            }
         } else {
             for (auto& w : items) {
                 const std::string id = std::to_string(w.id);
                 if (const auto* f = r->failure(id)) {
-                    ops::log(ops::level::warn, "sqs.dead_letter_failed",
+                    const bool for_good = refused_for_good(sqs::classify(f->code, 400));
+                    ops::log(for_good ? ops::level::error : ops::level::warn,
+                             for_good ? "sqs.dead_letter_refused" : "sqs.dead_letter_failed",
                              {{"message_id", w.message_id}, {"code", f->code}});
-                    again.push_back(std::move(w));
+                    (for_good ? refused : again).push_back(std::move(w));
                     continue;
                 }
                 ++totals.rejected;
@@ -622,6 +693,20 @@ struct pipeline::impl {
                 committed(w.id);
             }
         }
+        if (!refused.empty() && !hard) {
+            // The dead-letter queue will never take these (too large with the reason
+            // attributes, a FIFO queue, a refused parameter): keep them in the rejects
+            // table instead, sealed, so they are neither lost nor retried for ever.
+            for (auto& w : refused) {
+                if (parts.sealer)
+                    w.sealed = parts.sealer->seal(w.body, w.message_id);
+                base::cleanse(w.body);
+                w.body.clear();
+            }
+            parts.metrics.dead_letter_refused.inc(refused.size());
+            ++writes_in_flight;
+            spawn("write", write_batch(std::move(refused)));
+        }
         if (!again.empty() && !hard) {
             co_await sleep(seconds(1));
             for (auto& w : again)
@@ -630,6 +715,11 @@ struct pipeline::impl {
         }
         --dlq_calls_in_flight;
         changed.notify_all();
+    }
+
+    /// A dead-letter send that no retry can make succeed.
+    static bool refused_for_good(sqs::errc kind) {
+        return kind == sqs::errc::invalid_request || kind == sqs::errc::invalid_argument;
     }
 
     // ---- acknowledgements -------------------------------------------------------------
@@ -826,11 +916,30 @@ struct pipeline::impl {
 
     // ---- the end ----------------------------------------------------------------------
 
-    /// Deletes what was committed and hands back (visibility 0) what was not, with a
-    /// short deadline of its own: called after every task has finished.
+    /// Deletes what was committed and hands back (visibility 0) what was not, within
+    /// cfg.settle_timeout: called after every task has finished. SQS redelivers what
+    /// could not be handed back once its visibility timeout passes.
     asio::awaitable<void> settle_held() {
         if (tracker.empty())
             co_return;
+        using namespace asio::experimental::awaitable_operators;
+        const std::size_t not_committed = tracker.unfinished().size();
+        asio::steady_timer limit(ex, cfg.settle_timeout);
+        const auto r = co_await (settle_held_calls() || limit.async_wait(use_tuple));
+        if (r.index() == 1)
+            ops::log(ops::level::warn, "pipeline.settle_timeout",
+                     {{"seconds", static_cast<std::int64_t>(cfg.settle_timeout.count())},
+                      {"still_held", tracker.size()}});
+        totals.released += settled_back;
+        ops::log(ops::level::info, "pipeline.released",
+                 {{"handed_back", settled_back},
+                  {"not_committed", not_committed},
+                  {"committed_not_deleted", tracker.done_tickets().size()}});
+    }
+
+    std::size_t settled_back = 0; // handed back by settle_held_calls so far
+
+    asio::awaitable<void> settle_held_calls() {
         std::vector<sqs::delete_entry> deletes;
         std::vector<sqs::visibility_entry> releases;
         std::vector<ticket> delete_ids, release_ids;
@@ -856,7 +965,6 @@ struct pipeline::impl {
                     tracker.remove(std::stoull(id));
                 }
         }
-        std::size_t handed_back = 0;
         for (std::size_t i = 0; i < releases.size(); i += sqs::max_batch_entries) {
             std::vector<sqs::visibility_entry> chunk(
                 releases.begin() + static_cast<std::ptrdiff_t>(i),
@@ -865,13 +973,8 @@ struct pipeline::impl {
             auto r =
                 co_await parts.sqs.async_change_message_visibility_batch(url, std::move(chunk));
             if (r)
-                handed_back += r->successful.size();
+                settled_back += r->successful.size();
         }
-        totals.released += handed_back;
-        ops::log(ops::level::info, "pipeline.released",
-                 {{"handed_back", handed_back},
-                  {"not_committed", releases.size()},
-                  {"committed_not_deleted", tracker.done_tickets().size()}});
     }
 
     asio::awaitable<run_result> run() {
@@ -944,6 +1047,10 @@ asio::awaitable<run_result> pipeline::async_run() {
 
 void pipeline::request_stop(std::string_view reason) {
     impl_->request_stop(reason);
+}
+
+void pipeline::fail(std::string why) {
+    impl_->fail(std::move(why));
 }
 
 ops::readiness pipeline::readiness() const {

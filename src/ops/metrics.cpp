@@ -299,6 +299,12 @@ pipeline_metrics::pipeline_metrics(registry& reg, std::string_view version)
     , visibility_extended(
           reg.add_counter("sqs2pg_visibility_extended_total",
                           "Messages whose visibility timeout the heartbeat extended."))
+    , create_date_fallbacks(reg.add_counter(
+          "sqs2pg_create_date_fallbacks_total",
+          "Rows dated by their receive time: the message had no usable SentTimestamp."))
+    , dead_letter_refused(reg.add_counter(
+          "sqs2pg_dead_letter_refused_total",
+          "Rejects the dead-letter queue refused for good (kept in the rejects table instead)."))
     , sqs_retries(reg.add_counter("sqs2pg_retries_total",
                                   "Operations retried after a retryable error.",
                                   {{"target", "sqs"}}))

@@ -50,6 +50,10 @@ struct pipeline_config {
     /// After the first stop request: how long in-flight work may take to commit and be
     /// acknowledged before everything is cancelled.
     std::chrono::seconds shutdown_grace{30};
+    /// At the very end: how long deleting what was committed and handing back the rest
+    /// (visibility 0) may take. Past it the process exits anyway; SQS then redelivers
+    /// what was not handed back after its visibility timeout (the ledger dedups it).
+    std::chrono::seconds settle_timeout{15};
     record::field_map fields = record::field_map::defaults();
     /// Show a progress line on stderr (drain mode on a TTY).
     bool progress = false;
@@ -92,6 +96,10 @@ public:
     /// from the io_context's thread (e.g. a signal handler's completion). `reason` is
     /// logged.
     void request_stop(std::string_view reason);
+
+    /// Stops at once with exit status 1 and `why` as the error (e.g. the Postgres writer
+    /// ended on a fatal error): what is committed is deleted, the rest handed back.
+    void fail(std::string why);
 
     /// For /readyz: not ready while stopping, while Postgres is disconnected, or while
     /// SQS calls fail.

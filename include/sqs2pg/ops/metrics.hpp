@@ -136,6 +136,8 @@ struct pipeline_metrics {
     counter& deleted;
     counter& delete_failures;
     counter& visibility_extended;
+    counter& create_date_fallbacks;
+    counter& dead_letter_refused;
     counter& sqs_retries;
     counter& pg_retries;
     gauge& in_flight_messages;

@@ -195,6 +195,15 @@ private:
                     ops::log(ops::level::error, "pg.writer_failed", {});
                 else if (ec && ec != asio::error::operation_aborted)
                     ops::log(ops::level::debug, "pg.writer_stopped", {{"reason", ec.message()}});
+                // A writer that gave up (a fatal reconnect error such as a changed
+                // password, or an internal error) can commit nothing more: stop the run
+                // instead of holding messages while waiting for a connection for ever.
+                if (pipeline_ && (e || (ec && pg::is_fatal(ec)))) {
+                    const std::string detail = writer_->error_detail();
+                    pipeline_->fail(fmt::format("--pg: {}{}{}",
+                                                e ? "internal error in the writer" : ec.message(),
+                                                detail.empty() ? "" : ": ", detail));
+                }
                 writer_running_ = false;
                 writer_done_.notify_all();
             });

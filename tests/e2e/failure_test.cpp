@@ -1,0 +1,88 @@
+// End to end: failures no retry can fix. A database that refuses every write (here a
+// trigger that raises; in production a revoked permission or a dropped table) must stop
+// the run with status 1 and hand every message back, instead of holding them for ever;
+// a dead-letter queue that refuses a reject for good (too large for it, a FIFO queue)
+// must not block the drain: the reject is kept, sealed, in the rejects table.
+#include "harness.hpp"
+#include "test_env.hpp"
+
+#include <fmt/core.h>
+
+namespace sqs2pg::e2e {
+namespace {
+
+class failures : public e2e_test {};
+
+TEST_F(failures, ADatabaseErrorNoRetryCanFixStopsTheRunAndHandsEverythingBack) {
+    const auto logins = generated_logins(30, test::unique_name("user_"), 10);
+    sqs().send(queue_url_, logins.bodies);
+    // The target table exists (the take-home DDL) with a trigger that refuses every row
+    // with SQLSTATE P0001 (raise_exception): a server error, not a refused value.
+    db().exec("CREATE TABLE " + table() +
+              " (user_id varchar(128), device_type varchar(32), masked_ip varchar(256),"
+              " masked_device_id varchar(256), locale varchar(32), app_version integer,"
+              " create_date date)");
+    db().exec(fmt::format("CREATE FUNCTION {0}.refuse() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                          "BEGIN RAISE EXCEPTION 'refused by the test'; END $$",
+                          schema_));
+    db().exec(fmt::format("CREATE TRIGGER refuse BEFORE INSERT ON {0} FOR EACH ROW "
+                          "EXECUTE FUNCTION {1}.refuse()",
+                          table(), schema_));
+
+    auto r = run(run_args({"--drain", "--receivers", "1", "--visibility-timeout", "60"}), run_env(),
+                 120s);
+    ASSERT_FALSE(r.timed_out) << "sqs2pg kept retrying a write that can never succeed";
+    EXPECT_TRUE(r.status.exited_with(1)) << r.status.describe() << "\n" << r.err;
+    EXPECT_NE(r.err.find("P0001"), std::string::npos) << "the SQLSTATE is not named:\n" << r.err;
+    EXPECT_EQ(r.err.find("refused by the test"), std::string::npos)
+        << "server text (which can quote row values) reached the log";
+    auto s = parse_summary(r.out);
+    ASSERT_TRUE(s) << s.error();
+    EXPECT_EQ(s->at("inserted"), 0) << s->line;
+    EXPECT_EQ(s->at("deleted"), 0) << s->line;
+
+    EXPECT_EQ(rows(), 0);
+    EXPECT_EQ(rejects(), 0);
+    // Nothing was deleted, and what was held is visible again at once (visibility 0),
+    // long before the 60 s visibility timeout would have brought it back.
+    const auto c = counts();
+    EXPECT_EQ(c.total(), 30u) << c.describe();
+    EXPECT_EQ(c.visible, 30u) << "held messages were not handed back: " << c.describe();
+}
+
+TEST_F(failures, ARejectTheDeadLetterQueueRefusesForGoodIsKeptInTheRejectsTable) {
+    // The dead-letter queue takes at most 1 KiB: the one malformed body (2 KiB, no ip and
+    // no device_id) can never go there, while the valid bodies are small.
+    const auto dlq = extra_queue("e2e_small_dlq_",
+                                 {{"VisibilityTimeout", "30"}, {"MaximumMessageSize", "1024"}});
+    const auto logins = generated_logins(20, test::unique_name("user_"), 0);
+    auto bodies = logins.bodies;
+    bodies.push_back(R"({"user_id": "too-large", "device_type": "android", "app_version": "1.0",)"
+                     R"( "padding": ")" +
+                     std::string(2048, 'p') + R"("})");
+    sqs().send(queue_url_, bodies);
+
+    auto r = run(run_args({"--drain", "--receivers", "1", "--dead-letter-queue-url", dlq}),
+                 run_env(), 120s);
+    ASSERT_FALSE(r.timed_out) << "the drain never finished: the refused reject blocked it";
+    ASSERT_TRUE(r.status.exited_with(0)) << r.status.describe() << "\n" << r.err;
+    auto s = parse_summary(r.out);
+    ASSERT_TRUE(s) << s.error();
+    EXPECT_EQ(s->at("inserted"), 20) << s->line;
+    EXPECT_EQ(s->at("rejected"), 1) << s->line;
+    EXPECT_EQ(s->at("dead_lettered"), 0) << s->line;
+    EXPECT_EQ(s->at("deleted"), 21) << s->line;
+    EXPECT_NE(r.err.find("sqs.dead_letter_refused"), std::string::npos) << r.err;
+
+    EXPECT_EQ(rows(), 20);
+    const auto kept =
+        db().rows("SELECT reason, sealed_body IS NOT NULL FROM " + schema_ + ".sqs2pg_rejects");
+    ASSERT_EQ(kept.size(), 1u);
+    EXPECT_EQ(kept[0][0], "missing_field");
+    EXPECT_EQ(kept[0][1], "t") << "the body must be kept, sealed";
+    EXPECT_EQ(counts().total(), 0u) << counts().describe();
+    EXPECT_EQ(sqs().counts(dlq).total(), 0u);
+}
+
+} // namespace
+} // namespace sqs2pg::e2e
