@@ -87,9 +87,13 @@ struct client::impl {
         if (!creds) {
             error e;
             const auto ec = creds.error();
+            // A provider that is only unreachable for now (container agent or instance
+            // metadata timing out, 5xx) is retried like a dropped connection: nothing was
+            // sent. Missing or refused credentials stay fatal.
             e.kind = ec == aws::errc::cancelled || ec == asio::error::operation_aborted
                          ? errc::cancelled
-                         : errc::credentials;
+                     : aws::is_retryable(ec) ? errc::transport
+                                             : errc::credentials;
             e.action = Request::action;
             e.transport_error = creds.error();
             e.request_sent = false;

@@ -200,6 +200,56 @@ TEST_F(ScriptedSqs, ThrottlingAnd503AreRetriedThenSucceedEachAttemptSignedAfresh
     }
 }
 
+// Fails with `failure` the first `failures` times, then answers like a static provider.
+class flaky_provider : public aws::credentials_provider {
+public:
+    flaky_provider(aws::errc failure, int failures)
+        : failure_(failure)
+        , failures_(failures) {}
+    asio::awaitable<boost::system::result<aws::credentials>> async_get() override {
+        ++calls;
+        if (failures_ > 0) {
+            --failures_;
+            co_return aws::make_error_code(failure_);
+        }
+        aws::credentials c; // a named local: GCC 12 and aggregate temporaries (development.md)
+        c.access_key_id = "AKIDEXAMPLE";
+        c.secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+        co_return c;
+    }
+    int calls = 0;
+
+private:
+    aws::errc failure_;
+    int failures_;
+};
+
+TEST_F(ScriptedSqs, ACredentialsProviderThatIsBrieflyUnavailableIsRetriedNotFatal) {
+    // IMDS or the container agent timing out for a moment must not stop sqs2pg.
+    flaky_provider flaky(aws::errc::provider_unavailable, 2);
+    client_options options;
+    options.region = "eu-west-1";
+    options.retry = {4, 5ms, 20ms};
+    client c(ioc_.get_executor(), http::endpoint::parse(server_.url()).value(), flaky, options);
+    server_.push({200, receive_body(""), {}, false, {}});
+    receive_options o;
+    o.wait_time_seconds = 0;
+    auto res = run(ioc_, c.async_receive_message(queue_url, o));
+    ASSERT_TRUE(res) << c.explain(res.error());
+    EXPECT_EQ(flaky.calls, 3);
+    EXPECT_EQ(server_.requests().size(), 1u);
+
+    // Credentials that are missing or refused are fatal at once: nothing is sent.
+    flaky_provider missing(aws::errc::no_credentials, 10);
+    client c2(ioc_.get_executor(), http::endpoint::parse(server_.url()).value(), missing, options);
+    auto res2 = run(ioc_, c2.async_receive_message(queue_url, o));
+    ASSERT_FALSE(res2);
+    EXPECT_EQ(res2.error().kind, errc::credentials);
+    EXPECT_TRUE(is_fatal(res2.error()));
+    EXPECT_EQ(missing.calls, 1);
+    EXPECT_EQ(server_.requests().size(), 1u);
+}
+
 TEST_F(ScriptedSqs, RetriesStopAtMaxAttemptsAndReturnTheLastError) {
     auto c = make_client();
     for (int i = 0; i < 6; ++i)
