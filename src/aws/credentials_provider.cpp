@@ -444,6 +444,17 @@ private:
                                ": set both, or neither to use another source");
         tried.push_back("environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set");
 
+        // Web identity (EKS IAM roles for service accounts) comes next in the SDKs' chain.
+        // sqs2pg cannot assume that role; falling through to the node's instance role
+        // would quietly run with another identity, so say so instead.
+        if (env_.get("AWS_WEB_IDENTITY_TOKEN_FILE") && env_.get("AWS_ROLE_ARN"))
+            co_return fail(errc::invalid_configuration,
+                           "AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN ask for web identity "
+                           "credentials (EKS IAM roles for service accounts), which sqs2pg "
+                           "does not support: use EKS Pod Identity (container credentials), "
+                           "or export AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / "
+                           "AWS_SESSION_TOKEN");
+
         // 2. Shared files.
         auto p = load_profile(env_);
         if (!p)

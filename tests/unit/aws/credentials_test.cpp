@@ -214,6 +214,29 @@ TEST(DefaultChain, HalfAKeyPairInTheEnvironmentIsAnError) {
     EXPECT_NE(chain->last_failure().find("AWS_SECRET_ACCESS_KEY is not"), std::string::npos);
 }
 
+TEST(DefaultChain, WebIdentityIsRefusedRatherThanFallingThroughToTheInstanceRole) {
+    // On an EKS pod with IAM roles for service accounts, the node's instance role must not
+    // be used in its place.
+    asio::io_context ioc;
+    auto chain = make_default_chain(
+        ioc.get_executor(),
+        isolated({{"AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/secrets/eks.amazonaws.com/token"},
+                  {"AWS_ROLE_ARN", "arn:aws:iam::1:role/app"}}));
+    auto c = get(ioc, *chain);
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error(), make_error_code(errc::invalid_configuration));
+    EXPECT_TRUE(is_fatal(c.error()));
+    EXPECT_NE(chain->last_failure().find("web identity"), std::string::npos);
+
+    // Keys in the environment still come first, as in the SDKs.
+    auto with_keys = make_default_chain(ioc.get_executor(),
+                                        isolated({{"AWS_ACCESS_KEY_ID", "AKID"},
+                                                  {"AWS_SECRET_ACCESS_KEY", "SECRET"},
+                                                  {"AWS_WEB_IDENTITY_TOKEN_FILE", "/t"},
+                                                  {"AWS_ROLE_ARN", "arn:aws:iam::1:role/app"}}));
+    ASSERT_TRUE(get(ioc, *with_keys));
+}
+
 class HomeDir : public ::testing::Test {
 protected:
     HomeDir()
