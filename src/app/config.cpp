@@ -345,7 +345,7 @@ constexpr std::string_view g_mask = "Masking";
 constexpr std::string_view g_flow = "Throughput and drain";
 constexpr std::string_view g_ops = "Operations";
 
-constexpr std::array<option_spec, 20> run_specs{{
+constexpr std::array<option_spec, 21> run_specs{{
     {"queue-url",
      "URL",
      g_sqs,
@@ -376,6 +376,12 @@ constexpr std::array<option_spec, 20> run_specs{{
      "SQS wire protocol (AWS speaks both)",
      "query",
      {"SQS2PG_SQS_PROTOCOL"}},
+    {"ca-bundle",
+     "PATH",
+     g_sqs,
+     "PEM file of extra CA certificates trusted for HTTPS (a private CA)",
+     "the system store only",
+     {"SQS2PG_CA_BUNDLE", "AWS_CA_BUNDLE"}},
     {"dead-letter-queue-url",
      "URL",
      g_sqs,
@@ -567,6 +573,12 @@ config_result<sqs_target> get_sqs_target(const parsed_options& o) {
             o.find("region")->origin,
             fmt::format("must be a region name such as eu-west-1 (got '{}')", shown(*region)));
     t.region = region;
+
+    SQS2PG_TRY(ca_bundle, get_string(o, "ca-bundle"));
+    if (ca_bundle && ::access(ca_bundle->c_str(), R_OK) != 0)
+        return make_error(o.find("ca-bundle")->origin,
+                          fmt::format("cannot read '{}'", shown(*ca_bundle)));
+    t.ca_bundle = ca_bundle;
 
     SQS2PG_TRY(protocol, get_choice(o, "sqs-protocol", {"query", "json"}));
     if (protocol)

@@ -42,6 +42,8 @@ sqs::client_options sqs_client_options(const sqs_target& target, const sqs_setti
     sqs::client_options o;
     o.wire = target.protocol == sqs_protocol::json ? sqs::protocol::json : sqs::protocol::query;
     o.region = s.region;
+    if (target.ca_bundle)
+        o.http.extra_ca_file = *target.ca_bundle;
     return o;
 }
 

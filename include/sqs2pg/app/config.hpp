@@ -166,6 +166,7 @@ struct sqs_target {
     std::string queue_name;                  ///< resolved with GetQueueUrl
     std::optional<std::string> endpoint_url; ///< default: derived from the queue URL/region
     std::optional<std::string> region;       ///< default: the AWS chain / the queue URL
+    std::optional<std::string> ca_bundle;    ///< extra trusted CAs (PEM), beside the system's
     sqs_protocol protocol = sqs_protocol::query;
 };
 

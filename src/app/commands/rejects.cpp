@@ -154,6 +154,7 @@ const std::vector<option_spec>& own_specs(rejects_action a) {
         shared("endpoint-url", g_sqs),
         shared("region", g_sqs),
         shared("sqs-protocol", g_sqs),
+        shared("ca-bundle", g_sqs),
         key_spec(),
     };
     switch (a) {

@@ -1,6 +1,7 @@
 // Configuration: every flag in both spellings, environment fallbacks and precedence,
 // one-line errors naming the flag or variable, --help/--version, commands, help text.
 #include <sqs2pg/app/config.hpp>
+#include <sqs2pg/app/sqs_settings.hpp>
 
 #include <gtest/gtest.h>
 
@@ -66,6 +67,7 @@ TEST(Config, Defaults) {
     EXPECT_EQ(c.sqs.queue_name, "");
     EXPECT_FALSE(c.sqs.endpoint_url);
     EXPECT_FALSE(c.sqs.region);
+    EXPECT_FALSE(c.sqs.ca_bundle);
     EXPECT_EQ(c.sqs.protocol, sqs_protocol::query);
     EXPECT_EQ(c.pg, "");
     EXPECT_EQ(c.table, (table_name{"", "user_logins"}));
@@ -89,6 +91,7 @@ const std::vector<std::string> every_flag = {
     "--endpoint-url=http://localhost:4566",
     "--region=eu-west-1",
     "--sqs-protocol=json",
+    "--ca-bundle=/etc/ssl/certs/ca-certificates.crt",
     "--pg=postgresql://u@h/db",
     "--table=ingest.logins_2",
     "--mask=aes-siv",
@@ -112,6 +115,7 @@ void expect_every_flag(const run_config& c) {
     EXPECT_EQ(c.sqs.endpoint_url, "http://localhost:4566");
     EXPECT_EQ(c.sqs.region, "eu-west-1");
     EXPECT_EQ(c.sqs.protocol, sqs_protocol::json);
+    EXPECT_EQ(c.sqs.ca_bundle, "/etc/ssl/certs/ca-certificates.crt");
     EXPECT_EQ(c.pg, "postgresql://u@h/db");
     EXPECT_EQ(c.table, (table_name{"ingest", "logins_2"}));
     EXPECT_EQ(c.mask, mask_algorithm::aes_siv);
@@ -153,6 +157,7 @@ TEST(Config, EveryFlagFromTheEnvironment) {
         {"SQS2PG_ENDPOINT_URL", "http://localhost:4566"},
         {"SQS2PG_REGION", "eu-west-1"},
         {"SQS2PG_SQS_PROTOCOL", "json"},
+        {"AWS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt"},
         {"SQS2PG_PG", "postgresql://u@h/db"},
         {"SQS2PG_TABLE", "ingest.logins_2"},
         {"SQS2PG_MASK", "aes-siv"},
@@ -366,6 +371,24 @@ TEST(ConfigErrors, Switches) {
               "sqs2pg: SQS2PG_DRAIN: must be true or false (got 'maybe')");
     EXPECT_TRUE(run_ok(minimal, env_of({{"SQS2PG_DRAIN", "TRUE"}})).drain);
     EXPECT_FALSE(run_ok(minimal, env_of({{"SQS2PG_DRAIN", "0"}})).drain);
+}
+
+TEST(Config, CaBundleReachesTheHttpsTransport) {
+    const auto c = run_ok(with_minimal({"--ca-bundle=/etc/ssl/certs/ca-certificates.crt"}));
+    const auto env = env_of({{"AWS_REGION", "eu-west-1"}});
+    auto s = resolve_sqs_settings(c.sqs, env);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(sqs_client_options(c.sqs, *s).http.extra_ca_file,
+              "/etc/ssl/certs/ca-certificates.crt");
+    EXPECT_EQ(sqs_client_options(run_ok(minimal).sqs, *s).http.extra_ca_file, "");
+}
+
+TEST(ConfigErrors, CaBundleMustBeReadable) {
+    EXPECT_EQ(error_of(with_minimal({"--ca-bundle=/nonexistent/ca.pem"})),
+              "sqs2pg: --ca-bundle: cannot read '/nonexistent/ca.pem'");
+    // The AWS SDKs' variable works too, and names itself in the error.
+    EXPECT_EQ(error_of(minimal, env_of({{"AWS_CA_BUNDLE", "/nonexistent/b.pem"}})),
+              "sqs2pg: AWS_CA_BUNDLE: cannot read '/nonexistent/b.pem'");
 }
 
 TEST(ConfigErrors, Urls) {
