@@ -1,5 +1,6 @@
 // keygen and unmask: thin shells over mask::generate_key_text and mask::unmasker.
 #include <sqs2pg/app/commands/keys.hpp>
+#include <sqs2pg/app/commands/rejects.hpp>
 #include <sqs2pg/base/crypto.hpp>
 #include <sqs2pg/mask/keyring.hpp>
 #include <sqs2pg/mask/masker.hpp>
@@ -23,12 +24,35 @@ constexpr std::string_view keygen_usage =
     "readable)\n";
 
 constexpr std::string_view unmask_usage =
-    "usage: sqs2pg unmask [--mask-key-file PATH] [VALUE...]\n"
+    "usage: sqs2pg unmask [--mask-key-file PATH] [--raw] [VALUE...]\n"
     "Prints the original of each aes-siv masked value (KID:BASE64URL), one per line.\n"
     "Without VALUEs, reads one value per line from standard input.\n"
     "The keyring comes from --mask-key-file or SQS2PG_MASK_KEY; it must still hold the key\n"
     "named by each value. hmac-sha256 and sha256 values cannot be unmasked: they are\n"
-    "one-way by design.\n";
+    "one-way by design.\n"
+    "Recovered values are producer data: control characters (line breaks included) are\n"
+    "written as \\xNN and a backslash as \\\\, so each value stays on its line and cannot\n"
+    "drive the terminal. --raw writes the bytes as they are.\n";
+
+// One value on one line: backslash doubled, line breaks and tabs as \xNN, then every
+// other control character and invalid UTF-8 as the rejects command shows bodies.
+std::string one_line(std::string_view v) {
+    std::string s;
+    s.reserve(v.size());
+    for (char c : v) {
+        if (c == '\\')
+            s += "\\\\";
+        else if (c == '\n')
+            s += "\\x0a";
+        else if (c == '\t')
+            s += "\\x09";
+        else
+            s += c;
+    }
+    std::string out = escape_for_terminal(s);
+    base::cleanse(s);
+    return out;
+}
 
 } // namespace
 
@@ -70,6 +94,7 @@ int run_unmask(std::span<const std::string_view> args, std::optional<std::string
         source.env_value = std::string(*env_key);
     std::vector<std::string_view> values;
     bool options_done = false;
+    bool raw_output = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string_view a = args[i];
         if (!options_done && (a == "--help" || a == "-h")) {
@@ -78,6 +103,10 @@ int run_unmask(std::span<const std::string_view> args, std::optional<std::string
         }
         if (!options_done && a == "--") {
             options_done = true;
+            continue;
+        }
+        if (!options_done && a == "--raw") {
+            raw_output = true;
             continue;
         }
         if (!options_done && a == "--mask-key-file") {
@@ -118,7 +147,13 @@ int run_unmask(std::span<const std::string_view> args, std::optional<std::string
         const std::string_view value = mask::trim_ascii(raw);
         auto r = unmasker.unmask(value);
         if (r) {
-            out << r->value << '\n';
+            if (raw_output) {
+                out << r->value << '\n';
+            } else {
+                std::string shown = one_line(r->value);
+                out << shown << '\n';
+                base::cleanse(shown);
+            }
             base::cleanse(r->value);
             return;
         }

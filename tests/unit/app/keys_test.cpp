@@ -79,6 +79,23 @@ TEST_F(UnmaskCommand, LinesOnStdinStayAlignedAndFailuresAreExplained) {
     EXPECT_NE(r.err.find("'k7'"), std::string::npos);
 }
 
+TEST_F(UnmaskCommand, ControlCharactersAreEscapedUnlessRawIsAsked) {
+    // A device_id is whatever the producer sent: a line break would shift every following
+    // value, an escape sequence would drive the terminal.
+    auto keys = mask::parse_keyring(key_text_, "x");
+    ASSERT_TRUE(keys);
+    const mask::masker m(mask::mode::aes_siv, *keys);
+    const std::string evil = "dev\n\x1b[2J\\x0a\tend";
+    const auto masked = m.mask(mask::field::device_id, evil);
+    ASSERT_TRUE(masked);
+    const run_result shown = unmask({*masked, ip_}, key_text_);
+    EXPECT_EQ(shown.status, 0) << shown.err;
+    EXPECT_EQ(shown.out, "dev\\x0a\\x1b[2J\\\\x0a\\x09end\n203.0.113.9\n");
+    const run_result raw = unmask({"--raw", *masked}, key_text_);
+    EXPECT_EQ(raw.status, 0) << raw.err;
+    EXPECT_EQ(raw.out, evil + "\n");
+}
+
 TEST_F(UnmaskCommand, KeyFileOptionAndKeyringErrors) {
     const std::string path = "/tmp/" + test::unique_name("sqs2pg_unmask_");
     std::ofstream(path) << key_text_;
