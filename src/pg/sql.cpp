@@ -9,13 +9,15 @@
 
 namespace sqs2pg::pg::sql {
 
-std::string insert_rows(const table_names& t) {
+std::string insert_rows(const table_names& t, std::chrono::seconds retention) {
     // One statement, so rows and ledger entries commit or fail together. Message ids are
     // compared bytewise (COLLATE "C"): they are ASCII, and the ledger's index then does
     // not depend on the server's locale or its library version. `fresh` holds the
     // ids this statement put into the ledger; a row is written only for those, so an id
     // already committed (a redelivery) adds nothing. A concurrent writer of the same id
     // waits on the primary key until the other transaction ends, then skips or inserts.
+    // Each entry carries its own keep_until (this writer's queue retention): deployments
+    // with different retentions may share one ledger and each entry lives long enough.
     // Ids are inserted in sorted order, so two writers holding overlapping ids (a message
     // redelivered to a second sqs2pg) wait on each other instead of deadlocking.
     return fmt::format(
@@ -26,7 +28,8 @@ std::string insert_rows(const table_names& t) {
         " $6::text[], $7::int4[], $8::date[]) WITH ORDINALITY AS t(message_id, user_id,"
         " device_type, masked_ip, masked_device_id, locale, app_version, create_date, pos)"
         "), fresh AS ("
-        " INSERT INTO {0} (message_id, written_at) SELECT message_id, now() FROM input"
+        " INSERT INTO {0} (message_id, written_at, keep_until)"
+        " SELECT message_id, now(), now() + make_interval(secs => {2}) FROM input"
         " ORDER BY message_id ON CONFLICT (message_id) DO NOTHING RETURNING message_id"
         "), written AS ("
         " INSERT INTO {1} (user_id, device_type, masked_ip, masked_device_id, locale,"
@@ -35,7 +38,7 @@ std::string insert_rows(const table_names& t) {
         " i.app_version, i.create_date FROM input i JOIN fresh f ON f.message_id = i.message_id"
         ") SELECT coalesce(array_agg(i.pos ORDER BY i.pos), '{{}}') FROM input i"
         " WHERE NOT EXISTS (SELECT 1 FROM fresh f WHERE f.message_id = i.message_id)",
-        t.ledger.quoted(), t.target.quoted());
+        t.ledger.quoted(), t.target.quoted(), retention.count());
 }
 
 std::array<std::uint32_t, 8> insert_rows_types() {
@@ -74,8 +77,8 @@ std::array<std::uint32_t, 5> upsert_rejects_types() {
 
 std::string prune_ledger(const table_names& t) {
     return fmt::format("DELETE FROM {0} WHERE ctid = ANY (ARRAY("
-                       "SELECT ctid FROM {0} WHERE written_at < now() - make_interval(secs => "
-                       "$1::float8) LIMIT $2::int4 FOR UPDATE SKIP LOCKED))",
+                       "SELECT ctid FROM {0} WHERE keep_until < now()"
+                       " LIMIT $1::int4 FOR UPDATE SKIP LOCKED))",
                        t.ledger.quoted());
 }
 
@@ -98,9 +101,10 @@ std::string create_tables(const table_names& t, bool target, bool ledger, bool r
     if (ledger)
         fmt::format_to(std::back_inserter(sql),
                        "CREATE TABLE IF NOT EXISTS {0} (message_id text COLLATE \"C\" PRIMARY KEY,"
-                       " written_at timestamptz NOT NULL DEFAULT now());"
-                       "CREATE INDEX IF NOT EXISTS sqs2pg_ledger_written_at ON {0}"
-                       " USING brin (written_at);",
+                       " written_at timestamptz NOT NULL DEFAULT now(),"
+                       " keep_until timestamptz NOT NULL);"
+                       "CREATE INDEX IF NOT EXISTS sqs2pg_ledger_keep_until ON {0}"
+                       " (keep_until);",
                        t.ledger.quoted());
     if (rejects)
         fmt::format_to(std::back_inserter(sql),
@@ -138,6 +142,7 @@ std::span<const column> ledger_columns() {
     static const column cols[] = {
         {"message_id", "text"},
         {"written_at", "timestamp with time zone"},
+        {"keep_until", "timestamp with time zone"},
     };
     return cols;
 }

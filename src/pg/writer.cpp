@@ -62,7 +62,7 @@ struct writer::impl {
         , cfg(std::move(c))
         , parsed(parse_qualified_name(cfg.table))
         , names(parsed ? *parsed : qualified_name{std::nullopt, "user_logins"})
-        , rows_sql(sql::insert_rows(names))
+        , rows_sql(sql::insert_rows(names, cfg.ledger_retention))
         , rejects_sql(sql::upsert_rejects(names))
         , prune_sql(sql::prune_ledger(names))
         , write_wake(ex, asio::steady_timer::time_point::max())
@@ -354,11 +354,10 @@ struct writer::impl {
         const error_code not_ready = co_await wait_ready();
         if (not_ready)
             co_return not_ready;
-        const std::string secs = std::to_string(cfg.ledger_retention.count());
         const std::string limit = std::to_string(cfg.prune_batch);
-        const char* values[] = {secs.c_str(), limit.c_str()};
+        const char* values[] = {limit.c_str()};
         auto g = send_group(1, [&](PGconn* pg) {
-            return PQsendQueryParams(pg, prune_sql.c_str(), 2, nullptr, values, nullptr, nullptr,
+            return PQsendQueryParams(pg, prune_sql.c_str(), 1, nullptr, values, nullptr, nullptr,
                                      0) == 1;
         });
         const bool finished = co_await wait_group(*g);

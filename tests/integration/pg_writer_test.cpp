@@ -601,8 +601,14 @@ TEST_F(PgWriter, PruningDeletesOnlyEntriesOlderThanTheRetentionInSmallRounds) {
     pg::batch b;
     b.rows = make_rows("p", 40);
     ASSERT_EQ(write(b).inserted, 40u);
+    // Each entry is kept for the retention (14 days by default) from when it was written.
+    EXPECT_EQ(db_->count("SELECT count(*) FROM " + ledger() +
+                         " WHERE keep_until = written_at + interval '14 days'"),
+              40);
+    // 15 days pass for some of them.
     db_->exec("UPDATE " + ledger() +
-              " SET written_at = now() - interval '15 days' WHERE message_id < 'p-3'");
+              " SET written_at = written_at - interval '15 days',"
+              " keep_until = keep_until - interval '15 days' WHERE message_id < 'p-3'");
     const long old = db_->count("SELECT count(*) FROM " + ledger() +
                                 " WHERE written_at < now() - interval '14 days'");
     ASSERT_GT(old, 7);
@@ -633,10 +639,54 @@ TEST_F(PgWriter, PruningRunsInTheBackground) {
     b.rows = make_rows("bg", 10);
     ASSERT_EQ(write(b).inserted, 10u);
     db_->exec("UPDATE " + ledger() +
-              " SET written_at = now() - interval '2 days' WHERE "
+              " SET written_at = written_at - interval '2 days',"
+              " keep_until = keep_until - interval '2 days' WHERE "
               "message_id IN ('bg-1', 'bg-2')");
     run_until([&] { return w.stats().ledger_pruned >= 2; }, 20s);
     EXPECT_EQ(rows_in_ledger(), 8);
+}
+
+TEST_F(PgWriter, DeploymentsSharingALedgerEachKeepTheirOwnRetention) {
+    // Two sqs2pg deployments write tables in one schema, so they share sqs2pg_ledger;
+    // one reads a queue that keeps messages 1 day, the other 14 days. Pruning by the
+    // first must not drop the second's entries while its queue can still redeliver.
+    auto short_cfg = config();
+    short_cfg.prune_interval = 0s;
+    short_cfg.ledger_retention = std::chrono::hours(24);
+    auto& short_lived = start_writer(short_cfg);
+    pg::batch a;
+    a.rows = make_rows("short", 10);
+    ASSERT_EQ(write(a).inserted, 10u);
+
+    auto long_cfg = config();
+    long_cfg.prune_interval = 0s; // 14 days, the default
+    pg::writer long_lived(io.get_executor(), long_cfg);
+    ASSERT_TRUE(await(long_lived.async_start()));
+    bool long_done = false;
+    asio::co_spawn(io, long_lived.async_run(),
+                   [&](std::exception_ptr, boost::system::error_code) { long_done = true; });
+    pg::batch b;
+    b.rows = make_rows("long", 10);
+    ASSERT_EQ(await(long_lived.async_write(std::move(b))).inserted, 10u);
+
+    // Two days pass.
+    db_->exec("UPDATE " + ledger() +
+              " SET written_at = written_at - interval '2 days',"
+              " keep_until = keep_until - interval '2 days'");
+    const auto pruned = await(short_lived.async_prune_ledger());
+    ASSERT_TRUE(pruned) << pruned.error().message();
+    EXPECT_EQ(*pruned, 10u);
+    EXPECT_EQ(db_->count("SELECT count(*) FROM " + ledger() + " WHERE message_id LIKE 'long-%'"),
+              10);
+    EXPECT_EQ(db_->count("SELECT count(*) FROM " + ledger() + " WHERE message_id LIKE 'short-%'"),
+              0);
+    // A redelivery to the long-retention deployment is still recognised.
+    pg::batch again;
+    again.rows = make_rows("long", 10);
+    EXPECT_EQ(await(long_lived.async_write(std::move(again))).duplicates, 10u);
+
+    long_lived.stop();
+    run_until([&] { return long_done; });
 }
 
 // ---------------------------------------------------------------------------------------

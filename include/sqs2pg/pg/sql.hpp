@@ -5,6 +5,7 @@
 #include <sqs2pg/pg/names.hpp>
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -20,7 +21,7 @@ inline constexpr const char* rejects_statement = "sqs2pg_rejects";
 /// Writes rows and their ledger entries in one statement. Parameters: encode_rows().
 /// Message ids already in the ledger are skipped (no row); the ids must be distinct.
 /// Returns one row, one column: the 1-based positions that were skipped, as int8[].
-std::string insert_rows(const table_names& t);
+std::string insert_rows(const table_names& t, std::chrono::seconds retention);
 /// Parameter type OIDs of insert_rows (text[] x6, int4[], date[]).
 std::array<std::uint32_t, 8> insert_rows_types();
 

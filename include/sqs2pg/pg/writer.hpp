@@ -27,8 +27,9 @@ struct writer_config {
     std::string table = "user_logins";
     /// Create missing tables at start (the target with the take-home DDL exactly).
     bool create_tables = true;
-    /// Ledger entries older than this are pruned: the queue's message retention
-    /// (SQS allows at most 14 days), after which no redelivery can come.
+    /// How long this writer's ledger entries are kept (stored per entry as keep_until,
+    /// so deployments with other retentions can share the ledger): the queue's message
+    /// retention (SQS allows at most 14 days), after which no redelivery can come.
     std::chrono::seconds ledger_retention{std::chrono::hours(24 * 14)};
     /// How often the ledger is pruned (0: never), and how many entries per (short)
     /// transaction; rounds follow each other while there is more to delete.

@@ -9,10 +9,12 @@ using namespace sqs2pg::pg;
 
 TEST(Sql, StatementsUseTheQuotedTableNames) {
     table_names t(*parse_qualified_name("\"Odd\"\"Schema\".logins"));
-    const std::string rows = sql::insert_rows(t);
+    const std::string rows = sql::insert_rows(t, std::chrono::seconds(345600));
     EXPECT_NE(rows.find("INSERT INTO \"Odd\"\"Schema\".\"sqs2pg_ledger\""), std::string::npos);
     EXPECT_NE(rows.find("INSERT INTO \"Odd\"\"Schema\".\"logins\""), std::string::npos);
     EXPECT_NE(rows.find("ON CONFLICT (message_id) DO NOTHING"), std::string::npos);
+    // Each ledger entry is kept for the retention of the queue that brought it.
+    EXPECT_NE(rows.find("now() + make_interval(secs => 345600)"), std::string::npos);
     EXPECT_NE(sql::upsert_rejects(t).find("\"Odd\"\"Schema\".\"sqs2pg_rejects\""),
               std::string::npos);
     EXPECT_NE(sql::prune_ledger(t).find("FOR UPDATE SKIP LOCKED"), std::string::npos);
