@@ -104,7 +104,7 @@ std::string create_tables(const table_names& t, bool target, bool ledger, bool r
                        " written_at timestamptz NOT NULL DEFAULT now(),"
                        " keep_until timestamptz NOT NULL);"
                        "CREATE INDEX IF NOT EXISTS sqs2pg_ledger_keep_until ON {0}"
-                       " (keep_until);",
+                       " USING brin (keep_until);",
                        t.ledger.quoted());
     if (rejects)
         fmt::format_to(std::back_inserter(sql),
