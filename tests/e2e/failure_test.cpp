@@ -8,6 +8,8 @@
 
 #include <fmt/core.h>
 
+#include <csignal>
+
 namespace sqs2pg::e2e {
 namespace {
 
@@ -82,6 +84,32 @@ TEST_F(failures, ARejectTheDeadLetterQueueRefusesForGoodIsKeptInTheRejectsTable)
     EXPECT_EQ(kept[0][1], "t") << "the body must be kept, sealed";
     EXPECT_EQ(counts().total(), 0u) << counts().describe();
     EXPECT_EQ(sqs().counts(dlq).total(), 0u);
+}
+
+TEST_F(failures, ASignalWhileWaitingForPostgresAtStartupIsACleanStop) {
+    // The database is not there yet (a sidecar starting before it): sqs2pg waits for it;
+    // SIGTERM meanwhile is an ordinary stop - status 0 and an all-zero summary - not a
+    // --pg error.
+    auto args = run_args({"--drain"});
+    for (std::size_t i = 0; i + 1 < args.size(); ++i)
+        if (args[i] == "--pg")
+            args[i + 1] = fmt::format("postgresql://sqs2pg@127.0.0.1:{}/sqs2pg", free_port());
+    auto& p = start(args, run_env());
+    ASSERT_TRUE(wait_until(
+        [&] {
+            return p.stderr_text().find("pg.startup_retry") != std::string::npos || !p.running();
+        },
+        30s, 50ms))
+        << p.stderr_tail();
+    ASSERT_TRUE(p.running()) << p.stderr_tail();
+    p.send_signal(SIGTERM);
+    const auto r = finish(p, 30s);
+    EXPECT_TRUE(r.status.exited_with(0)) << r.status.describe() << "\n" << r.err;
+    EXPECT_EQ(r.err.find("sqs2pg: --pg"), std::string::npos) << r.err;
+    auto s = parse_summary(r.out);
+    ASSERT_TRUE(s) << s.error();
+    EXPECT_EQ(s->at("received"), 0) << s->line;
+    EXPECT_EQ(counts().total(), 0u);
 }
 
 } // namespace

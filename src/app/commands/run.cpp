@@ -132,6 +132,15 @@ private:
 
     bool startup_interrupted() const { return signals_seen_ > 0; }
 
+    /// A stop before the pipeline started still ends with the summary line harnesses
+    /// read (all zero: nothing was received).
+    static void print_empty_summary() {
+        flow::run_summary s;
+        s.peak_rss_kb = flow::peak_rss_kb();
+        std::fputs((s.to_json() + "\n").c_str(), stdout);
+        std::fflush(stdout);
+    }
+
     asio::awaitable<std::optional<int>> resolve_queue() {
         queue_url_ = cfg_.sqs.queue_url;
         if (queue_url_.empty()) {
@@ -178,8 +187,13 @@ private:
                 break;
             const auto ec = started.error();
             const std::string detail = writer_->error_detail();
-            if (pg::is_fatal(ec) || std::chrono::steady_clock::now() >= deadline ||
-                startup_interrupted()) {
+            if (startup_interrupted() && !pg::is_fatal(ec)) {
+                // Stopped while waiting for the database: nothing was received, so this
+                // is a clean stop (status 0), not a failure.
+                ops::log(ops::level::info, "pg.startup_cancelled", {{"error", ec.message()}});
+                co_return 0;
+            }
+            if (pg::is_fatal(ec) || std::chrono::steady_clock::now() >= deadline) {
                 fmt::print(stderr, "sqs2pg: --pg: {}{}{}\n", ec.message(),
                            detail.empty() ? "" : ": ", detail);
                 co_return 1;
@@ -214,10 +228,15 @@ private:
     asio::awaitable<int> run_pipeline() {
         if (auto code = co_await resolve_queue())
             co_return *code;
-        if (startup_interrupted())
+        if (startup_interrupted()) {
+            print_empty_summary();
             co_return 0;
-        if (auto code = co_await start_writer())
+        }
+        if (auto code = co_await start_writer()) {
+            if (*code == 0)
+                print_empty_summary();
             co_return *code;
+        }
 
         flow::pipeline_config pc;
         pc.queue_url = queue_url_;
