@@ -117,6 +117,8 @@ public:
 
     std::string last_failure() const final { return last_failure_; }
 
+    void expire() final { refresh_at_ = {}; }
+
 protected:
     /// One fetch from the source, with a message for the operator on failure.
     virtual asio::awaitable<result<credentials>> async_fetch() = 0;
@@ -410,6 +412,11 @@ public:
 
     std::string last_failure() const override { return last_failure_; }
     std::string source() const override { return chosen_ ? chosen_->source() : std::string(); }
+
+    void expire() override {
+        if (chosen_)
+            chosen_->expire();
+    }
 
 private:
     boost::system::result<credentials> fail(errc e, std::string message) {

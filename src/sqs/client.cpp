@@ -142,6 +142,10 @@ struct client::impl {
             if (res)
                 co_return res;
             const error& e = res.error();
+            // The retry for an expired session token must carry fresh credentials, even
+            // when the provider's own schedule (clock skew) still trusts the cached ones.
+            if (e.kind == errc::auth && is_expired_token(e.code))
+                credentials.expire();
             const auto delay = policy.next_delay(e, attempt, Request::idempotent, rng());
             if (!delay) {
                 ++stats.failures;

@@ -28,8 +28,8 @@ retry_policy::next_delay(const error& e, unsigned attempts, bool idempotent,
                          std::uint64_t random) const noexcept {
     if (attempts >= options_.max_attempts)
         return std::nullopt;
-    // Fresh credentials are fetched for every attempt: one immediate retry picks up a
-    // refreshed session token.
+    // The client marks the credentials expired and fetches them for every attempt: one
+    // immediate retry picks up a refreshed session token.
     if (e.kind == errc::auth && is_expired_token(e.code) && attempts == 1)
         return std::chrono::milliseconds(0);
     if (!is_retryable(e))

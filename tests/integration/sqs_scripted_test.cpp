@@ -250,6 +250,47 @@ TEST_F(ScriptedSqs, ACredentialsProviderThatIsBrieflyUnavailableIsRetriedNotFata
     EXPECT_EQ(server_.requests().size(), 1u);
 }
 
+// Hands out session token "t<n>", where n counts the expire() calls: a cache that only
+// a server's ExpiredToken answer can make it refresh.
+class rotating_provider : public aws::credentials_provider {
+public:
+    asio::awaitable<boost::system::result<aws::credentials>> async_get() override {
+        aws::credentials c;
+        c.access_key_id = "AKIDEXAMPLE";
+        c.secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+        c.session_token = "t" + std::to_string(expired);
+        co_return c;
+    }
+    void expire() override { ++expired; }
+    int expired = 0;
+};
+
+TEST_F(ScriptedSqs, AnExpiredTokenIsRetriedOnceWithFreshCredentials) {
+    // The server says the session token expired while the provider still trusts its
+    // cache (a skewed clock): the one immediate retry must carry a new token.
+    rotating_provider rotating;
+    client_options options;
+    options.region = "eu-west-1";
+    options.retry = {4, 5ms, 20ms};
+    client c(ioc_.get_executor(), http::endpoint::parse(server_.url()).value(), rotating, options);
+    server_.push({400,
+                  "<ErrorResponse><Error><Type>Sender</Type><Code>ExpiredToken</Code>"
+                  "<Message>The security token included in the request is expired</Message>"
+                  "</Error><RequestId>x</RequestId></ErrorResponse>",
+                  {},
+                  false,
+                  {}});
+    server_.push({200, receive_body(""), {}, false, {}});
+    receive_options o;
+    o.wait_time_seconds = 0;
+    auto res = run(ioc_, c.async_receive_message(queue_url, o));
+    ASSERT_TRUE(res) << c.explain(res.error());
+    ASSERT_EQ(server_.requests().size(), 2u);
+    EXPECT_EQ(server_.requests()[0]["X-Amz-Security-Token"], "t0");
+    EXPECT_EQ(server_.requests()[1]["X-Amz-Security-Token"], "t1");
+    EXPECT_EQ(rotating.expired, 1);
+}
+
 TEST_F(ScriptedSqs, RetriesStopAtMaxAttemptsAndReturnTheLastError) {
     auto c = make_client();
     for (int i = 0; i < 6; ++i)

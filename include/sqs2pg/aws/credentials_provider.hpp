@@ -39,6 +39,12 @@ public:
     /// "container endpoint http://...", "instance metadata http://... (role r)"); for the
     /// chain, "" until a source has answered. The default is "".
     virtual std::string source() const { return {}; }
+
+    /// The server refused the current credentials as expired (ExpiredToken) although the
+    /// cache still holds them, e.g. with a skewed clock: the next async_get fetches anew
+    /// instead of serving the cache. Static credentials cannot change; the default does
+    /// nothing.
+    virtual void expire() {}
 };
 
 /// Always `c`. For tests, benchmarks and explicit configuration.

@@ -127,6 +127,30 @@ TEST(ContainerProvider, SendsTheTokenAndCachesUntilRefreshIsDue) {
     EXPECT_EQ(p->source(), "container endpoint " + server.url());
 }
 
+TEST(ContainerProvider, ExpireFetchesAnewThroughTheChain) {
+    // SQS answered ExpiredToken while the cache was still trusted: the chain's expire()
+    // makes the next call fetch, whatever the provider's own schedule says.
+    asio::io_context ioc;
+    fake_clock clock;
+    container_endpoint_fake fake{"t", &clock};
+    local_http_server server(ioc.get_executor(), std::ref(fake));
+    environment env = container_env(server, "t");
+    env.set("AWS_EC2_METADATA_DISABLED", "true");
+    auto chain = make_default_chain(ioc.get_executor(), env, fast_options(&clock));
+    run_test(ioc,
+             [&]() -> asio::awaitable<void> {
+                 EXPECT_EQ(key_of(co_await chain->async_get()), "ASIA1");
+                 EXPECT_EQ(key_of(co_await chain->async_get()), "ASIA1");
+                 EXPECT_EQ(server.requests(), 1u);
+                 chain->expire();
+                 EXPECT_EQ(key_of(co_await chain->async_get()), "ASIA2");
+                 EXPECT_EQ(server.requests(), 2u);
+                 EXPECT_EQ(key_of(co_await chain->async_get()), "ASIA2"); // cached again
+                 EXPECT_EQ(server.requests(), 2u);
+             },
+             {&server});
+}
+
 TEST(ContainerProvider, TokenFileIsPreferredAndReadOnEveryRefresh) {
     asio::io_context ioc;
     fake_clock clock;
