@@ -61,9 +61,6 @@ struct work_item {
     std::string body;   ///< raw body: kept for rows (sealed only if pg refuses the row)
                         ///< and for dead-letter rejects; empty otherwise
     std::string sealed; ///< sealed body of a reject bound for the rejects table
-    /// The dead-letter queue refused a call this item was in: send it alone, so one
-    /// entry the queue will never take does not send the others to the rejects table.
-    bool dead_letter_alone = false;
     std::int32_t receive_count = 1;
     std::optional<std::int64_t> sent_ms;
 };
@@ -626,9 +623,7 @@ struct pipeline::impl {
             std::vector<work_item> items;
             std::size_t bytes = 0;
             while (!to_dead_letter.empty() && items.size() < sqs::max_batch_entries &&
-                   (items.empty() || (bytes + to_dead_letter.front().body.size() <= max_payload &&
-                                      !to_dead_letter.front().dead_letter_alone &&
-                                      !items.front().dead_letter_alone))) {
+                   (items.empty() || bytes + to_dead_letter.front().body.size() <= max_payload)) {
                 bytes += to_dead_letter.front().body.size();
                 items.push_back(std::move(to_dead_letter.front()));
                 to_dead_letter.pop_front();
@@ -659,12 +654,14 @@ struct pipeline::impl {
                 fail("dead-letter queue: " + parts.sqs.explain(r.error()));
                 again = std::move(items);
             } else if (!hard && refused_for_good(r.error().kind) && items.size() > 1) {
-                // Which entry made the whole call fail is unknown: try each alone.
+                // Which entry made the whole call fail is unknown: send each in a call of
+                // its own, so only the one the queue will never take goes to the table.
                 for (auto& w : items) {
-                    w.dead_letter_alone = true;
-                    to_dead_letter.push_front(std::move(w));
+                    std::vector<work_item> alone;
+                    alone.push_back(std::move(w));
+                    ++dlq_calls_in_flight;
+                    spawn("dead-letter", send_dead_letters(std::move(alone)));
                 }
-                dlq_ready.notify_all();
             } else if (!hard && refused_for_good(r.error().kind)) {
                 ops::log(ops::level::error, "sqs.dead_letter_refused",
                          {{"message_id", items.front().message_id}, {"code", r.error().code}});

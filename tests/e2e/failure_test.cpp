@@ -86,6 +86,34 @@ TEST_F(failures, ARejectTheDeadLetterQueueRefusesForGoodIsKeptInTheRejectsTable)
     EXPECT_EQ(sqs().counts(dlq).total(), 0u);
 }
 
+TEST_F(failures, ARefusedDeadLetterCallStillDeadLettersTheEntriesTheQueueTakes) {
+    // Two rejects received together, one too large for the 1 KiB dead-letter queue: the
+    // refused call is split, the small one still goes to the queue, only the large one to
+    // the rejects table.
+    const auto dlq = extra_queue("e2e_small_dlq_",
+                                 {{"VisibilityTimeout", "30"}, {"MaximumMessageSize", "1024"}});
+    const std::vector<std::string> bodies{
+        R"({"user_id": "small", "device_type": "android"})",
+        R"({"user_id": "large", "device_type": "android", "padding": ")" + std::string(2048, 'p') +
+            R"("})"};
+    sqs().send(queue_url_, bodies);
+
+    auto r = run(run_args({"--drain", "--receivers", "1", "--dead-letter-queue-url", dlq}),
+                 run_env(), 120s);
+    ASSERT_FALSE(r.timed_out) << r.err;
+    ASSERT_TRUE(r.status.exited_with(0)) << r.status.describe() << "\n" << r.err;
+    auto s = parse_summary(r.out);
+    ASSERT_TRUE(s) << s.error();
+    EXPECT_EQ(s->at("rejected"), 2) << s->line;
+    EXPECT_EQ(s->at("dead_lettered"), 1) << s->line;
+    EXPECT_EQ(s->at("deleted"), 2) << s->line;
+    EXPECT_EQ(rejects(), 1);
+    const auto dead = sqs().receive(dlq, 2);
+    ASSERT_EQ(dead.size(), 1u);
+    EXPECT_EQ(dead[0].body, bodies[0]);
+    EXPECT_EQ(counts().total(), 0u) << counts().describe();
+}
+
 TEST_F(failures, ASignalWhileWaitingForPostgresAtStartupIsACleanStop) {
     // The database is not there yet (a sidecar starting before it): sqs2pg waits for it;
     // SIGTERM meanwhile is an ordinary stop - status 0 and an all-zero summary - not a

@@ -160,34 +160,37 @@ protected:
         return cfg;
     }
 
+    /// A writer with its async_run in the background.
+    struct running_writer {
+        std::unique_ptr<pg::writer> w;
+        bool done = true;
+        boost::system::error_code result;
+        std::exception_ptr exception;
+    };
+
     /// Starts a writer (async_start must succeed) and its async_run in the background.
-    pg::writer& start_writer(pg::writer_config cfg) {
-        writer_ = std::make_unique<pg::writer>(io.get_executor(), std::move(cfg));
-        auto r = await(writer_->async_start());
-        if (!r)
-            throw std::runtime_error("async_start failed: " + r.error().message() + ": " +
-                                     writer_->error_detail());
-        run_done_ = false;
-        boost::asio::co_spawn(io, writer_->async_run(),
-                              [this](std::exception_ptr e, boost::system::error_code ec) {
-                                  run_exception_ = e;
-                                  run_result_ = ec;
-                                  run_done_ = true;
-                              });
-        return *writer_;
-    }
+    pg::writer& start_writer(pg::writer_config cfg) { return launch(writer_, std::move(cfg)); }
     pg::writer& start_writer() { return start_writer(config()); }
+    /// A second writer on its own connection, as a second sqs2pg process would have;
+    /// stopped with the first.
+    pg::writer& start_second_writer(pg::writer_config cfg) {
+        return launch(second_, std::move(cfg));
+    }
 
     void stop_writer() {
-        if (!writer_)
-            return;
-        writer_->stop();
-        run_until([this] { return run_done_; });
-        EXPECT_FALSE(run_exception_) << "async_run threw";
-        writer_.reset();
+        halt(writer_);
+        halt(second_);
     }
 
-    pg::batch_outcome write(pg::batch b) { return await(writer_->async_write(std::move(b))); }
+    /// Moves every ledger entry (matching `where`, if given) `interval` into the past, as
+    /// if that much time had passed since it was written.
+    void age_ledger(const std::string& interval, const std::string& where = {}) {
+        db_->exec("UPDATE " + ledger() + " SET written_at = written_at - interval '" + interval +
+                  "', keep_until = keep_until - interval '" + interval + "'" +
+                  (where.empty() ? "" : " WHERE " + where));
+    }
+
+    pg::batch_outcome write(pg::batch b) { return await(writer_.w->async_write(std::move(b))); }
 
     /// A row shaped like the sample after masking: 64-hex masked values.
     static pg::row_item make_row(const std::string& id, int i) {
@@ -229,10 +232,34 @@ protected:
     std::string conninfo_;
     std::string schema_;
     std::unique_ptr<sync_db> db_;
-    std::unique_ptr<pg::writer> writer_;
-    bool run_done_ = true;
-    boost::system::error_code run_result_;
-    std::exception_ptr run_exception_;
+    running_writer writer_; ///< the one write() uses
+    running_writer second_;
+
+private:
+    pg::writer& launch(running_writer& r, pg::writer_config cfg) {
+        r.w = std::make_unique<pg::writer>(io.get_executor(), std::move(cfg));
+        auto started = await(r.w->async_start());
+        if (!started)
+            throw std::runtime_error("async_start failed: " + started.error().message() + ": " +
+                                     r.w->error_detail());
+        r.done = false;
+        boost::asio::co_spawn(io, r.w->async_run(),
+                              [&r](std::exception_ptr e, boost::system::error_code ec) {
+                                  r.exception = e;
+                                  r.result = ec;
+                                  r.done = true;
+                              });
+        return *r.w;
+    }
+
+    void halt(running_writer& r) {
+        if (!r.w)
+            return;
+        r.w->stop();
+        run_until([&r] { return r.done; });
+        EXPECT_FALSE(r.exception) << "async_run threw";
+        r.w.reset();
+    }
 };
 
 } // namespace sqs2pg::test

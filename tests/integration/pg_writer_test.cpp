@@ -256,12 +256,8 @@ TEST_F(PgWriter, TwoWritersWithOverlappingIdsNeitherDeadlockNorDuplicate) {
     // timeout). Written at the same moment in opposite orders, each id must end up
     // exactly once, every copy answered inserted or duplicate, and no write may fail with
     // a deadlock (40P01): ledger entries are taken in one order by every writer.
-    start_writer();
-    pg::writer second(io.get_executor(), config());
-    ASSERT_TRUE(await(second.async_start()));
-    bool second_done = false;
-    asio::co_spawn(io, second.async_run(),
-                   [&](std::exception_ptr, boost::system::error_code) { second_done = true; });
+    auto& first = start_writer();
+    auto& second = start_second_writer(config());
 
     constexpr int n = 2000;
     pg::batch forward, backward;
@@ -276,7 +272,7 @@ TEST_F(PgWriter, TwoWritersWithOverlappingIdsNeitherDeadlockNorDuplicate) {
                           "EXECUTE FUNCTION {0}.nap()",
                           schema_));
     std::optional<pg::batch_outcome> a, b;
-    asio::co_spawn(io, writer_->async_write(std::move(forward)),
+    asio::co_spawn(io, first.async_write(std::move(forward)),
                    [&](std::exception_ptr e, pg::batch_outcome o) {
                        EXPECT_FALSE(e);
                        a = std::move(o);
@@ -295,9 +291,6 @@ TEST_F(PgWriter, TwoWritersWithOverlappingIdsNeitherDeadlockNorDuplicate) {
     EXPECT_EQ(rows_in_table(), n);
     EXPECT_EQ(rows_in_ledger(), n);
     EXPECT_EQ(duplicated_rows(), 0);
-
-    second.stop();
-    run_until([&] { return second_done; });
 }
 
 void add_sleep_trigger(test::sync_db& db, const std::string& schema, double seconds) {
@@ -606,9 +599,7 @@ TEST_F(PgWriter, PruningDeletesOnlyEntriesOlderThanTheRetentionInSmallRounds) {
                          " WHERE keep_until = written_at + interval '14 days'"),
               40);
     // 15 days pass for some of them.
-    db_->exec("UPDATE " + ledger() +
-              " SET written_at = written_at - interval '15 days',"
-              " keep_until = keep_until - interval '15 days' WHERE message_id < 'p-3'");
+    age_ledger("15 days", "message_id < 'p-3'");
     const long old = db_->count("SELECT count(*) FROM " + ledger() +
                                 " WHERE written_at < now() - interval '14 days'");
     ASSERT_GT(old, 7);
@@ -638,10 +629,7 @@ TEST_F(PgWriter, PruningRunsInTheBackground) {
     pg::batch b;
     b.rows = make_rows("bg", 10);
     ASSERT_EQ(write(b).inserted, 10u);
-    db_->exec("UPDATE " + ledger() +
-              " SET written_at = written_at - interval '2 days',"
-              " keep_until = keep_until - interval '2 days' WHERE "
-              "message_id IN ('bg-1', 'bg-2')");
+    age_ledger("2 days", "message_id IN ('bg-1', 'bg-2')");
     run_until([&] { return w.stats().ledger_pruned >= 2; }, 20s);
     EXPECT_EQ(rows_in_ledger(), 8);
 }
@@ -660,19 +648,12 @@ TEST_F(PgWriter, DeploymentsSharingALedgerEachKeepTheirOwnRetention) {
 
     auto long_cfg = config();
     long_cfg.prune_interval = 0s; // 14 days, the default
-    pg::writer long_lived(io.get_executor(), long_cfg);
-    ASSERT_TRUE(await(long_lived.async_start()));
-    bool long_done = false;
-    asio::co_spawn(io, long_lived.async_run(),
-                   [&](std::exception_ptr, boost::system::error_code) { long_done = true; });
+    auto& long_lived = start_second_writer(long_cfg);
     pg::batch b;
     b.rows = make_rows("long", 10);
     ASSERT_EQ(await(long_lived.async_write(std::move(b))).inserted, 10u);
 
-    // Two days pass.
-    db_->exec("UPDATE " + ledger() +
-              " SET written_at = written_at - interval '2 days',"
-              " keep_until = keep_until - interval '2 days'");
+    age_ledger("2 days");
     const auto pruned = await(short_lived.async_prune_ledger());
     ASSERT_TRUE(pruned) << pruned.error().message();
     EXPECT_EQ(*pruned, 10u);
@@ -684,9 +665,6 @@ TEST_F(PgWriter, DeploymentsSharingALedgerEachKeepTheirOwnRetention) {
     pg::batch again;
     again.rows = make_rows("long", 10);
     EXPECT_EQ(await(long_lived.async_write(std::move(again))).duplicates, 10u);
-
-    long_lived.stop();
-    run_until([&] { return long_done; });
 }
 
 // ---------------------------------------------------------------------------------------

@@ -34,26 +34,6 @@ constexpr std::string_view unmask_usage =
     "written as \\xNN and a backslash as \\\\, so each value stays on its line and cannot\n"
     "drive the terminal. --raw writes the bytes as they are.\n";
 
-// One value on one line: backslash doubled, line breaks and tabs as \xNN, then every
-// other control character and invalid UTF-8 as the rejects command shows bodies.
-std::string one_line(std::string_view v) {
-    std::string s;
-    s.reserve(v.size());
-    for (char c : v) {
-        if (c == '\\')
-            s += "\\\\";
-        else if (c == '\n')
-            s += "\\x0a";
-        else if (c == '\t')
-            s += "\\x09";
-        else
-            s += c;
-    }
-    std::string out = escape_for_terminal(s);
-    base::cleanse(s);
-    return out;
-}
-
 } // namespace
 
 int run_keygen(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
@@ -150,7 +130,7 @@ int run_unmask(std::span<const std::string_view> args, std::optional<std::string
             if (raw_output) {
                 out << r->value << '\n';
             } else {
-                std::string shown = one_line(r->value);
+                std::string shown = escape_for_terminal(r->value, true);
                 out << shown << '\n';
                 base::cleanse(shown);
             }

@@ -583,15 +583,17 @@ std::string format_reject_json(const pg::reject_record& r,
     return json::serialize(o);
 }
 
-std::string escape_for_terminal(std::string_view body) {
+std::string escape_for_terminal(std::string_view body, bool single_line) {
     std::string out;
     out.reserve(body.size());
     const auto hex = [&](unsigned char c) { out += fmt::format("\\x{:02x}", c); };
     for (std::size_t i = 0; i < body.size();) {
         const auto c = static_cast<unsigned char>(body[i]);
         if (c < 0x80) {
-            if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+            if ((c < 0x20 && (single_line || (c != '\n' && c != '\t'))) || c == 0x7f)
                 hex(c);
+            else if (single_line && c == '\\')
+                out += "\\\\";
             else
                 out += static_cast<char>(c);
             ++i;

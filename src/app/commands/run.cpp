@@ -132,13 +132,17 @@ private:
 
     bool startup_interrupted() const { return signals_seen_ > 0; }
 
-    /// A stop before the pipeline started still ends with the summary line harnesses
-    /// read (all zero: nothing was received).
-    static void print_empty_summary() {
-        flow::run_summary s;
-        s.peak_rss_kb = flow::peak_rss_kb();
+    /// The one summary line on stdout that harnesses read.
+    static void print_summary(const flow::run_summary& s) {
         std::fputs((s.to_json() + "\n").c_str(), stdout);
         std::fflush(stdout);
+    }
+
+    /// The summary of a stop before the pipeline started: nothing was received.
+    static flow::run_summary nothing_received() {
+        flow::run_summary s;
+        s.peak_rss_kb = flow::peak_rss_kb();
+        return s;
     }
 
     asio::awaitable<std::optional<int>> resolve_queue() {
@@ -229,12 +233,12 @@ private:
         if (auto code = co_await resolve_queue())
             co_return *code;
         if (startup_interrupted()) {
-            print_empty_summary();
+            print_summary(nothing_received());
             co_return 0;
         }
         if (auto code = co_await start_writer()) {
             if (*code == 0)
-                print_empty_summary();
+                print_summary(nothing_received());
             co_return *code;
         }
 
@@ -286,8 +290,7 @@ private:
             while (ops_running)
                 co_await ops_done.async_wait();
         }
-        std::fputs((result.summary.to_json() + "\n").c_str(), stdout);
-        std::fflush(stdout);
+        print_summary(result.summary);
         if (!result.error.empty())
             fmt::print(stderr, "sqs2pg: {}\n", result.error);
         co_return result.exit_code;

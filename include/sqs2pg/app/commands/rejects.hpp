@@ -98,7 +98,9 @@ std::string format_reject_json(const pg::reject_record& r,
 
 /// `body` for a terminal: control characters other than newline and tab (which could
 /// move the cursor or retitle the window) as \xNN; valid UTF-8 stays as it is.
-std::string escape_for_terminal(std::string_view body);
+/// `single_line`: newline and tab too, and a backslash doubled, so the text fits on one
+/// line and reads back unambiguously (unmask prints one value per line).
+std::string escape_for_terminal(std::string_view body, bool single_line = false);
 
 /// Splits bodies of these sizes, in order, into SendMessageBatch calls: at most 10
 /// entries each and at most `max_bytes` in total, except that an entry larger than
