@@ -27,4 +27,14 @@ asio::awaitable<void> event::async_wait_for(std::chrono::steady_clock::duration 
               deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
 }
 
+asio::awaitable<void> event::async_wait_until(std::chrono::steady_clock::time_point until) {
+    if (until == std::chrono::steady_clock::time_point::max()) {
+        co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+        co_return;
+    }
+    asio::steady_timer deadline(timer_.get_executor(), until);
+    co_await (timer_.async_wait(asio::as_tuple(asio::use_awaitable)) ||
+              deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
+}
+
 } // namespace sqs2pg::flow

@@ -141,6 +141,8 @@ struct registry::family {
         std::unique_ptr<counter> c;
         std::unique_ptr<gauge> g;
         std::unique_ptr<histogram> h;
+        std::function<std::uint64_t()> counter_view; // read at each render
+        std::function<std::int64_t()> gauge_view;
     };
     std::string name;
     std::string help;
@@ -153,7 +155,7 @@ struct registry::family {
                 throw std::invalid_argument(
                     fmt::format("metrics: {}{{{}}} registered twice", name, labels));
         }
-        members.push_back(series{std::move(labels), nullptr, nullptr, nullptr});
+        members.push_back(series{std::move(labels), nullptr, nullptr, nullptr, {}, {}});
         return members.back();
     }
 };
@@ -191,6 +193,36 @@ gauge& registry::add_gauge(std::string_view name, std::string_view help, label_l
     auto& s = family_for(name, help, type_gauge).add(render_labels(labels, false));
     s.g = std::make_unique<gauge>();
     return *s.g;
+}
+
+void registry::add_counter_view(std::string_view name, std::string_view help,
+                                std::function<std::uint64_t()> read, label_list labels) {
+    auto& s = family_for(name, help, type_counter).add(render_labels(labels, false));
+    s.counter_view = std::move(read);
+}
+
+void registry::add_gauge_view(std::string_view name, std::string_view help,
+                              std::function<std::int64_t()> read, label_list labels) {
+    auto& s = family_for(name, help, type_gauge).add(render_labels(labels, false));
+    s.gauge_view = std::move(read);
+}
+
+void registry::add_state_set_view(std::string_view name, std::string_view help,
+                                  std::string_view label,
+                                  std::initializer_list<std::string_view> states,
+                                  std::function<std::size_t()> read, label_list labels) {
+    if (states.size() == 0)
+        throw std::invalid_argument("metrics: a state set needs at least one state");
+    auto shared = std::make_shared<std::function<std::size_t()>>(std::move(read));
+    std::size_t i = 0;
+    for (std::string_view state : states) {
+        std::vector<std::pair<std::string_view, std::string_view>> all(labels.begin(),
+                                                                       labels.end());
+        all.emplace_back(label, state);
+        auto& s = family_for(name, help, type_gauge).add(render_labels(all, false));
+        s.gauge_view = [shared, i] { return (*shared)() == i ? 1 : 0; };
+        ++i;
+    }
 }
 
 histogram& registry::add_histogram(std::string_view name, std::string_view help,
@@ -249,12 +281,12 @@ void registry::render(std::string& out) const {
         for (const auto& s : f->members) {
             const std::string_view braces_open = s.labels.empty() ? "" : "{";
             const std::string_view braces_close = s.labels.empty() ? "" : "}";
-            if (s.c) {
+            if (s.c || s.counter_view) {
                 fmt::format_to(it, "{}{}{}{} {}\n", f->name, braces_open, s.labels, braces_close,
-                               s.c->value());
-            } else if (s.g) {
+                               s.c ? s.c->value() : s.counter_view());
+            } else if (s.g || s.gauge_view) {
                 fmt::format_to(it, "{}{}{}{} {}\n", f->name, braces_open, s.labels, braces_close,
-                               s.g->value());
+                               s.g ? s.g->value() : s.gauge_view());
             } else if (s.h) {
                 const auto bounds = s.h->upper_bounds();
                 const auto counts = s.h->bucket_counts();
@@ -275,62 +307,9 @@ void registry::render(std::string& out) const {
     }
 }
 
-// --- pipeline_metrics --------------------------------------------------------------------
+// --- build info --------------------------------------------------------------------------
 
-pipeline_metrics::pipeline_metrics(registry& reg, std::string_view version)
-    : received(reg.add_counter("sqs2pg_received_total",
-                               "Messages received from SQS, redeliveries included."))
-    , inserted(reg.add_counter("sqs2pg_inserted_total",
-                               "Rows committed to PostgreSQL for the first time."))
-    , duplicates_skipped(reg.add_counter(
-          "sqs2pg_duplicates_skipped_total",
-          "Messages whose row was already committed (a redelivery); acknowledged, not written."))
-    , rejected(reg.add_counter("sqs2pg_rejected_total",
-                               "Messages that failed validation and went to the rejects table "
-                               "or the dead-letter queue."))
-    , dead_lettered(reg.add_counter("sqs2pg_dead_lettered_total",
-                                    "Rejected messages sent to the dead-letter queue."))
-    , deleted(reg.add_counter("sqs2pg_deleted_total",
-                              "Messages deleted from SQS after their row or reject committed."))
-    , delete_failures(reg.add_counter(
-          "sqs2pg_delete_failures_total",
-          "DeleteMessageBatch entries that failed for good (the message will be redelivered "
-          "and skipped as a duplicate)."))
-    , visibility_extended(
-          reg.add_counter("sqs2pg_visibility_extended_total",
-                          "Messages whose visibility timeout the heartbeat extended."))
-    , create_date_fallbacks(reg.add_counter(
-          "sqs2pg_create_date_fallbacks_total",
-          "Rows dated by their receive time: the message had no usable SentTimestamp."))
-    , dead_letter_refused(reg.add_counter(
-          "sqs2pg_dead_letter_refused_total",
-          "Rejects the dead-letter queue refused for good (kept in the rejects table instead)."))
-    , sqs_retries(reg.add_counter("sqs2pg_retries_total",
-                                  "Operations retried after a retryable error.",
-                                  {{"target", "sqs"}}))
-    , pg_retries(reg.add_counter("sqs2pg_retries_total",
-                                 "Operations retried after a retryable error.", {{"target", "pg"}}))
-    , in_flight_messages(
-          reg.add_gauge("sqs2pg_in_flight_messages", "Messages received and not yet acknowledged."))
-    , in_flight_bytes(reg.add_gauge("sqs2pg_in_flight_bytes",
-                                    "Body bytes of the messages in flight (bounded by "
-                                    "--max-in-flight-bytes)."))
-    , draining(
-          reg.add_gauge("sqs2pg_draining", "1 once shutdown or --drain stopped receiving, else 0."))
-    , batch_latency(
-          reg.add_histogram("sqs2pg_batch_latency_seconds",
-                            "Time from a batch being sent to PostgreSQL until its commit.",
-                            latency_buckets_seconds()))
-    , batch_rows(reg.add_histogram("sqs2pg_batch_rows", "Messages per PostgreSQL batch.",
-                                   {1, 10, 50, 100, 250, 500, 1000}))
-    , sqs_connection(reg.add_state_set(
-          "sqs2pg_connection_state",
-          "Connection state per peer: 1 for the current state, 0 for the others.", "state",
-          {"disconnected", "connecting", "connected"}, {{"target", "sqs"}}))
-    , pg_connection(reg.add_state_set(
-          "sqs2pg_connection_state",
-          "Connection state per peer: 1 for the current state, 0 for the others.", "state",
-          {"disconnected", "connecting", "connected"}, {{"target", "pg"}})) {
+void add_build_info(registry& reg, std::string_view version) {
     reg.add_gauge("sqs2pg_build_info", "Always 1; the version label says which build runs.",
                   {{"version", version.empty() ? std::string_view("unknown") : version}})
         .set(1);

@@ -72,10 +72,6 @@ void batch_resolver::committed(const attempt& a, std::span<const std::uint32_t> 
     }
     for (std::uint32_t j : a.rejects)
         settle(rejects_, j, item_status::rejected, {});
-    for (std::uint32_t r : a.refused) {
-        const std::string code = rows_[r].sqlstate;
-        settle(rows_, r, item_status::rejected, code);
-    }
 }
 
 void batch_resolver::split(const attempt& a, bool timeout_split) {
@@ -90,7 +86,6 @@ void batch_resolver::split(const attempt& a, bool timeout_split) {
     };
     place(a.rows, &attempt::rows);
     place(a.rejects, &attempt::rejects);
-    place(a.refused, &attempt::refused);
     pending_.push_back(std::move(lo));
     pending_.push_back(std::move(hi));
 }
@@ -107,19 +102,12 @@ void batch_resolver::failed(const attempt& a, std::string_view sqlstate,
             return;
         }
         if (!a.rows.empty()) {
-            // Found a refused row: record it as a reject in a transaction of its own.
-            const std::uint32_t r = a.rows.front();
-            rows_[r].sqlstate = std::string(sqlstate);
-            attempt record;
-            record.refused.push_back(r);
-            pending_.push_back(std::move(record));
+            // Found a refused row: the caller keeps it as a reject (its next write).
+            settle(rows_, a.rows.front(), item_status::refused, sqlstate);
             return;
         }
         // A reject record itself was refused: nothing more can be written for it.
-        if (!a.rejects.empty())
-            settle(rejects_, a.rejects.front(), item_status::failed, sqlstate);
-        else
-            settle(rows_, a.refused.front(), item_status::failed, sqlstate);
+        settle(rejects_, a.rejects.front(), item_status::failed, sqlstate);
         note_error(cause);
         return;
     }
@@ -130,8 +118,6 @@ void batch_resolver::failed(const attempt& a, std::string_view sqlstate,
     }
 
     for (std::uint32_t r : a.rows)
-        settle(rows_, r, item_status::retry, sqlstate);
-    for (std::uint32_t r : a.refused)
         settle(rows_, r, item_status::retry, sqlstate);
     for (std::uint32_t j : a.rejects)
         settle(rejects_, j, item_status::retry, sqlstate);
@@ -156,6 +142,9 @@ void count(batch_outcome& o, item_status s) {
         break;
     case item_status::failed:
         ++o.failed;
+        break;
+    case item_status::refused:
+        ++o.refused;
         break;
     }
 }

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <functional>
 #include <optional>
 #include <random>
 #include <vector>
@@ -91,7 +92,8 @@ struct writer::impl {
     asio::steady_timer stop_wake;
     std::string detail;
     writer_stats stats;
-    std::mt19937 rng;
+    std::function<void(bool)> observer; // told when `ready` changes
+    std::mt19937_64 rng;
 
     bool alive(std::uint64_t s) const { return ready && session == s; }
 
@@ -144,6 +146,8 @@ struct writer::impl {
         ops::log(ops::level::info, "pg.connected",
                  {{"backend_pid", conn->backend_pid()}, {"session", session}});
         ready_wake.cancel();
+        if (observer)
+            observer(true);
         co_return boost::system::result<void>{};
     }
 
@@ -166,6 +170,8 @@ struct writer::impl {
             ops::log(ops::level::warn, "pg.connection_lost",
                      {{"error", why.message()}, {"in_flight", lost_groups}});
         }
+        if (was_ready && observer)
+            observer(false);
     }
 
     // --- pipeline I/O --------------------------------------------------------------------
@@ -383,9 +389,9 @@ struct writer::impl {
         dedupe_result rejects;
     };
 
-    group_ptr send_attempt(const attempt& a, const batch_state& st, const batch_resolver& res) {
+    group_ptr send_attempt(const attempt& a, const batch_state& st) {
         const bool has_rows = !a.rows.empty();
-        const bool has_rejects = !a.rejects.empty() || !a.refused.empty();
+        const bool has_rejects = !a.rejects.empty();
         std::optional<param_set> row_params;
         std::optional<param_set> reject_params;
         if (has_rows) {
@@ -395,26 +401,11 @@ struct writer::impl {
                 which.push_back(st.rows.first[u]);
             row_params = encode_rows(st.b.rows, which, cfg.format);
         }
-        std::vector<reject_item> refused; // reject records for rows the database refused
         if (has_rejects) {
-            refused.reserve(a.refused.size());
-            for (std::uint32_t u : a.refused) {
-                const std::uint32_t i = st.rows.first[u];
-                const std::string& code = res.rows()[u].sqlstate;
-                reject_item item;
-                if (st.b.make_reject)
-                    item = st.b.make_reject(i, code);
-                item.message_id = st.b.rows[i].message_id;
-                if (item.reason.empty())
-                    item.reason = refused_reason(code);
-                refused.push_back(std::move(item));
-            }
             std::vector<const reject_item*> items;
-            items.reserve(a.rejects.size() + refused.size());
+            items.reserve(a.rejects.size());
             for (std::uint32_t u : a.rejects)
                 items.push_back(&st.b.rejects[st.rejects.first[u]]);
-            for (const auto& r : refused)
-                items.push_back(&r);
             reject_params = encode_rejects(items, cfg.format);
         }
         const auto send = [&](PGconn* pg, const char* stmt, const param_set& p) {
@@ -442,16 +433,13 @@ struct writer::impl {
             ops::log(data ? ops::level::debug : ops::level::warn, "pg.transaction_failed",
                      {{"sqlstate", code}, {"items", a.size()}, {"error", cause.message()}});
             if (data && a.size() == 1) {
-                const std::string& id =
-                    !a.rejects.empty()
-                        ? st.b.rejects[st.rejects.first[a.rejects.front()]].message_id
-                        : st.b.rows[st.rows
-                                        .first[a.rows.empty() ? a.refused.front() : a.rows.front()]]
-                              .message_id;
-                // A refused reject record cannot be kept: SQS's redrive policy takes over.
-                ops::log(ops::level::warn,
-                         a.rows.empty() ? "pg.reject_record_refused" : "pg.row_refused",
-                         {{"message_id", id}, {"sqlstate", code}});
+                // A refused row is the caller's to keep as a reject (it logs it); a refused
+                // reject record cannot be kept: SQS's redrive policy takes over.
+                if (!a.rejects.empty())
+                    ops::log(ops::level::warn, "pg.reject_record_refused",
+                             {{"message_id",
+                               st.b.rejects[st.rejects.first[a.rejects.front()]].message_id},
+                              {"sqlstate", code}});
             }
             res.failed(a, code, cause);
             return;
@@ -473,7 +461,7 @@ struct writer::impl {
         }
         stats.rows_inserted += a.rows.size() - skipped.size();
         stats.duplicates += skipped.size();
-        stats.rejects_recorded += a.rejects.size() + a.refused.size();
+        stats.rejects_recorded += a.rejects.size();
         res.committed(a, skipped);
     }
 
@@ -507,7 +495,7 @@ struct writer::impl {
             std::vector<group_ptr> groups;
             groups.reserve(attempts.size());
             for (const auto& a : attempts)
-                groups.push_back(send_attempt(a, st, res));
+                groups.push_back(send_attempt(a, st));
             for (std::size_t i = 0; i < attempts.size(); ++i) {
                 if (!aborted) {
                     const bool finished = co_await wait_group(*groups[i]);
@@ -527,8 +515,10 @@ writer::writer(asio::any_io_executor ex, writer_config cfg)
     : impl_(std::make_unique<impl>(std::move(ex), std::move(cfg))) {}
 
 writer::~writer() {
-    if (impl_)
+    if (impl_) {
+        impl_->observer = nullptr; // whoever listened may be gone already
         impl_->end_session(errc::stopped, false);
+    }
 }
 
 asio::awaitable<boost::system::result<void>> writer::async_start() {
@@ -557,8 +547,7 @@ asio::awaitable<error_code> writer::async_run() {
     } guard{m.running};
 
     const auto cs = co_await asio::this_coro::cancellation_state;
-    backoff delays(m.cfg.reconnect);
-    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    base::backoff delays(m.cfg.reconnect);
     while (true) {
         if (m.stopped)
             co_return errc::stopped;
@@ -568,7 +557,7 @@ asio::awaitable<error_code> writer::async_run() {
         }
         if (!m.ready) {
             m.conn.reset();
-            const auto delay = delays.next(unit(m.rng));
+            const auto delay = delays.next(m.rng());
             ops::log(ops::level::info, "pg.reconnecting",
                      {{"attempt", delays.attempts()}, {"delay_ms", delay.count()}});
             asio::steady_timer t(m.ex, delay);
@@ -611,6 +600,10 @@ void writer::stop() {
     m.end_session(errc::stopped, false);
     m.ready_wake.cancel();
     m.stop_wake.cancel();
+}
+
+void writer::on_connection_change(std::function<void(bool)> f) {
+    impl_->observer = std::move(f);
 }
 
 bool writer::connected() const noexcept {

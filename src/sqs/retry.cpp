@@ -1,5 +1,5 @@
-// Retry decisions of the SQS client: capped exponential backoff with full jitter
-// (AWS Architecture Blog, "Exponential Backoff And Jitter").
+// Retry decisions of the SQS client: which errors are retried, paced by base::backoff
+// with full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter").
 #include <sqs2pg/sqs/retry.hpp>
 
 #include <algorithm>
@@ -12,15 +12,12 @@ retry_policy::retry_policy(retry_options options) noexcept
     options_.max_delay = std::max(options_.max_delay, options_.base_delay);
 }
 
+base::backoff_config retry_policy::pacing() const noexcept {
+    return {options_.base_delay, options_.max_delay, base::jitter::full};
+}
+
 std::chrono::milliseconds retry_policy::ceiling(unsigned attempts) const noexcept {
-    const auto base = options_.base_delay.count();
-    const auto cap = options_.max_delay.count();
-    const unsigned doublings = attempts == 0 ? 0 : attempts - 1;
-    // Stop doubling once past the cap (also keeps the shift from overflowing).
-    auto value = base;
-    for (unsigned i = 0; i < doublings && value < cap; ++i)
-        value *= 2;
-    return std::chrono::milliseconds(std::min(value, cap));
+    return base::backoff_ceiling(pacing(), attempts == 0 ? 0 : attempts - 1);
 }
 
 std::optional<std::chrono::milliseconds>
@@ -39,8 +36,7 @@ retry_policy::next_delay(const error& e, unsigned attempts, bool idempotent,
         (e.kind == errc::server && e.http_status != 503 && e.code != "ServiceUnavailable");
     if (may_have_run && !idempotent && e.request_sent)
         return std::nullopt;
-    const auto ceil = static_cast<std::uint64_t>(ceiling(attempts).count());
-    return std::chrono::milliseconds(static_cast<std::int64_t>(random % (ceil + 1)));
+    return base::backoff_delay(pacing(), attempts == 0 ? 0 : attempts - 1, random);
 }
 
 } // namespace sqs2pg::sqs

@@ -85,63 +85,57 @@ TEST_P(PgWriterFormats, BatchInsertWritesEveryRowExactlyAsGiven) {
     EXPECT_EQ(db_->count("SELECT count(*) FROM " + ledger() + " WHERE message_id LIKE 'm-%'"), 250);
 }
 
-TEST_P(PgWriterFormats, RefusedRowsAreRejectedAndTheOthersCommitted) {
+TEST_P(PgWriterFormats, RefusedRowsAreReportedAndTheOthersCommitted) {
     start_writer(config_for_param());
     pg::batch b;
     b.rows = make_rows("r", 100);
     b.rows[37].row.user_id = std::string(129, 'x');           // varchar(128): 22001
     b.rows[80].row.user_id = std::string("bad\xff\xfe utf8"); // 22021
     b.rejects.push_back({"rej-1", "invalid_json", 2, 1700000000000, "sealed-bytes"});
-    std::vector<std::size_t> asked;
-    b.make_reject = [&](std::size_t i, std::string_view sqlstate) {
-        asked.push_back(i);
-        pg::reject_item r;
-        r.reason = "db:" + std::string(sqlstate);
-        r.receive_count = 4;
-        r.sealed_body = "sealed-" + std::to_string(i);
-        return r;
-    };
     const auto o = write(b);
-    EXPECT_EQ(o.rows[37].status, item_status::rejected);
+    EXPECT_EQ(o.rows[37].status, item_status::refused);
     EXPECT_EQ(o.rows[37].sqlstate, "22001");
-    EXPECT_EQ(o.rows[80].status, item_status::rejected);
+    EXPECT_EQ(o.rows[80].status, item_status::refused);
     EXPECT_EQ(o.rows[80].sqlstate, "22021");
     EXPECT_EQ(o.inserted, 98u);
-    EXPECT_EQ(o.rejected, 3u);
+    EXPECT_EQ(o.refused, 2u);
+    EXPECT_EQ(o.rejected, 1u);
     EXPECT_EQ(o.rejects[0].status, item_status::rejected);
     EXPECT_FALSE(o.error);
-    EXPECT_EQ((std::set<std::size_t>(asked.begin(), asked.end())), (std::set<std::size_t>{37, 80}));
 
     EXPECT_EQ(rows_in_table(), 98);
-    EXPECT_EQ(rows_in_ledger(), 98); // refused rows are not in the ledger: the reject is the record
+    EXPECT_EQ(rows_in_ledger(), 98); // nothing is committed for a refused row
     const auto rej = db_->rows("SELECT message_id, reason, receive_count, encode(sealed_body, "
                                "'escape') FROM " +
                                rejects() + " ORDER BY message_id");
-    ASSERT_EQ(rej.size(), 3u);
-    EXPECT_EQ(rej[0], (std::vector<std::string>{"r-37", "db:22001", "4", "sealed-37"}));
-    EXPECT_EQ(rej[1], (std::vector<std::string>{"r-80", "db:22021", "4", "sealed-80"}));
-    EXPECT_EQ(rej[2], (std::vector<std::string>{"rej-1", "invalid_json", "2", "sealed-bytes"}));
+    ASSERT_EQ(rej.size(), 1u);
+    EXPECT_EQ(rej[0], (std::vector<std::string>{"rej-1", "invalid_json", "2", "sealed-bytes"}));
 
-    // Redelivered: the good rows are duplicates, the bad ones rejected again, nothing doubles.
+    // The caller keeps the refused rows as rejects in its next write.
+    pg::batch records;
+    for (const std::size_t i : {37, 80}) {
+        pg::reject_item r;
+        r.message_id = b.rows[i].message_id;
+        r.reason = pg::refused_reason(o.rows[i].sqlstate);
+        r.receive_count = 4;
+        r.sealed_body = "sealed-" + std::to_string(i);
+        records.rejects.push_back(std::move(r));
+    }
+    const auto kept = write(records);
+    EXPECT_EQ(kept.rejected, 2u);
+    const auto all = db_->rows("SELECT message_id, reason, receive_count, encode(sealed_body, "
+                               "'escape') FROM " +
+                               rejects() + " ORDER BY message_id");
+    ASSERT_EQ(all.size(), 3u);
+    EXPECT_EQ(all[0], (std::vector<std::string>{"r-37", "db_refused:22001", "4", "sealed-37"}));
+    EXPECT_EQ(all[1], (std::vector<std::string>{"r-80", "db_refused:22021", "4", "sealed-80"}));
+
+    // Redelivered: the good rows are duplicates, the bad ones refused again, nothing doubles.
     const auto again = write(b);
     EXPECT_EQ(again.duplicates, 98u);
-    EXPECT_EQ(again.rows[37].status, item_status::rejected);
+    EXPECT_EQ(again.rows[37].status, item_status::refused);
     EXPECT_EQ(rows_in_table(), 98);
     EXPECT_EQ(db_->count("SELECT count(*) FROM " + rejects()), 3);
-}
-
-TEST_P(PgWriterFormats, RefusedRowWithoutCallbackIsRecordedWithItsCode) {
-    start_writer(config_for_param());
-    pg::batch b;
-    b.rows = make_rows("n", 3);
-    b.rows[1].row.device_type = std::string(33, 'd'); // varchar(32)
-    const auto o = write(b);
-    EXPECT_EQ(o.rows[1].status, item_status::rejected);
-    EXPECT_EQ(o.inserted, 2u);
-    EXPECT_EQ(db_->value("SELECT reason || ' ' || receive_count || ' ' || (sealed_body IS NULL) "
-                         "FROM " +
-                         rejects() + " WHERE message_id = 'n-1'"),
-              "db_refused:22001 0 true");
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, PgWriterFormats,

@@ -23,6 +23,10 @@ public:
     /// Until the next notify_all(), `timeout`, or the caller's cancellation.
     boost::asio::awaitable<void> async_wait_for(std::chrono::steady_clock::duration timeout);
 
+    /// Until the next notify_all(), the time `until` (max(): no time limit), or the
+    /// caller's cancellation.
+    boost::asio::awaitable<void> async_wait_until(std::chrono::steady_clock::time_point until);
+
 private:
     boost::asio::steady_timer timer_; // never expires; notify_all() cancels its waits
 };

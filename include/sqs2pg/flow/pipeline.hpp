@@ -1,16 +1,17 @@
 // The running pipeline: N long-poll receivers -> record+mask stage -> batcher ->
-// pipelined Postgres writes -> DeleteMessageBatch, with a visibility heartbeat, drain
-// detection and two-phase shutdown. All of it on one io_context thread.
+// pipelined Postgres writes -> DeleteMessageBatch, with a visibility heartbeat, dead
+// letters, drain detection and two-phase shutdown. All of it on one io_context thread:
+// the decisions live in flow::core (core.hpp), each stage is a thin driver around it.
 #pragma once
 
+#include <sqs2pg/flow/error.hpp>
+#include <sqs2pg/flow/ports.hpp>
 #include <sqs2pg/flow/summary.hpp>
 #include <sqs2pg/mask/masker.hpp>
 #include <sqs2pg/mask/seal.hpp>
 #include <sqs2pg/ops/endpoint.hpp>
 #include <sqs2pg/ops/metrics.hpp>
-#include <sqs2pg/pg/writer.hpp>
 #include <sqs2pg/record/login.hpp>
-#include <sqs2pg/sqs/client.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -61,23 +62,23 @@ struct pipeline_config {
 
 /// What the pipeline works with; all must outlive the pipeline.
 struct pipeline_parts {
-    sqs::client& sqs;
-    /// A started writer whose async_run is running.
-    pg::writer& writer;
+    /// The source queue (and the dead-letter queue, when configured).
+    flow::queue& queue;
+    /// Where rows go: a started writer whose async_run is running.
+    flow::sink& sink;
     const mask::masker& masker;
     /// Seals reject bodies for the rejects table; null when there is no key (unkeyed
     /// sha256 mode): then only the reason is kept.
     const mask::sealer* sealer = nullptr;
-    ops::pipeline_metrics& metrics;
+    /// The pipeline registers its metrics here; it must not be rendered after the
+    /// pipeline is gone.
+    ops::registry& registry;
 };
 
-/// How a run ended: `exit_code` 0 for a drained queue or a graceful stop, 1 when work
-/// had to be abandoned (hard stop, fatal error; then `error` says why).
-struct run_result {
-    run_summary summary;
-    int exit_code = 0;
-    std::string error;
-};
+/// What ReceiveMessage asks for, from the pipeline's settings (for an sqs_queue).
+receive_settings receive_settings_of(const pipeline_config& c);
+
+class core;
 
 class pipeline {
 public:
@@ -97,13 +98,17 @@ public:
     /// logged.
     void request_stop(std::string_view reason);
 
-    /// Stops at once with exit status 1 and `why` as the error (e.g. the Postgres writer
-    /// ended on a fatal error): what is committed is deleted, the rest handed back.
-    void fail(std::string why);
+    /// Stops with exit status 1 and `detail` as the error (e.g. errc::pg_gave_up when the
+    /// Postgres writer ended on a fatal error): what is committed is deleted, the rest
+    /// handed back.
+    void fail(errc cause, std::string detail);
 
     /// For /readyz: not ready while stopping, while Postgres is disconnected, or while
     /// SQS calls fail.
     ops::readiness readiness() const;
+
+    /// The core: counts, state, held copies (for metrics and tests).
+    const core& state() const noexcept;
 
 private:
     struct impl;

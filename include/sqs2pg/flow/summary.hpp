@@ -2,6 +2,8 @@
 // benchmark harnesses read).
 #pragma once
 
+#include <sqs2pg/flow/error.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,6 +29,16 @@ struct run_summary {
 
     /// One JSON object, no newline; field order fixed.
     std::string to_json() const;
+};
+
+/// How a run ended: `exit_code` 0 for a drained queue or a graceful stop, 1 when work
+/// had to be abandoned (hard stop, fatal error; then `error` says why, for stderr).
+struct run_result {
+    run_summary summary;
+    int exit_code = 0;
+    std::string error;
+    /// The first reason the run stopped (a stop request, drained, a fatal error).
+    std::optional<errc> cause;
 };
 
 /// Peak resident set size of this process so far, in KiB (getrusage).

@@ -1,98 +1,135 @@
 // What the pipeline holds: every received copy of a message from receipt until it is
-// deleted or handed back. It bounds memory by bytes and schedules visibility extensions.
+// deleted or handed back - its data while a stage still needs it, where it is in the
+// pipeline, the bytes it counts against the memory bound, and when its visibility must
+// be extended. Pure: time is passed in. Single-threaded.
 #pragma once
+
+#include <sqs2pg/record/row.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 namespace sqs2pg::flow {
 
 using clock = std::chrono::steady_clock;
 
-/// One received copy of a message. SQS may deliver a message twice while the first copy
-/// is still held (standard queues are at-least-once), so copies are keyed by a ticket,
-/// not by MessageId.
+/// One received copy. SQS may deliver a message twice while the first copy is still
+/// held (standard queues are at-least-once), so copies are named by a ticket, not by
+/// MessageId. A ticket is never reused within a run.
 using ticket = std::uint64_t;
 
 /// SQS ends a message's invisibility at most 12 hours after it was received.
 inline constexpr std::chrono::seconds max_visibility{43'200};
 
-struct held_message {
-    std::string message_id;
-    std::string receipt_handle;
-    std::size_t bytes = 0;
-    clock::time_point received_at;
-    clock::time_point visible_at; ///< when SQS makes it visible again unless extended
-    bool done = false;            ///< committed (row or reject): only the delete is left
-    bool extending = false;       ///< a ChangeMessageVisibility for it is under way
-    bool lease_lost = false;      ///< SQS refused the receipt handle: never extend again
+/// Where a held copy is. Every copy is in exactly one state until it leaves the table.
+enum class copy_state : std::uint8_t {
+    unprocessed,    ///< received; not parsed and masked yet
+    queued,         ///< a row or a reject record waiting for the next batch
+    writing,        ///< in a batch being written to Postgres
+    dead_letter,    ///< a reject waiting for a SendMessageBatch to the dead-letter queue
+    dead_lettering, ///< in a SendMessageBatch
+    committed,      ///< its row, reject record or dead letter is safe: only the delete is left
+    deleting,       ///< in a DeleteMessageBatch
 };
 
-/// A visibility extension to send: ChangeMessageVisibility(receipt_handle, seconds).
+/// A held copy and what the stages still need of it.
+struct held_copy {
+    std::string message_id;
+    std::string receipt_handle;
+    /// The raw body: until it is masked, and after that only while a reject may still
+    /// need it (a row the database may refuse, a dead letter); wiped when released.
+    std::string body;
+    std::optional<record::login_row> row; ///< set: a row to write
+    std::string reason;                   ///< a reject's code (row empty)
+    std::string sealed;                   ///< a reject's sealed body for the rejects table
+    std::chrono::sys_days create_date{};
+    std::int32_t receive_count = 1;
+    std::optional<std::int64_t> sent_ms;
+    std::size_t bytes = 0; ///< the body's size at receipt: what counts against the bound
+    clock::time_point received_at;
+    clock::time_point visible_at; ///< when SQS makes it visible again unless extended
+    copy_state state = copy_state::unprocessed;
+    std::uint8_t delete_attempts = 0;
+    bool extending = false;  ///< a ChangeMessageVisibility for it is under way
+    bool lease_lost = false; ///< SQS refused the receipt handle: never extend again
+};
+
+/// A visibility extension to send: ChangeMessageVisibility(receipt_handle, visibility).
 struct extension {
     ticket id;
-    std::string receipt_handle;
     std::chrono::seconds visibility;
 };
 
-/// Bookkeeping of held messages. Pure: time is passed in. Single-threaded.
+/// The held copies. Lookups are O(1) (a slot table); the heartbeat keeps copies in the
+/// order they become due, so finding due extensions never scans the copies that are not.
 class inflight_tracker {
 public:
     /// `visibility` is the timeout the messages were received with (the queue's or ours).
     explicit inflight_tracker(std::chrono::seconds visibility);
 
-    /// Registers a received copy; returns its ticket.
-    ticket add(std::string message_id, std::string receipt_handle, std::size_t bytes,
-               clock::time_point now);
+    /// Registers a received copy (its bytes, received_at and visible_at are set here);
+    /// returns its ticket.
+    ticket add(held_copy copy, std::size_t bytes, clock::time_point now);
 
-    /// The copy is committed (its row or its reject record): it only waits for its delete.
-    /// Returns the time from receipt to now, for the latency figures.
-    clock::duration mark_done(ticket t, clock::time_point now);
+    /// The copy, or nullptr when it was removed (or never existed).
+    held_copy* find(ticket t) noexcept;
+    const held_copy* find(ticket t) const noexcept;
 
-    /// The copy was deleted or handed back: forget it and release its bytes.
+    /// The copy was deleted or handed back: forget it, release its bytes, wipe its body.
     void remove(ticket t);
 
-    const held_message* find(ticket t) const;
+    std::size_t bytes() const noexcept { return bytes_; }
+    std::size_t size() const noexcept { return size_; }
+    bool empty() const noexcept { return size_ == 0; }
 
-    std::size_t bytes() const { return bytes_; }
-    std::size_t size() const { return held_.size(); }
-    bool empty() const { return held_.empty(); }
-
-    /// Copies more than half way through their visibility window, not already being
-    /// extended: extend each to `visibility` from now, capped at 12 h after receipt.
-    /// Copies at the cap cannot be extended any more and are left out. Marks the
-    /// returned ones as extending until extended() or extension_failed().
-    std::vector<extension> due_extensions(clock::time_point now);
+    /// Up to `max` copies more than half way through their visibility window, not already
+    /// being extended: extend each to `visibility` from now, capped at 12 h after receipt.
+    /// Copies at the cap cannot be extended any more and are dropped from the schedule.
+    /// The returned ones count as extending until extended() or extension_failed().
+    std::vector<extension> due_extensions(clock::time_point now, std::size_t max);
 
     /// SQS accepted the extension sent at `sent_at`.
     void extended(ticket t, clock::time_point sent_at, std::chrono::seconds visibility);
 
-    /// The extension failed; the copy becomes due again at the next check.
+    /// The extension failed; the copy is due again at once.
     void extension_failed(ticket t);
 
     /// SQS no longer knows this receipt (it expired and the message may be delivered
     /// again): stop extending it; it stays held until committed or handed back.
     void lease_lost(ticket t);
 
-    /// The earliest time at which some copy becomes due for an extension (or max()).
-    clock::time_point next_extension_due() const;
+    /// The earliest time some copy becomes due for an extension (max() when none will).
+    clock::time_point next_extension_due() const noexcept;
 
-    /// Every copy not yet done, to hand back (visibility 0) on shutdown.
-    std::vector<std::pair<ticket, std::string>> unfinished() const;
-
-    /// Every copy committed but not yet deleted.
-    std::vector<ticket> done_tickets() const;
+    /// Every held ticket, in no particular order.
+    std::vector<ticket> tickets() const;
 
 private:
-    clock::time_point due_at(const held_message& m) const;
+    static constexpr std::uint32_t none = 0xffff'ffffu;
+    struct slot {
+        held_copy copy;
+        std::uint32_t generation = 0;
+        bool used = false;
+        bool scheduled = false; // linked into the heartbeat order
+        std::uint32_t prev = none, next = none;
+    };
+
+    slot* slot_of(ticket t) noexcept;
+    const slot* slot_of(ticket t) const noexcept;
+    clock::time_point due_at(const held_copy& c) const noexcept;
+    void unlink(std::uint32_t i) noexcept;
+    void link_front(std::uint32_t i) noexcept;
+    void link_sorted_from_back(std::uint32_t i) noexcept;
 
     std::chrono::seconds visibility_;
-    std::unordered_map<ticket, held_message> held_;
-    ticket next_ = 1;
+    std::vector<slot> slots_;
+    std::vector<std::uint32_t> free_;
+    std::uint32_t head_ = none, tail_ = none; // heartbeat order: earliest due first
+    std::size_t size_ = 0;
     std::size_t bytes_ = 0;
 };
 

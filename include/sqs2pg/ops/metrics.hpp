@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <span>
@@ -103,6 +104,19 @@ public:
     gauge& add_gauge(std::string_view name, std::string_view help, label_list labels = {});
     histogram& add_histogram(std::string_view name, std::string_view help,
                              std::vector<double> upper_bounds, label_list labels = {});
+    /// A counter whose value is kept elsewhere and read by `read` at each render (so a
+    /// count is kept once, not mirrored). `read` must stay callable while rendering can
+    /// happen.
+    void add_counter_view(std::string_view name, std::string_view help,
+                          std::function<std::uint64_t()> read, label_list labels = {});
+    /// A gauge read at each render, as add_counter_view.
+    void add_gauge_view(std::string_view name, std::string_view help,
+                        std::function<std::int64_t()> read, label_list labels = {});
+    /// A state set (as add_state_set) whose current state's index `read` gives at each
+    /// render.
+    void add_state_set_view(std::string_view name, std::string_view help, std::string_view label,
+                            std::initializer_list<std::string_view> states,
+                            std::function<std::size_t()> read, label_list labels = {});
     /// Gauges `name{labels..., label="<state>"}` for every entry of `states`; the first
     /// state is current initially.
     state_set& add_state_set(std::string_view name, std::string_view help, std::string_view label,
@@ -121,32 +135,7 @@ private:
     std::vector<std::unique_ptr<state_set>> state_sets_;
 };
 
-/// The metrics the pipeline exports (names and meaning in docs/operations.md). All are
-/// registered in `reg`, which must outlive this object.
-struct pipeline_metrics {
-    explicit pipeline_metrics(registry& reg, std::string_view version = {});
-
-    enum connection : std::size_t { disconnected = 0, connecting = 1, connected = 2 };
-
-    counter& received;
-    counter& inserted;
-    counter& duplicates_skipped;
-    counter& rejected;
-    counter& dead_lettered;
-    counter& deleted;
-    counter& delete_failures;
-    counter& visibility_extended;
-    counter& create_date_fallbacks;
-    counter& dead_letter_refused;
-    counter& sqs_retries;
-    counter& pg_retries;
-    gauge& in_flight_messages;
-    gauge& in_flight_bytes;
-    gauge& draining;
-    histogram& batch_latency;
-    histogram& batch_rows;
-    state_set& sqs_connection;
-    state_set& pg_connection;
-};
+/// `sqs2pg_build_info{version="..."} 1`.
+void add_build_info(registry& reg, std::string_view version);
 
 } // namespace sqs2pg::ops

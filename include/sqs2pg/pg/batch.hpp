@@ -8,7 +8,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,15 +31,11 @@ struct reject_item {
                              ///< stored as bytea, never opened here (empty: stored as NULL)
 };
 
-/// A batch for one atomic write: rows, ledger entries and rejects commit together.
+/// A batch for one atomic write: rows, ledger entries and rejects commit together
+/// (unless the database refuses some rows: see item_status::refused).
 struct batch {
     std::vector<row_item> rows;
     std::vector<reject_item> rejects;
-    /// Builds the reject record for rows[row_index], which the database refused with
-    /// `sqlstate` (class 22 or 23), typically with the message's sealed body. Called
-    /// rarely, on the writer's thread, before async_write completes. When empty, the
-    /// writer records the message id with reason refused_reason(sqlstate) and no body.
-    std::function<reject_item(std::size_t row_index, std::string_view sqlstate)> make_reject;
 };
 
 /// The reason recorded for a row the database refused: "db_refused:" + the SQLSTATE.
@@ -49,10 +44,14 @@ std::string refused_reason(std::string_view sqlstate);
 enum class item_status : std::uint8_t {
     inserted,  ///< the row and its ledger entry committed now
     duplicate, ///< the MessageId was already committed (redelivery, or twice in the batch)
-    rejected,  ///< a reject record committed (a reject item, or a row the database refused)
+    rejected,  ///< its reject record committed
     retry,     ///< nothing committed for it (or unknown after a lost connection): write again
     failed,    ///< its reject record itself was refused: do not acknowledge, do not write
                ///< again; SQS redelivers it and its redrive policy moves it to the DLQ
+    refused,   ///< the database refused the row's values (class 22/23, `sqlstate` says
+               ///< which): nothing was committed for it; the caller keeps it as a reject
+               ///< (reason refused_reason(sqlstate)) in a later write. The batch's other
+               ///< rows committed without it.
 };
 
 /// True for the statuses after which the SQS message may be deleted.
@@ -62,7 +61,7 @@ constexpr bool acknowledge(item_status s) noexcept {
 
 struct item_outcome {
     item_status status = item_status::retry;
-    std::string sqlstate; ///< the server's code for rejected-by-database, failed or retry
+    std::string sqlstate; ///< the server's code for refused, failed or retry
 };
 
 /// The answer to one async_write, item for item.
@@ -74,7 +73,8 @@ struct batch_outcome {
     boost::system::error_code error;
     std::size_t inserted = 0;
     std::size_t duplicates = 0;
-    std::size_t rejected = 0; ///< reject items plus rows the database refused
+    std::size_t rejected = 0; ///< reject records committed
+    std::size_t refused = 0;  ///< rows the database refused
     std::size_t retry = 0;
     std::size_t failed = 0;
 };

@@ -20,10 +20,9 @@ namespace sqs2pg::pg {
 struct attempt {
     std::vector<std::uint32_t> rows;    ///< rows to insert (with ledger entries)
     std::vector<std::uint32_t> rejects; ///< reject items to record
-    std::vector<std::uint32_t> refused; ///< rows the database refused: record them as rejects
     bool timeout_split = false;         ///< split after a statement timeout: not again
 
-    std::size_t size() const noexcept { return rows.size() + rejects.size() + refused.size(); }
+    std::size_t size() const noexcept { return rows.size() + rejects.size(); }
 };
 
 /// For each id, the index of its first occurrence among the distinct ids (so equal ids
@@ -38,8 +37,8 @@ dedupe_result dedupe_ids(std::span<const std::string_view> ids);
 /// rejects to a final status per item:
 /// - all items start in one attempt;
 /// - an attempt refused with a class 22/23 SQLSTATE is split in halves, recursively; a
-///   single refused row is then recorded as a reject (its own attempt), a single refused
-///   reject record is `failed`;
+///   single refused row is then `refused` (the caller records it as a reject in a later
+///   write), a single refused reject record is `failed`;
 /// - a statement timeout splits an attempt in halves once; if a half times out again its
 ///   items are `retry`;
 /// - any other failure makes the attempt's items `retry` (retryable or fatal error).

@@ -3,7 +3,7 @@
 // MessageId), reconnecting with backoff and pruning the ledger in the background.
 #pragma once
 
-#include <sqs2pg/pg/backoff.hpp>
+#include <sqs2pg/base/backoff.hpp>
 #include <sqs2pg/pg/batch.hpp>
 #include <sqs2pg/pg/names.hpp>
 #include <sqs2pg/pg/params.hpp>
@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -38,7 +39,8 @@ struct writer_config {
     /// The session's statement_timeout (0: the server's or role's setting).
     std::chrono::milliseconds statement_timeout{std::chrono::seconds(30)};
     std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
-    backoff_config reconnect{};
+    /// Pacing of reconnects: capped exponential backoff with equal jitter.
+    base::backoff_config reconnect{};
     param_format format = param_format::binary;
 };
 
@@ -98,6 +100,10 @@ public:
     /// Makes async_run return and pending writes complete as `retry` with errc::stopped;
     /// closes the connection. Batches already committed stay committed.
     void stop();
+
+    /// `f(connected)` is called (on the io_context's thread) whenever connected() changes;
+    /// an empty function stops the calls.
+    void on_connection_change(std::function<void(bool)> f);
 
     /// True while a connection is up and in pipeline mode (readiness, metrics).
     bool connected() const noexcept;

@@ -2,6 +2,7 @@
 // wait (capped exponential backoff with full jitter).
 #pragma once
 
+#include <sqs2pg/base/backoff.hpp>
 #include <sqs2pg/sqs/error.hpp>
 
 #include <chrono>
@@ -38,6 +39,8 @@ public:
     const retry_options& options() const noexcept { return options_; }
 
 private:
+    base::backoff_config pacing() const noexcept;
+
     retry_options options_;
 };
 

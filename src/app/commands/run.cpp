@@ -3,20 +3,23 @@
 #include <sqs2pg/app/commands/run.hpp>
 #include <sqs2pg/app/sqs_settings.hpp>
 #include <sqs2pg/aws/credentials_provider.hpp>
+#include <sqs2pg/base/backoff.hpp>
 #include <sqs2pg/flow/event.hpp>
 #include <sqs2pg/flow/pipeline.hpp>
+#include <sqs2pg/flow/ports.hpp>
 #include <sqs2pg/mask/keyring.hpp>
 #include <sqs2pg/ops/endpoint.hpp>
 #include <sqs2pg/ops/log.hpp>
 #include <sqs2pg/ops/metrics.hpp>
 #include <sqs2pg/pg/error.hpp>
+#include <sqs2pg/pg/writer.hpp>
+#include <sqs2pg/sqs/client.hpp>
 #include <sqs2pg/version.hpp>
 
 #include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -35,8 +38,10 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-/// How long the run waits at startup for a PostgreSQL that refuses connections.
+/// How long the run waits at startup for a PostgreSQL that refuses connections, and how
+/// the attempts are paced.
 constexpr auto pg_startup_deadline = 60s;
+constexpr base::backoff_config pg_startup_pacing{500ms, 5s, base::jitter::none};
 
 mask::mode mask_mode(mask_algorithm a) {
     switch (a) {
@@ -105,11 +110,15 @@ public:
         , signals_(ioc, SIGINT, SIGTERM)
         , credentials_(aws::make_default_chain(ioc.get_executor(), p.sqs.env))
         , sqs_(ioc.get_executor(), p.sqs.endpoint, *credentials_,
-               sqs_client_options(cfg.sqs, p.sqs))
-        , metrics_(registry_, version_string) {}
+               sqs_client_options(cfg.sqs, p.sqs)) {
+        ops::add_build_info(registry_, version_string);
+    }
 
     asio::awaitable<int> run() {
-        asio::co_spawn(ioc_, watch_signals(), asio::detached);
+        asio::co_spawn(ioc_, watch_signals(), [](std::exception_ptr e) {
+            if (e)
+                ops::log(ops::level::error, "signal.watch_failed", {});
+        });
         const int code = co_await run_pipeline();
         signals_.cancel();
         co_return code;
@@ -184,7 +193,7 @@ private:
         wc.reconnect.max = 5s;
         writer_.emplace(ioc_.get_executor(), std::move(wc));
         const auto deadline = std::chrono::steady_clock::now() + pg_startup_deadline;
-        auto delay = 500ms;
+        base::backoff pacing(pg_startup_pacing);
         for (;;) {
             auto started = co_await writer_->async_start();
             if (started)
@@ -202,10 +211,10 @@ private:
                            detail.empty() ? "" : ": ", detail);
                 co_return 1;
             }
+            const auto delay = pacing.next(0);
             ops::log(ops::level::warn, "pg.startup_retry",
                      {{"error", ec.message()}, {"retry_in_ms", delay.count()}});
             co_await startup_cancelled_.async_wait_for(delay);
-            delay = std::min<std::chrono::milliseconds>(delay * 2, 5s);
         }
         asio::co_spawn(
             ioc_, writer_->async_run(), [this](std::exception_ptr e, boost::system::error_code ec) {
@@ -218,7 +227,8 @@ private:
                 // instead of holding messages while waiting for a connection for ever.
                 if (pipeline_ && (e || (ec && pg::is_fatal(ec)))) {
                     const std::string detail = writer_->error_detail();
-                    pipeline_->fail(fmt::format("--pg: {}{}{}",
+                    pipeline_->fail(e ? flow::errc::internal_error : flow::errc::pg_gave_up,
+                                    fmt::format("--pg: {}{}{}",
                                                 e ? "internal error in the writer" : ec.message(),
                                                 detail.empty() ? "" : ": ", detail));
                 }
@@ -254,9 +264,11 @@ private:
         pc.send_visibility_timeout = cfg_.visibility_timeout.has_value();
         pc.max_in_flight_bytes = cfg_.max_in_flight_bytes;
         pc.progress = cfg_.drain && ::isatty(STDERR_FILENO) == 1;
+        queue_.emplace(sqs_, flow::receive_settings_of(pc));
+        sink_.emplace(*writer_);
         pipeline_.emplace(ioc_.get_executor(), pc,
-                          flow::pipeline_parts{sqs_, *writer_, *p_.masker,
-                                               p_.sealer ? &*p_.sealer : nullptr, metrics_});
+                          flow::pipeline_parts{*queue_, *sink_, *p_.masker,
+                                               p_.sealer ? &*p_.sealer : nullptr, registry_});
 
         std::optional<ops::endpoint> ops_endpoint;
         bool ops_running = false;
@@ -305,13 +317,14 @@ private:
     std::unique_ptr<aws::credentials_provider> credentials_;
     sqs::client sqs_;
     ops::registry registry_;
-    ops::pipeline_metrics metrics_;
     std::string queue_url_;
     std::chrono::seconds queue_visibility_{30};
     std::chrono::seconds retention_{14 * 86400};
     std::optional<pg::writer> writer_;
     bool writer_running_ = false;
     flow::event writer_done_{ioc_.get_executor()};
+    std::optional<flow::sqs_queue> queue_;
+    std::optional<flow::pg_sink> sink_;
     std::optional<flow::pipeline> pipeline_;
 };
 

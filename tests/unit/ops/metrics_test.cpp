@@ -265,34 +265,32 @@ TEST(Metrics, ExponentialBuckets) {
     EXPECT_THROW(exponential_buckets(1, 1, 3), std::invalid_argument);
 }
 
-TEST(Metrics, PipelineMetricsExportTheDocumentedNames) {
+TEST(Metrics, ViewsReadTheirValueAtEachRender) {
     registry reg;
-    pipeline_metrics m(reg, "1.2.3");
-    m.received.inc(100);
-    m.inserted.inc(99);
-    m.rejected.inc();
-    m.deleted.inc(100);
-    m.pg_retries.inc(3);
-    m.in_flight_bytes.set(4096);
-    m.batch_latency.observe(0.02);
-    m.pg_connection.set(pipeline_metrics::connected);
-    const auto e = parse(reg.render());
-    EXPECT_EQ(e.at("sqs2pg_received_total{}"), 100);
-    EXPECT_EQ(e.at("sqs2pg_inserted_total{}"), 99);
-    EXPECT_EQ(e.at("sqs2pg_duplicates_skipped_total{}"), 0);
-    EXPECT_EQ(e.at("sqs2pg_rejected_total{}"), 1);
-    EXPECT_EQ(e.at("sqs2pg_deleted_total{}"), 100);
-    EXPECT_EQ(e.at("sqs2pg_retries_total{target=pg}"), 3);
-    EXPECT_EQ(e.at("sqs2pg_retries_total{target=sqs}"), 0);
-    EXPECT_EQ(e.at("sqs2pg_in_flight_messages{}"), 0);
-    EXPECT_EQ(e.at("sqs2pg_in_flight_bytes{}"), 4096);
-    EXPECT_EQ(e.at("sqs2pg_batch_latency_seconds_bucket{le=0.025}"), 1);
-    EXPECT_EQ(e.at("sqs2pg_batch_latency_seconds_bucket{le=0.01}"), 0);
-    EXPECT_EQ(e.at("sqs2pg_connection_state{state=connected,target=pg}"), 1);
-    EXPECT_EQ(e.at("sqs2pg_connection_state{state=disconnected,target=sqs}"), 1);
+    std::uint64_t count = 1;
+    std::int64_t level = -2;
+    std::size_t state = 0;
+    reg.add_counter_view("sqs2pg_v_total", "a view", [&] { return count; }, {{"k", "x"}});
+    reg.add_gauge_view("sqs2pg_level", "a gauge view", [&] { return level; });
+    reg.add_state_set_view("sqs2pg_state", "states", "state", {"down", "up"},
+                           [&] { return state; });
+    add_build_info(reg, "1.2.3");
+    auto e = parse(reg.render());
+    EXPECT_EQ(e.at("sqs2pg_v_total{k=x}"), 1);
+    EXPECT_EQ(e.at("sqs2pg_level{}"), -2);
+    EXPECT_EQ(e.at("sqs2pg_state{state=down}"), 1);
+    EXPECT_EQ(e.at("sqs2pg_state{state=up}"), 0);
     EXPECT_EQ(e.at("sqs2pg_build_info{version=1.2.3}"), 1);
-    for (const auto& [name, type] : e.type)
-        EXPECT_FALSE(e.help.at(name).empty()) << name;
+    count = 42;
+    level = 7;
+    state = 1;
+    e = parse(reg.render());
+    EXPECT_EQ(e.at("sqs2pg_v_total{k=x}"), 42);
+    EXPECT_EQ(e.at("sqs2pg_level{}"), 7);
+    EXPECT_EQ(e.at("sqs2pg_state{state=down}"), 0);
+    EXPECT_EQ(e.at("sqs2pg_state{state=up}"), 1);
+    EXPECT_EQ(e.type.at("sqs2pg_v_total"), "counter");
+    EXPECT_EQ(e.type.at("sqs2pg_state"), "gauge");
 }
 
 } // namespace
