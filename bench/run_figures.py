@@ -7,6 +7,8 @@ bench/results/<time>.jsonl; a table is printed at the end.
     bench/run_figures.py sqs-client [--drain-cmd TEMPLATE]   # issue 3
     bench/run_figures.py pipeline   [--sqs2pg-cmd TEMPLATE]  # issue 6
     bench/run_figures.py all --smoke                         # 2,000 messages per run
+    bench/run_figures.py pipeline --no-baselines --repeat 3 \\
+        --sqs2pg before 'OLD/sqs2pg --drain ...' --sqs2pg after 'NEW/sqs2pg --drain ...'
 
 sqs-client: local-aws-sqs (query, 9,000 messages) and fauxqs (JSON, 100,000), 1 and 16
 pollers: the C++ drain tool (when --drain-cmd is given), boto3 1.43 (JSON) and, on
@@ -143,18 +145,21 @@ class Runner:
         for emu_name, protocol, count in (("local-aws-sqs", "query", n_las), ("fauxqs", "json", n_faux)):
             emu = Emulator(emu_name, base_env)
             try:
-                tools = []
-                if self.args.sqs2pg_cmd:
-                    tools.append(("sqs2pg", None))
-                tools.append(("original-boto3-json", VENV_PY))
-                if protocol == "query" and os.path.exists(DEBIAN_PY):
-                    tools.append(("original-boto3-query", DEBIAN_PY))
-                for tool, py in tools:
+                tools = []  # (name, sqs2pg template or None, python or None)
+                for _ in range(self.args.repeat):
+                    # Several builds run interleaved, so they share the machine's conditions.
+                    for name, tpl in self.sqs2pg_templates():
+                        tools.append((name, tpl, None))
+                if not self.args.no_baselines:
+                    tools.append(("original-boto3-json", None, VENV_PY))
+                    if protocol == "query" and os.path.exists(DEBIAN_PY):
+                        tools.append(("original-boto3-query", None, DEBIAN_PY))
+                for tool, tpl, py in tools:
                     subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", pg, "-c", "TRUNCATE user_logins"],
                                    check=True, env=base_env)
                     url = self.load(emu, count, protocol)
                     if py is None:
-                        cmd = self.template(self.args.sqs2pg_cmd, queue_url=url, pollers=16, protocol=protocol,
+                        cmd = self.template(tpl, queue_url=url, pollers=16, protocol=protocol,
                                             endpoint=emu.env["AWS_ENDPOINT_URL_SQS"],
                                             region=emu.env["AWS_REGION"], pg=pg)
                     else:
@@ -168,6 +173,12 @@ class Runner:
                     self.save(row)
             finally:
                 emu.stop()
+
+    def sqs2pg_templates(self):
+        """(name, template) of every sqs2pg build to run; --sqs2pg-cmd is named "sqs2pg"."""
+        out = [("sqs2pg", self.args.sqs2pg_cmd)] if self.args.sqs2pg_cmd else []
+        out += [(name, tpl) for name, tpl in (self.args.sqs2pg or [])]
+        return out
 
     def table(self):
         """msgs/s is the tool's own figure (its "seconds"), wall msgs/s is messages over
@@ -192,6 +203,13 @@ def main():
     p.add_argument("--smoke", action="store_true", help="2,000 messages per run instead of 9,000/100,000")
     p.add_argument("--drain-cmd", help="command template of the C++ receive+delete tool (issue 3)")
     p.add_argument("--sqs2pg-cmd", help="command template of sqs2pg in drain mode (issue 6)")
+    p.add_argument("--sqs2pg", nargs=2, action="append", metavar=("NAME", "TEMPLATE"),
+                   help="pipeline: another sqs2pg build, labelled NAME (repeatable: e.g. "
+                        "before and after a change, in one session)")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="pipeline: run each sqs2pg build this many times, interleaved")
+    p.add_argument("--no-baselines", action="store_true",
+                   help="pipeline: skip the Python baselines (compare sqs2pg builds only)")
     p.add_argument("--malformed-fraction", type=float, default=0.0,
                    help="fraction of malformed messages loaded (default 0)")
     args = p.parse_args()

@@ -9,12 +9,16 @@ namespace sqs2pg::flow::detail {
 namespace {
 
 asio::awaitable<void> delete_one(shell& s, sqs_call<sqs::delete_entry> call) {
-    const auto r = co_await s.queue.async_delete(std::move(call.entries));
+    std::exception_ptr error;
+    const auto r = co_await result_or(s.queue.async_delete(std::move(call.entries)),
+                                      sqs::result<sqs::batch_result>(call_abandoned()), error);
     if (r && ops::log_enabled(ops::level::debug))
         ops::log(ops::level::debug, "sqs.deleted",
                  {{"deleted", r->successful.size()}, {"failed", r->failed.size()}});
     s.core.deleted(call.id, r, r ? std::string() : s.queue.explain(r.error()), clock::now());
     s.dispatch();
+    if (error)
+        std::rethrow_exception(error);
 }
 
 } // namespace

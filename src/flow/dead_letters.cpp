@@ -7,9 +7,13 @@ namespace sqs2pg::flow::detail {
 namespace {
 
 asio::awaitable<void> send_one(shell& s, sqs_call<sqs::send_entry> call) {
-    const auto r = co_await s.queue.async_send_dead_letters(std::move(call.entries));
+    std::exception_ptr error;
+    const auto r = co_await result_or(s.queue.async_send_dead_letters(std::move(call.entries)),
+                                      sqs::result<sqs::send_batch_result>(call_abandoned()), error);
     s.core.dead_lettered(call.id, r, r ? std::string() : s.queue.explain(r.error()), clock::now());
     s.dispatch();
+    if (error)
+        std::rethrow_exception(error);
 }
 
 } // namespace

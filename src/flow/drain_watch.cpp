@@ -27,9 +27,13 @@ asio::awaitable<void> run_drain_watch(shell& s, bool progress) {
                             progress ? std::min(step.until, now + redraw) : step.until);
             continue;
         }
-        const auto r = co_await s.queue.async_depth();
+        std::exception_ptr error;
+        const auto r = co_await result_or(
+            s.queue.async_depth(), sqs::result<sqs::queue_attributes>(call_abandoned()), error);
         s.core.depth_checked(r, r ? std::string() : s.queue.explain(r.error()), clock::now());
         s.dispatch();
+        if (error)
+            std::rethrow_exception(error);
     }
     display.finish(clock::now(), s.core.counts().deleted, s.core.approximate_total());
 }

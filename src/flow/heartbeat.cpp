@@ -7,9 +7,13 @@ namespace sqs2pg::flow::detail {
 namespace {
 
 asio::awaitable<void> extend_one(shell& s, sqs_call<sqs::visibility_entry> call) {
-    const auto r = co_await s.queue.async_change_visibility(std::move(call.entries));
+    std::exception_ptr error;
+    const auto r = co_await result_or(s.queue.async_change_visibility(std::move(call.entries)),
+                                      sqs::result<sqs::batch_result>(call_abandoned()), error);
     s.core.extended(call.id, r, clock::now());
     s.dispatch();
+    if (error)
+        std::rethrow_exception(error);
 }
 
 } // namespace

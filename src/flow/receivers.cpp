@@ -15,7 +15,9 @@ asio::awaitable<void> run_receiver(shell& s) {
             co_await s.wait(wake::receive, step.until);
             continue;
         }
-        auto r = co_await s.queue.async_receive();
+        std::exception_ptr error;
+        auto r = co_await result_or(s.queue.async_receive(),
+                                    sqs::result<sqs::receive_result>(call_abandoned()), error);
         const auto now = clock::now();
         if (r)
             s.core.received(std::move(*r), now, std::chrono::system_clock::now());
@@ -24,6 +26,8 @@ asio::awaitable<void> run_receiver(shell& s) {
         else
             s.core.receive_failed(r.error(), s.queue.explain(r.error()), now);
         s.dispatch();
+        if (error)
+            std::rethrow_exception(error);
     }
 }
 

@@ -21,7 +21,20 @@ std::array<event, sizeof...(I)> make_events(const asio::any_io_executor& ex,
     return {{((void)I, event(ex))...}};
 }
 
+// Every task: a cancelled one sees its calls complete with errors rather than throw at
+// its next co_await, so it can still report to the core.
+asio::awaitable<void> non_throwing_on_cancel(asio::awaitable<void> task) {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    co_await std::move(task);
+}
+
 } // namespace
+
+sqs::error call_abandoned() {
+    sqs::error e;
+    e.kind = sqs::errc::cancelled;
+    return e;
+}
 
 shell::shell(asio::any_io_executor e, flow::core& c, flow::queue& q, flow::sink& s,
              const mask::masker& m, const record::field_map& f, pipeline_metrics& pm)
@@ -53,7 +66,7 @@ void shell::spawn(const char* name, asio::awaitable<void> task) {
     auto it = signals_.emplace(signals_.end());
     ++tasks_running_;
     asio::co_spawn(
-        ex, std::move(task),
+        ex, non_throwing_on_cancel(std::move(task)),
         asio::bind_cancellation_slot(it->slot(), [this, name, it](std::exception_ptr e) {
             if (e) {
                 std::string what = "unknown exception";

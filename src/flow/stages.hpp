@@ -57,6 +57,22 @@ private:
     std::size_t tasks_running_ = 0;
 };
 
+/// `op`'s result; if it throws, `failed`, with the exception kept in `error` so the caller
+/// reports to the core first and rethrows after (the core must hear about every call it
+/// handed out, or it would wait for it for ever).
+template <class T>
+asio::awaitable<T> result_or(asio::awaitable<T> op, T failed, std::exception_ptr& error) {
+    try {
+        co_return co_await std::move(op);
+    } catch (...) {
+        error = std::current_exception();
+    }
+    co_return failed;
+}
+
+/// The error an SQS call that threw is reported with: like a cancelled call.
+sqs::error call_abandoned();
+
 /// The loop of a stage whose calls run side by side (writes, deletes, extensions, dead
 /// letters): ask the core, start the call it names as a task, wait when there is none.
 template <class Next, class Perform>

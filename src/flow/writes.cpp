@@ -1,6 +1,7 @@
 // The batcher and writer: the core forms the batches (by size and by delay, retries with
 // backoff); each batch is written by a task of its own, up to the in-flight limit.
 #include <sqs2pg/ops/log.hpp>
+#include <sqs2pg/pg/error.hpp>
 
 #include "stages.hpp"
 
@@ -11,7 +12,13 @@ namespace {
 asio::awaitable<void> write_one(shell& s, write_call call) {
     const auto t0 = clock::now();
     const std::size_t items = call.batch.rows.size() + call.batch.rejects.size();
-    const auto outcome = co_await s.sink.async_write(std::move(call.batch));
+    pg::batch_outcome failed; // nothing known to be committed: every item to retry
+    failed.rows.assign(call.batch.rows.size(), {pg::item_status::retry, ""});
+    failed.rejects.assign(call.batch.rejects.size(), {pg::item_status::retry, ""});
+    failed.error = pg::errc::stopped;
+    std::exception_ptr error;
+    const auto outcome =
+        co_await result_or(s.sink.async_write(std::move(call.batch)), std::move(failed), error);
     const auto now = clock::now();
     s.metrics.batch_latency.observe(std::chrono::duration<double>(now - t0).count());
     s.metrics.batch_rows.observe(static_cast<double>(items));
@@ -26,6 +33,8 @@ asio::awaitable<void> write_one(shell& s, write_call call) {
                   {"ms", std::chrono::duration_cast<std::chrono::milliseconds>(now - t0).count()}});
     s.core.written(call.id, outcome, now);
     s.dispatch();
+    if (error)
+        std::rethrow_exception(error);
 }
 
 } // namespace
