@@ -63,6 +63,10 @@ delete_step core::next_delete(clock::time_point now) {
         step.call.entries.emplace_back(std::to_string(tickets.size()), c->receipt_handle);
         tickets.push_back(t);
     }
+    if (tickets.empty()) { // every queued copy had left already
+        deleting_.erase(step.call.id);
+        return make_step<delete_step>(step_kind::wait);
+    }
     return step;
 }
 
@@ -239,6 +243,10 @@ dead_letter_step core::next_dead_letter(clock::time_point now) {
         step.call.entries.push_back(std::move(e));
         tickets.push_back(from.front());
         from.pop_front();
+    }
+    if (tickets.empty()) { // every queued copy had left already
+        dead_lettering_.erase(step.call.id);
+        return make_step<dead_letter_step>(step_kind::wait);
     }
     return step;
 }

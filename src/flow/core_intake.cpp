@@ -260,6 +260,10 @@ write_step core::next_write(clock::time_point now) {
             wb.rejects.push_back(t);
         }
     }
+    if (wb.rows.empty() && wb.rejects.empty()) { // every queued copy had left already
+        writing_.erase(step.call.id);
+        return make_step<write_step>(step_kind::wait);
+    }
     return step;
 }
 

@@ -756,5 +756,152 @@ TEST(Core, OnlyTheFirstFatalErrorIsReported) {
     EXPECT_EQ(s.c->finish(s.now).error, "first");
 }
 
+// --- less common answers -------------------------------------------------------------------
+
+TEST(Core, AFailedExtensionCallIsRetriedAfterABackoff) {
+    stepper s;
+    s.receive(2);
+    const auto e = s.c->next_extend(s.now + 15s);
+    ASSERT_EQ(e.kind, step_kind::go);
+    s.c->extended(e.call.id, stepper::error(sqs::errc::timeout, "", 0), s.now + 15s);
+    EXPECT_EQ(s.c->counts().visibility_extended, 0u);
+    const auto w = s.c->next_extend(s.now + 15s);
+    ASSERT_EQ(w.kind, step_kind::wait);
+    EXPECT_GE(w.until, s.now + 15s + 500ms);
+    const auto again = s.c->next_extend(w.until);
+    ASSERT_EQ(again.kind, step_kind::go);
+    EXPECT_EQ(again.call.entries.size(), 2u);
+}
+
+TEST(Core, AThrottledDeadLetterCallIsSentAgainAfterABackoff) {
+    stepper s;
+    s.cfg.dead_letter_queue = true;
+    s.start();
+    s.receive(2);
+    for (ticket x : s.c->take_unprocessed(10))
+        s.c->processed(x, {std::nullopt, record::reject_reason::not_json}, s.now);
+    const auto d = s.c->next_dead_letter(s.now);
+    s.c->dead_lettered(d.call.id, stepper::error(sqs::errc::throttled, "ThrottlingException", 400),
+                       "x", s.now);
+    EXPECT_EQ(s.c->counts().dead_letter_refused, 0u);
+    const auto w = s.c->next_dead_letter(s.now);
+    ASSERT_EQ(w.kind, step_kind::wait);
+    EXPECT_GT(w.until, s.now);
+    const auto again = s.c->next_dead_letter(w.until);
+    ASSERT_EQ(again.kind, step_kind::go);
+    EXPECT_EQ(again.call.entries.size(), 2u); // the same two, in one call again
+}
+
+TEST(Core, AnEntryRefusedInsideAnAnswerGoesToTheTableAndTheRestIsDeadLettered) {
+    stepper s;
+    s.cfg.dead_letter_queue = true;
+    s.start();
+    s.receive(3);
+    for (ticket x : s.c->take_unprocessed(10))
+        s.c->processed(x, {std::nullopt, record::reject_reason::too_long}, s.now);
+    const auto d = s.c->next_dead_letter(s.now);
+    sqs::send_batch_result r = stepper::sent_ok(3);
+    r.successful.erase(r.successful.begin() + 1);
+    r.failed.push_back({"1", "InvalidParameterValue", true, ""});
+    s.c->dead_lettered(d.call.id, r, {}, s.now);
+    EXPECT_EQ(s.c->counts().dead_lettered, 2u);
+    EXPECT_EQ(s.c->counts().dead_letter_refused, 1u);
+    const auto w = s.c->next_write(s.now);
+    ASSERT_EQ(w.kind, step_kind::go);
+    ASSERT_EQ(w.call.batch.rejects.size(), 1u);
+    EXPECT_EQ(w.call.batch.rejects[0].message_id, "m1");
+    EXPECT_EQ(w.call.batch.rejects[0].reason, "too_long");
+}
+
+TEST(Core, AFailedDepthCheckIsAskedAgainAndAFatalOneStopsTheRun) {
+    stepper s;
+    s.cfg.drain = true;
+    s.start();
+    ASSERT_EQ(s.c->next_receive(s.now).kind, step_kind::go);
+    s.c->received({}, s.now, std::chrono::system_clock::now());
+    ASSERT_EQ(s.c->next_depth_check(s.now).kind, step_kind::go);
+    EXPECT_EQ(s.c->next_depth_check(s.now).kind, step_kind::wait); // one at a time
+    s.c->depth_checked(stepper::error(sqs::errc::server, "InternalError", 500), "x", s.now);
+    EXPECT_EQ(s.c->state(), run_state::running);
+    EXPECT_EQ(s.c->next_depth_check(s.now).until, s.now + 250ms);
+    ASSERT_EQ(s.c->next_depth_check(s.now + 250ms).kind, step_kind::go);
+    s.c->depth_checked(stepper::error(sqs::errc::auth, "AccessDenied", 403), "no access",
+                       s.now + 250ms);
+    EXPECT_EQ(s.c->state(), run_state::hard_stop);
+    EXPECT_EQ(s.c->finish(s.now).error, "no access");
+}
+
+TEST(Core, ARefusedRejectRecordNamesItsSqlstateWhenTheBatchFailsForGood) {
+    stepper s;
+    const auto t = s.receive(1);
+    s.process_reject(t[0], record::reject_reason::not_json);
+    const auto w = s.c->next_write(s.now + 50ms);
+    pg::batch_outcome o = s.outcome(w.call, pg::item_status::retry, pg::errc::server_error);
+    o.rejects[0].sqlstate = "42P01";
+    s.c->written(w.call.id, o, s.now);
+    EXPECT_NE(s.c->finish(s.now).error.find("SQLSTATE 42P01"), std::string::npos);
+}
+
+TEST(Core, LateOrUnknownReportsChangeNothing) {
+    stepper s;
+    s.receive(2);
+    s.process_all_rows();
+    const auto w = s.c->next_write(s.now + 50ms);
+    s.c->written(w.call.id + 1000, s.outcome(w.call, pg::item_status::inserted), s.now);
+    s.c->deleted(777, stepper::batch_ok(1), {}, s.now);
+    s.c->extended(778, stepper::batch_ok(1), s.now);
+    s.c->dead_lettered(779, stepper::sent_ok(1), {}, s.now);
+    EXPECT_EQ(s.c->counts().inserted, 0u);
+    EXPECT_EQ(s.c->held().size(), 2u);
+    s.c->written(w.call.id, s.outcome(w.call, pg::item_status::inserted), s.now);
+    s.c->written(w.call.id, s.outcome(w.call, pg::item_status::inserted), s.now); // twice
+    EXPECT_EQ(s.c->counts().inserted, 2u);
+}
+
+TEST(Core, ZeroLimitsAreTreatedAsOne) {
+    stepper s;
+    s.cfg.batch_size = 0;
+    s.cfg.max_batches_in_flight = 0;
+    s.start();
+    s.receive(3);
+    s.process_all_rows();
+    const auto w = s.c->next_write(s.now);
+    ASSERT_EQ(w.kind, step_kind::go);
+    EXPECT_EQ(w.call.batch.rows.size(), 1u);
+    EXPECT_EQ(s.c->next_write(s.now).kind, step_kind::wait);
+}
+
+TEST(Core, DeadLettersInFlightAtAHardStopAreHandedBack) {
+    stepper s;
+    s.cfg.dead_letter_queue = true;
+    s.start();
+    s.receive(2);
+    for (ticket x : s.c->take_unprocessed(10))
+        s.c->processed(x, {std::nullopt, record::reject_reason::not_json}, s.now);
+    const auto d = s.c->next_dead_letter(s.now);
+    ASSERT_EQ(d.kind, step_kind::go);
+    s.c->request_stop("SIGTERM", s.now);
+    s.c->request_stop("SIGTERM", s.now);
+    EXPECT_EQ(s.c->next_dead_letter(s.now).kind, step_kind::wait); // its call is still out
+    s.c->dead_lettered(d.call.id, stepper::error(sqs::errc::cancelled, "", 0), {}, s.now);
+    EXPECT_EQ(s.c->next_dead_letter(s.now).kind, step_kind::finish);
+    const auto plan = s.c->settle();
+    ASSERT_EQ(plan.releases.size(), 1u);
+    EXPECT_EQ(plan.releases[0].entries.size(), 2u); // not lost: SQS gets them back at once
+    s.c->settle_timed_out(15s);
+    EXPECT_EQ(s.c->finish(s.now).exit_code, 1);
+}
+
+TEST(Core, StateNamesForLogs) {
+    EXPECT_EQ(state_name(run_state::running), "running");
+    EXPECT_EQ(state_name(run_state::stopping), "stopping");
+    EXPECT_EQ(state_name(run_state::hard_stop), "hard_stop");
+    EXPECT_EQ(state_name(run_state::drained), "drained");
+    EXPECT_EQ(state_name(run_state::stopped), "stopped");
+    EXPECT_EQ(state_name(run_state::failed), "failed");
+    EXPECT_EQ(cause_name(errc::pg_refused), "pg_refused");
+    EXPECT_EQ(make_error_code(errc::grace_expired).message(), "the shutdown grace period is over");
+}
+
 } // namespace
 } // namespace sqs2pg::flow
