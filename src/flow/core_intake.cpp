@@ -39,6 +39,13 @@ receive_step core::next_receive(clock::time_point now) {
             step_kind::wait); // a release or a reconnect wakes the receivers
     if (now < receive_not_before_)
         return make_step<receive_step>(step_kind::wait, receive_not_before_);
+    // Backpressure, as bounded channels would give: with a full batch already waiting
+    // for every write slot, or twice that many copies held (the deletes lag), receiving
+    // more only grows memory and latency: the pipeline goes at its slowest stage's pace.
+    // The writer and the acknowledger wake the receivers (not logged: the normal pace).
+    if (write_backlog() >= cfg_.batch_size * cfg_.max_batches_in_flight ||
+        held_.size() >= max_held())
+        return make_step<receive_step>(step_kind::wait);
     ++receives_in_flight_;
     return make_step<receive_step>(step_kind::go);
 }
@@ -117,6 +124,14 @@ void core::receive_cancelled(clock::time_point) {
     if (receives_in_flight_ > 0)
         --receives_in_flight_;
     wakeups_ |= wake::all_stages;
+}
+
+std::size_t core::max_held() const noexcept {
+    return 2 * cfg_.batch_size * cfg_.max_batches_in_flight + sqs::max_receive_messages;
+}
+
+std::size_t core::write_backlog() const noexcept {
+    return unprocessed_.size() + to_write_.size() + retry_items_;
 }
 
 bool core::receiving_finished() const noexcept {
@@ -212,6 +227,8 @@ write_step core::next_write(clock::time_point now) {
         if (it->not_before <= now) {
             items = std::move(it->items);
             attempt = it->attempt;
+            retry_items_ -= items.size();
+            wakeups_ |= wake::receive; // the backlog shrank
             retries_.erase(it);
             break;
         }
@@ -226,6 +243,7 @@ write_step core::next_write(clock::time_point now) {
             const std::size_t n = std::min(to_write_.size(), cfg_.batch_size);
             items.assign(to_write_.begin(), to_write_.begin() + static_cast<std::ptrdiff_t>(n));
             to_write_.erase(to_write_.begin(), to_write_.begin() + static_cast<std::ptrdiff_t>(n));
+            wakeups_ |= wake::receive; // the backlog shrank
             write_now_ = false;
             oldest_to_write_ = now; // what is left has waited since now, at the latest
         } else {
@@ -369,6 +387,7 @@ void core::written(std::uint64_t call, const pg::batch_outcome& outcome, clock::
               {"error", outcome.error ? outcome.error.message() : std::string("unknown")},
               {"attempt", wb.attempt + 1},
               {"retry_in_ms", delay.count()}});
+    retry_items_ += again.size();
     retries_.push_back(write_retry_batch{std::move(again), wb.attempt + 1, now + delay});
 }
 

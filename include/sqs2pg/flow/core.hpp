@@ -328,6 +328,12 @@ private:
     /// is handed back at the end.
     bool writes_pointless() const noexcept { return fatal_ == errc::pg_refused; }
     bool receiving_finished() const noexcept;
+    /// Copies received and not yet in a write: waiting for record+mask, for a batch, or
+    /// for a retry.
+    std::size_t write_backlog() const noexcept;
+    /// Copies held at most (receivers wait beyond it): twice what the writer can take at
+    /// once, so memory does not grow with the queue when a later stage is slower.
+    std::size_t max_held() const noexcept;
     bool dead_letters_finished() const noexcept;
     bool writes_finished() const noexcept;
     bool deletes_finished() const noexcept;
@@ -377,6 +383,7 @@ private:
     clock::time_point oldest_to_write_{};
     bool write_now_ = false; ///< a refused row's reject record waits: no lingering
     std::deque<write_retry_batch> retries_;
+    std::size_t retry_items_ = 0; ///< items in retries_
     std::unordered_map<std::uint64_t, write_batch> writing_;
 
     // deletes

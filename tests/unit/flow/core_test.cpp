@@ -73,6 +73,44 @@ TEST(Core, ReceiversPauseAtTheMemoryBoundAndResumeWhenBytesAreReleased) {
     EXPECT_EQ(s.c->next_receive(s.now).kind, step_kind::go);
 }
 
+TEST(Core, ReceiversWaitWhileAFullBatchWaitsForEveryWriteSlot) {
+    stepper s;
+    s.cfg.batch_size = 10;
+    s.cfg.max_batches_in_flight = 2;
+    s.start();
+    s.receive(15);
+    EXPECT_EQ(s.c->next_receive(s.now).kind, step_kind::go); // 15 < 2 x 10
+    s.c->received(s.messages(5), s.now, std::chrono::system_clock::now());
+    const auto w = s.c->next_receive(s.now);
+    EXPECT_EQ(w.kind, step_kind::wait); // 20 waiting: enough to keep both slots busy
+    EXPECT_EQ(w.until, clock::time_point::max());
+    s.process_all_rows();
+    s.c->take_wakeups();
+    ASSERT_EQ(s.c->next_write(s.now).kind, step_kind::go);
+    EXPECT_NE(s.c->take_wakeups() & wake::receive, 0u);
+    EXPECT_EQ(s.c->next_receive(s.now).kind, step_kind::go);
+}
+
+TEST(Core, ReceiversWaitWhenDeletesLagSoMemoryDoesNotGrowWithTheQueue) {
+    stepper s;
+    s.cfg.batch_size = 10;
+    s.cfg.max_batches_in_flight = 1;
+    s.start();
+    // 2 x 10 + one receive's worth: 30 held at most.
+    for (int i = 0; i < 3; ++i) {
+        s.receive(10);
+        s.process_all_rows();
+        s.commit_all(); // committed, but no delete done yet
+    }
+    EXPECT_EQ(s.c->held().size(), 30u);
+    EXPECT_EQ(s.c->next_receive(s.now).kind, step_kind::wait);
+    auto d = s.c->next_delete(s.now);
+    s.c->take_wakeups();
+    s.c->deleted(d.call.id, s.delete_ok(d.call, 10), {}, s.now);
+    EXPECT_NE(s.c->take_wakeups() & wake::receive, 0u);
+    EXPECT_EQ(s.c->next_receive(s.now).kind, step_kind::go);
+}
+
 TEST(Core, PostgresDownPausesReceivingAndMakesItNotReady) {
     stepper s;
     s.c->set_pg_connected(false, s.now);
