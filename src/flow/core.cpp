@@ -42,6 +42,7 @@ core::core(core_config cfg, const mask::sealer* sealer, clock::time_point now)
     , delete_backoff_(cfg.sqs_retry)
     , extend_backoff_(cfg.sqs_retry)
     , dead_letter_backoff_(cfg.sqs_retry) {
+    write_progress_ = now;
     if (cfg_.batch_size == 0)
         cfg_.batch_size = 1;
     if (cfg_.max_batches_in_flight == 0)
@@ -136,6 +137,8 @@ std::optional<std::string_view> core::not_ready_reason() const noexcept {
         return "stopping";
     if (!pg_connected_)
         return "postgres disconnected";
+    if (stalled_)
+        return "writes stalled";
     if (sqs_failing_)
         return "sqs calls failing";
     return std::nullopt;

@@ -20,6 +20,8 @@ void core::check_pause(clock::time_point) {
         reason = "max_in_flight_bytes";
     else if (!pg_connected_)
         reason = "postgres_disconnected";
+    else if (stalled_)
+        reason = "writes_stalled";
     if ((reason == nullptr) == (pause_reason_ == nullptr))
         return;
     pause_reason_ = reason;
@@ -165,6 +167,8 @@ void core::processed(ticket t, process_result p, clock::time_point now) {
     if (p.row) {
         c->row = std::move(*p.row);
         c->state = copy_state::queued;
+        if (!write_work_waiting())
+            write_progress_ = now; // the stall clock starts when work starts to wait
         if (to_write_.empty())
             oldest_to_write_ = now;
         to_write_.push_back(t);
@@ -194,6 +198,8 @@ void core::to_reject(ticket t, held_copy& c, reject_origin origin, std::string r
     c.body.clear();
     c.body.shrink_to_fit();
     c.state = copy_state::queued;
+    if (!write_work_waiting())
+        write_progress_ = now;
     if (to_write_.empty())
         oldest_to_write_ = now;
     if (origin == reject_origin::invalid_record) {
@@ -215,13 +221,58 @@ bool core::writes_finished() const noexcept {
            writing_.empty();
 }
 
+bool core::write_work_waiting() const noexcept {
+    return !to_write_.empty() || !retries_.empty() || !writing_.empty();
+}
+
+clock::time_point core::watch_stall(clock::time_point now) {
+    if (!write_work_waiting() || stopping()) {
+        write_progress_ = now; // nothing waits: nothing can stall
+        if (stalled_)
+            write_progress(now);
+        return clock::time_point::max();
+    }
+    const auto stall_at = write_progress_ + cfg_.stall_after;
+    if (now < stall_at || stalled_)
+        return stalled_ ? clock::time_point::max() : stall_at;
+    stalled_ = true;
+    ops::log(ops::level::warn, "pipeline.writes_stalled",
+             {{"seconds",
+               std::chrono::duration_cast<std::chrono::seconds>(now - write_progress_).count()},
+              {"waiting", to_write_.size() + retry_items_},
+              {"writing", writing_.size()},
+              {"postgres_connected", pg_connected_},
+              {"last_error", last_write_error_.empty() ? std::string_view("no answer")
+                                                       : std::string_view(last_write_error_)}});
+    check_pause(now);
+    wakeups_ |= wake::receive;
+    return clock::time_point::max();
+}
+
+void core::write_progress(clock::time_point now) {
+    write_progress_ = now;
+    last_write_error_.clear();
+    if (!stalled_)
+        return;
+    stalled_ = false;
+    ops::log(ops::level::info, "pipeline.writes_resumed", {});
+    check_pause(now);
+    wakeups_ |= wake::receive;
+}
+
+std::chrono::seconds core::write_stall(clock::time_point now) const noexcept {
+    return stalled_ ? std::chrono::duration_cast<std::chrono::seconds>(now - write_progress_)
+                    : std::chrono::seconds(0);
+}
+
 write_step core::next_write(clock::time_point now) {
+    const auto stall_at = watch_stall(now);
     if (writes_finished())
         return make_step<write_step>(step_kind::finish);
     if (hard() || writes_pointless() || writing_.size() >= cfg_.max_batches_in_flight)
-        return make_step<write_step>(step_kind::wait); // a write that completes wakes this stage
+        return make_step<write_step>(step_kind::wait, stall_at); // or a write completes
     std::vector<ticket> items;
-    auto until = clock::time_point::max();
+    auto until = stall_at;
     unsigned attempt = 0;
     for (auto it = retries_.begin(); it != retries_.end(); ++it) {
         if (it->not_before <= now) {
@@ -355,12 +406,17 @@ void core::written(std::uint64_t call, const pg::batch_outcome& outcome, clock::
 
     std::vector<ticket> again;
     static const pg::item_outcome unknown{};
+    const auto committed_before = counts_.inserted + counts_.duplicates_skipped + counts_.rejected;
     for (std::size_t k = 0; k < wb.rows.size(); ++k)
         settle_write_item(wb.rows[k], k < outcome.rows.size() ? outcome.rows[k] : unknown, again,
                           now);
     for (std::size_t k = 0; k < wb.rejects.size(); ++k)
         settle_write_item(wb.rejects[k], k < outcome.rejects.size() ? outcome.rejects[k] : unknown,
                           again, now);
+    if (counts_.inserted + counts_.duplicates_skipped + counts_.rejected > committed_before)
+        write_progress(now);
+    else if (outcome.error)
+        last_write_error_ = outcome.error.message();
     if (again.empty() || hard())
         return; // on a hard stop what is left stays held and is handed back
     if (pg::is_fatal(outcome.error)) {

@@ -64,6 +64,11 @@ pipeline_metrics::pipeline_metrics(ops::registry& reg, const core& c,
                        [&c] { return static_cast<std::int64_t>(c.held().bytes()); });
     reg.add_gauge_view("sqs2pg_draining", "1 once shutdown or --drain stopped receiving, else 0.",
                        [&c] { return c.state() == run_state::running ? 0 : 1; });
+    reg.add_gauge_view(
+        "sqs2pg_write_stall_seconds",
+        "Seconds since Postgres last committed while work waits for it, once "
+        "that passes the stall threshold (15 s); 0 while writes flow.",
+        [&c] { return static_cast<std::int64_t>(c.write_stall(clock::now()).count()); });
     constexpr std::string_view state_help =
         "Connection state per peer: 1 for the current state, 0 for the others.";
     reg.add_state_set_view(

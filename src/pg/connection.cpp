@@ -44,6 +44,13 @@ std::string one_line(const char* msg) {
     return s;
 }
 
+/// TCP liveness defaults (connect_options::tcp_liveness_defaults). A table, not an
+/// initializer list inside the coroutine: GCC 12 cannot compile those.
+constexpr std::pair<const char*, const char*> tcp_liveness[] = {
+    {"keepalives", "1"},       {"keepalives_idle", "10"},     {"keepalives_interval", "5"},
+    {"keepalives_count", "3"}, {"tcp_user_timeout", "30000"},
+};
+
 /// Connection keywords in order, as PQconnectStartParams takes them.
 class param_list {
 public:
@@ -274,6 +281,13 @@ asio::awaitable<boost::system::result<void>> connection::async_connect(connect_o
     if (!resolved)
         co_return resolved.error();
     params.set("fallback_application_name", "sqs2pg");
+    if (opts.tcp_liveness_defaults) {
+        // Only where the user's connection string is silent (libpq reads no environment
+        // variables for these).
+        for (const auto& [key, value] : tcp_liveness)
+            if (params.get(key) == nullptr)
+                params.set(key, value);
+    }
     params.set("client_encoding",
                "UTF8"); // rows are UTF-8 JSON text, whatever PGCLIENTENCODING says
 

@@ -40,6 +40,8 @@ public:
             return "invalid table name";
         case errc::stopped:
             return "the PostgreSQL writer is stopped";
+        case errc::no_answer:
+            return "PostgreSQL did not answer in time";
         }
         return "unknown pg error";
     }
@@ -104,6 +106,7 @@ bool is_retryable(boost::system::error_code ec) noexcept {
     case errc::connection_lost:
     case errc::read_only:
     case errc::protocol:
+    case errc::no_answer:
     case errc::transient:
     case errc::statement_timeout:
     case errc::resources:

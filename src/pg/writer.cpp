@@ -109,6 +109,18 @@ struct writer::impl {
             detail = c->error_detail();
             co_return connected.error();
         }
+        // A session that cannot write (a failover landed on a standby, or
+        // default_transaction_read_only on the role) is not a connection: every batch would
+        // fail with 25006 while readiness said "connected". Try again later instead.
+        const std::string read_only_query = "SHOW transaction_read_only";
+        auto ro = co_await c->async_query(read_only_query);
+        if (!ro)
+            co_return ro.error();
+        if (PQntuples(ro->get()) == 1 && std::string_view(PQgetvalue(ro->get(), 0, 0)) == "on") {
+            detail = "the server accepts no writes (transaction_read_only is on: a standby, "
+                     "or default_transaction_read_only)";
+            co_return errc::read_only;
+        }
         if (!schema_checked) {
             auto schema = co_await async_ensure_schema(*c, names, cfg.create_tables, detail);
             if (!schema)
@@ -344,6 +356,25 @@ struct writer::impl {
         co_return g.done || static_cast<bool>(g.lost);
     }
 
+    // As wait_group, but a group still unanswered at `deadline` ends the session: the
+    // server (or the network to it) is frozen. Every group in flight is then lost, and
+    // their items are written again after the reconnect.
+    asio::awaitable<bool> wait_group_until(group& g, asio::steady_timer& deadline) {
+        if (g.done || g.lost)
+            co_return true;
+        const std::uint64_t s = session;
+        const auto r = co_await (g.wake.async_wait(use_tuple) || deadline.async_wait(use_tuple));
+        if (r.index() == 1 && !std::get<0>(std::get<1>(r)) && !g.done && !g.lost) {
+            ops::log(ops::level::warn, "pg.no_answer",
+                     {{"seconds",
+                       std::chrono::duration_cast<std::chrono::seconds>(cfg.batch_timeout).count()},
+                      {"in_flight", tracker.in_flight()}});
+            if (alive(s))
+                end_session(errc::no_answer, true);
+        }
+        co_return g.done || static_cast<bool>(g.lost);
+    }
+
     asio::awaitable<error_code> wait_ready() {
         const auto cs = co_await asio::this_coro::cancellation_state;
         while (!ready) {
@@ -427,6 +458,14 @@ struct writer::impl {
         if (g.failed_query) {
             const std::string& code = g.results[*g.failed_query].sqlstate;
             const error_code cause = errc_from_sqlstate(code);
+            if (classify_sqlstate(code) == sqlstate_action::reconnect && ready) {
+                // 25006 (read-only: a failover landed on a standby), class 08, 57P01-03:
+                // this session will keep failing. End it; the reconnect checks that the
+                // next one can write.
+                ops::log(ops::level::warn, "pg.session_unusable",
+                         {{"sqlstate", code}, {"error", cause.message()}});
+                end_session(cause, true);
+            }
             // Bisection steps are expected on the way to a refused row: only the row itself
             // is worth a warning.
             const bool data = classify_sqlstate(code) == sqlstate_action::reject;
@@ -496,9 +535,10 @@ struct writer::impl {
             groups.reserve(attempts.size());
             for (const auto& a : attempts)
                 groups.push_back(send_attempt(a, st));
+            asio::steady_timer deadline(ex, cfg.batch_timeout);
             for (std::size_t i = 0; i < attempts.size(); ++i) {
                 if (!aborted) {
-                    const bool finished = co_await wait_group(*groups[i]);
+                    const bool finished = co_await wait_group_until(*groups[i], deadline);
                     aborted = !finished;
                 }
                 if (aborted)

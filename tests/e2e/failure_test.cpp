@@ -140,5 +140,63 @@ TEST_F(failures, ASignalWhileWaitingForPostgresAtStartupIsACleanStop) {
     EXPECT_EQ(counts().total(), 0u);
 }
 
+TEST_F(failures, AFrozenPostgresMakesTheRunNotReadyWithinFifteenSecondsAndLosesNothing) {
+    const auto logins = generated_logins(300, test::unique_name("user_"), 0);
+    sqs().send(queue_url_, logins.bodies);
+    const auto port = free_port();
+    auto& p = start(
+        run_args({"--drain", "--batch-size", "10", "--batch-max-delay-ms", "20", "--receivers", "1",
+                  "--visibility-timeout", "60", "--listen", "127.0.0.1:" + std::to_string(port)}),
+        run_env());
+    ASSERT_TRUE(wait_until([&] { return rows_if_any() >= 30 || !p.running(); }, 120s, 20ms))
+        << p.stderr_tail();
+    ASSERT_TRUE(p.running()) << p.stderr_tail();
+
+    // This run's session: the one whose statements name this test's schema. SIGSTOP
+    // freezes it: it neither answers nor closes (a hung backend, a proxy that stopped
+    // forwarding).
+    database admin(test::require_env("SQS2PG_TEST_PG_ADMIN"));
+    const auto pid = std::stoi(
+        admin.value(fmt::format("SELECT coalesce(max(pid), 0) FROM pg_stat_activity WHERE "
+                                "application_name = 'sqs2pg' AND query LIKE '%{}%'",
+                                schema_)));
+    ASSERT_GT(pid, 0);
+    ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+    struct resume {
+        int pid;
+        ~resume() { ::kill(pid, SIGCONT); }
+    } guard{pid};
+    const auto frozen_at = std::chrono::steady_clock::now();
+
+    http_answer ready;
+    while (std::chrono::steady_clock::now() - frozen_at < 30s) {
+        ready = http_get(port, "/readyz");
+        if (ready.status == 503)
+            break;
+        sleep_for(250ms);
+    }
+    const auto noticed = std::chrono::steady_clock::now() - frozen_at;
+    EXPECT_EQ(ready.status, 503) << "/readyz said ready while no write could complete";
+    EXPECT_LE(noticed, 17s) << "the stall was noticed late";
+    EXPECT_NE(ready.body.find("writes stalled"), std::string::npos) << ready.body;
+    const auto metrics = http_get(port, "/metrics").body;
+    EXPECT_GE(metric_value(metrics, "sqs2pg_write_stall_seconds").value_or(0), 15) << metrics;
+
+    ::kill(pid, SIGCONT);
+    auto r = finish(p, 180s);
+    ASSERT_TRUE(r.status.exited_with(0)) << r.status.describe() << "\n" << r.err;
+    EXPECT_EQ(rows(), 300);
+    EXPECT_EQ(distinct_users(), 300);
+    EXPECT_EQ(counts().total(), 0u);
+    const auto stalls = [&](std::string_view event) {
+        std::size_t n = 0;
+        for (auto at = r.err.find(event); at != std::string::npos; at = r.err.find(event, at + 1))
+            ++n;
+        return n;
+    };
+    EXPECT_EQ(stalls("\"pipeline.writes_stalled\""), 1u) << r.err; // one line says why
+    EXPECT_EQ(stalls("\"pipeline.writes_resumed\""), 1u) << r.err;
+}
+
 } // namespace
 } // namespace sqs2pg::e2e

@@ -81,6 +81,10 @@ struct core_config {
     std::chrono::milliseconds drain_check_interval{250};
     std::chrono::milliseconds depth_poll_interval{2000};
     bool poll_depth = false; ///< ask for the depth every depth_poll_interval (progress)
+    /// Work waiting for Postgres with nothing committed for this long (whatever the
+    /// cause: a frozen server, a lock, a read-only session, reconnecting) is a stall:
+    /// not ready, receivers paused, a log line and the stall metric say so.
+    std::chrono::seconds stall_after{15};
     base::backoff_config write_retry{std::chrono::milliseconds(100), std::chrono::seconds(5)};
     base::backoff_config sqs_retry{std::chrono::seconds(1), std::chrono::seconds(20)};
     std::uint64_t seed = 0x5eed; ///< jitter of the retries
@@ -292,9 +296,11 @@ public:
     const inflight_tracker& held() const noexcept { return held_; }
     bool pg_connected() const noexcept { return pg_connected_; }
     bool sqs_failing() const noexcept { return sqs_failing_; }
-    /// Not ready while stopping, while Postgres is disconnected or SQS calls fail; the
-    /// reason in words.
+    /// Not ready while stopping, while Postgres is disconnected, while writes are stalled
+    /// (see core_config::stall_after) or SQS calls fail; the reason in words.
     std::optional<std::string_view> not_ready_reason() const noexcept;
+    /// How long writes have been stalled (0 when they are not).
+    std::chrono::seconds write_stall(clock::time_point now) const noexcept;
     const ops::latency_recorder& latency() const noexcept { return latency_; }
 
     /// The stages to wake (wake:: bits) since the last call; clears them.
@@ -339,6 +345,10 @@ private:
     bool deletes_finished() const noexcept;
     bool locally_idle() const noexcept;
     void check_pause(clock::time_point now);
+    bool write_work_waiting() const noexcept;
+    /// Stall bookkeeping at each write step; the time the stall begins if it has not.
+    clock::time_point watch_stall(clock::time_point now);
+    void write_progress(clock::time_point now);
     void to_reject(ticket t, held_copy& c, reject_origin origin, std::string reason,
                    clock::time_point now);
     void commit(ticket t, held_copy& c, clock::time_point now);
@@ -383,7 +393,10 @@ private:
     clock::time_point oldest_to_write_{};
     bool write_now_ = false; ///< a refused row's reject record waits: no lingering
     std::deque<write_retry_batch> retries_;
-    std::size_t retry_items_ = 0; ///< items in retries_
+    std::size_t retry_items_ = 0;        ///< items in retries_
+    clock::time_point write_progress_{}; ///< the last commit, or when write work appeared
+    bool stalled_ = false;
+    std::string last_write_error_; ///< why the last write did not commit (for the stall log)
     std::unordered_map<std::uint64_t, write_batch> writing_;
 
     // deletes

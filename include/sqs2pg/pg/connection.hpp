@@ -33,6 +33,11 @@ struct connect_options {
     /// The whole connect, TLS and authentication included (libpq's own connect_timeout
     /// applies only to blocking connects).
     std::chrono::milliseconds timeout{10000};
+    /// TCP liveness settings the connection string does not set itself: keepalives
+    /// after 10 s idle, every 5 s, 3 probes, and tcp_user_timeout 30 s (unacknowledged
+    /// data), so a dead peer or a silent partition ends the session in about 30 s
+    /// instead of the kernel's 15 minutes (or 2 hours of idle keepalive).
+    bool tcp_liveness_defaults = true;
 };
 
 /// One libpq connection driven by the io_context. Not thread-safe; one operation at a

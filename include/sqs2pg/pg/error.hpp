@@ -24,6 +24,8 @@ enum class errc {
     schema_mismatch,    ///< the target table exists with other columns or types: fatal
     invalid_table_name, ///< the configured table name is not [schema.]table: fatal
     stopped,            ///< the writer was stopped or is not running
+    no_answer,          ///< no answer within the writer's batch deadline (a frozen server or
+                        ///< network): the session is dropped and the batch written again
 };
 
 const boost::system::error_category& pg_category() noexcept;

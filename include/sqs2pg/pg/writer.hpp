@@ -39,6 +39,12 @@ struct writer_config {
     /// The session's statement_timeout (0: the server's or role's setting).
     std::chrono::milliseconds statement_timeout{std::chrono::seconds(30)};
     std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
+    /// How long a pipelined batch may go unanswered (client side, whatever the cause: a
+    /// frozen server, a proxy that stopped forwarding, a silent partition). Past it the
+    /// session is dropped, and the batch is written again after the reconnect (the
+    /// ledger makes that safe). Above statement_timeout, so the server's own timeout
+    /// (which splits the batch) comes first.
+    std::chrono::milliseconds batch_timeout{std::chrono::seconds(45)};
     /// Pacing of reconnects: capped exponential backoff with equal jitter.
     base::backoff_config reconnect{};
     param_format format = param_format::binary;
@@ -71,8 +77,10 @@ public:
 
     /// Connects (one attempt), checks the target table's columns and creates missing
     /// tables, prepares the statements and enters pipeline mode. Errors: invalid table
-    /// name, connection failures (retryable: call again), schema_mismatch (fatal;
-    /// error_detail() names every difference), other server errors.
+    /// name, connection failures (retryable: call again), read_only (the server is a
+    /// standby or the session is read-only: retryable, a session that cannot write is
+    /// not a connection), schema_mismatch (fatal; error_detail() names every difference),
+    /// other server errors.
     boost::asio::awaitable<boost::system::result<void>> async_start();
 
     /// Runs the connection until stop() or cancellation: reads pipeline results, flushes,

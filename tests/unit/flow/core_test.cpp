@@ -193,7 +193,9 @@ TEST(Core, BatchesInFlightAreLimited) {
     ASSERT_EQ(b.kind, step_kind::go);
     const auto c = s.c->next_write(s.now);
     EXPECT_EQ(c.kind, step_kind::wait);
-    EXPECT_EQ(c.until, clock::time_point::max()); // a completed write wakes the stage
+    // A completed write wakes the stage; it looks again when writes would count as
+    // stalled.
+    EXPECT_EQ(c.until, s.now + 15s);
     s.c->take_wakeups();
     s.c->written(a.call.id, s.outcome(a.call, pg::item_status::inserted), s.now);
     EXPECT_NE(s.c->take_wakeups() & wake::write, 0u);
@@ -792,6 +794,58 @@ TEST(Core, OnlyTheFirstFatalErrorIsReported) {
     s.c->fail(errc::pg_gave_up, "first", s.now);
     s.c->fail(errc::internal_error, "second", s.now);
     EXPECT_EQ(s.c->finish(s.now).error, "first");
+}
+
+// --- stalls ----------------------------------------------------------------------------------
+
+TEST(Core, WritesThatStopCompletingMakeTheRunNotReadyWithinFifteenSeconds) {
+    stepper s;
+    s.receive(5);
+    s.process_all_rows();
+    const auto w = s.c->next_write(s.now + 50ms);
+    ASSERT_EQ(w.kind, step_kind::go); // and it never answers: a frozen server, a lock
+    EXPECT_FALSE(s.c->not_ready_reason());
+    const auto look = s.c->next_write(s.now + 50ms);
+    EXPECT_EQ(look.until, s.now + 15s); // the write stage wakes to notice the stall
+    EXPECT_EQ(s.c->next_write(s.now + 14s).kind, step_kind::wait);
+    EXPECT_FALSE(s.c->not_ready_reason());
+    s.c->take_wakeups();
+    s.c->next_write(s.now + 15s);
+    EXPECT_EQ(s.c->not_ready_reason(), std::optional<std::string_view>("writes stalled"));
+    EXPECT_EQ(s.c->write_stall(s.now + 20s), 20s);
+    EXPECT_NE(s.c->take_wakeups() & wake::receive, 0u);
+    EXPECT_EQ(s.c->next_receive(s.now + 15s).kind, step_kind::wait); // receivers pause
+    // The answer comes: ready again, receiving again.
+    s.c->written(w.call.id, s.outcome(w.call, pg::item_status::inserted), s.now + 21s);
+    EXPECT_FALSE(s.c->not_ready_reason());
+    EXPECT_EQ(s.c->write_stall(s.now + 21s), 0s);
+    EXPECT_EQ(s.c->next_receive(s.now + 21s).kind, step_kind::go);
+}
+
+TEST(Core, WritesThatKeepFailingAreAStallEvenThoughTheyComplete) {
+    stepper s;
+    s.receive(2);
+    s.process_all_rows();
+    auto now = s.now + 50ms;
+    while (now < s.now + 16s) {
+        const auto w = s.c->next_write(now);
+        if (w.kind == step_kind::go)
+            s.c->written(w.call.id, s.outcome(w.call, pg::item_status::retry, pg::errc::read_only),
+                         now);
+        else
+            now = std::min(w.until, now + 1s);
+    }
+    EXPECT_EQ(s.c->not_ready_reason(), std::optional<std::string_view>("writes stalled"));
+}
+
+TEST(Core, AnIdlePipelineNeverStalls) {
+    stepper s;
+    EXPECT_EQ(s.c->next_write(s.now + 1h).kind, step_kind::wait);
+    EXPECT_FALSE(s.c->not_ready_reason());
+    s.receive(1); // work appears an hour in: the clock starts now
+    s.process_all_rows();
+    EXPECT_EQ(s.c->next_write(s.now).kind, step_kind::wait);
+    EXPECT_FALSE(s.c->not_ready_reason());
 }
 
 // --- less common answers -------------------------------------------------------------------
