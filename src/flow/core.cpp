@@ -266,11 +266,13 @@ run_result core::finish(clock::time_point now) {
         state_ = run_state::failed;
         result.exit_code = 1;
         result.error = detail_;
-    } else if (state_ == run_state::hard_stop) {
+    } else if (state_ == run_state::hard_stop && not_committed_at_settle_ > 0) {
         state_ = run_state::failed;
         result.exit_code = 1;
         result.error = "stopped before all work was committed: " + stop_reason_;
     } else {
+        // Finished, or stopped hard with nothing left uncommitted (e.g. a slow last long
+        // poll outlived the grace period after a drain): nothing was abandoned.
         state_ = cause_ == errc::drained ? run_state::drained : run_state::stopped;
     }
     ops::log(ops::level::info, "pipeline.stopped",

@@ -40,7 +40,8 @@ enum class run_state : std::uint8_t {
                ///< request, when the grace period runs out, or on an error SQS cannot get past
     drained,   ///< final: --drain emptied the queue; exit 0
     stopped,   ///< final: stopped on request with everything received committed; exit 0
-    failed,    ///< final: a fatal error, or a hard stop that abandoned work; exit 1
+    failed,    ///< final: a fatal error, or a hard stop that handed back uncommitted work;
+               ///< exit 1 (a hard stop that abandoned nothing ends as drained or stopped)
 };
 
 std::string_view state_name(run_state s) noexcept;

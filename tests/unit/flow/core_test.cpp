@@ -635,6 +635,31 @@ TEST(Core, ASecondStopCancelsAndNothingUncommittedIsDeleted) {
     EXPECT_EQ(r.error, "stopped before all work was committed: SIGTERM");
 }
 
+TEST(Core, AHardStopThatAbandonsNothingIsNotAFailure) {
+    stepper s;
+    s.cfg.drain = true;
+    s.start();
+    s.receive(3);
+    s.process_all_rows();
+    s.commit_all();
+    auto d = s.c->next_delete(s.now);
+    s.c->deleted(d.call.id, s.delete_ok(d.call, 3), {}, s.now);
+    ASSERT_EQ(s.c->next_receive(s.now).kind, step_kind::go);
+    s.c->received({}, s.now, std::chrono::system_clock::now());
+    ASSERT_EQ(s.c->next_receive(s.now).kind, step_kind::go); // a slow last long poll
+    ASSERT_EQ(s.c->next_depth_check(s.now).kind, step_kind::go);
+    s.c->depth_checked(stepper::depth(0, 0, 0), {}, s.now);
+    ASSERT_EQ(s.c->state(), run_state::stopping);
+    s.c->tick(s.now + 30s); // the poll outlives the grace period
+    ASSERT_EQ(s.c->state(), run_state::hard_stop);
+    s.c->receive_cancelled(s.now + 30s);
+    const auto plan = s.c->settle();
+    EXPECT_TRUE(plan.deletes.empty() && plan.releases.empty());
+    const auto r = s.c->finish(s.now + 30s);
+    EXPECT_EQ(r.exit_code, 0) << r.error;
+    EXPECT_EQ(s.c->state(), run_state::drained);
+}
+
 TEST(Core, TheGracePeriodEndsInAHardStop) {
     stepper s;
     s.receive(1);
