@@ -4,6 +4,7 @@
 #include <sqs2pg/app/sqs_settings.hpp>
 #include <sqs2pg/aws/credentials_provider.hpp>
 #include <sqs2pg/base/crypto.hpp>
+#include <sqs2pg/base/time.hpp>
 #include <sqs2pg/mask/seal.hpp>
 #include <sqs2pg/pg/connection.hpp>
 #include <sqs2pg/pg/error.hpp>
@@ -265,25 +266,12 @@ std::optional<pg::time_point> parse_time_arg(std::string_view text,
         }
         return floor<microseconds>(now - n * unit);
     }
-    const auto number = [&](std::size_t pos, std::size_t len) -> int {
-        int v = 0;
-        const auto [end, ec] = std::from_chars(text.data() + pos, text.data() + pos + len, v);
-        return ec == std::errc{} && end == text.data() + pos + len ? v : -1;
-    };
-    if (text.size() == 10 && text[4] == '-' && text[7] == '-') {
-        const int y = number(0, 4), m = number(5, 2), d = number(8, 2);
-        if (y < 0 || m < 0 || d < 0)
-            return std::nullopt;
-        const year_month_day ymd{year{y}, month{static_cast<unsigned>(m)},
-                                 day{static_cast<unsigned>(d)}};
-        if (!ymd.ok())
-            return std::nullopt;
-        return pg::time_point(sys_days(ymd));
-    }
+    if (const auto day = base::parse_iso8601_date(text))
+        return pg::time_point(*day);
     std::string full(text);
     if (full.size() > 10 && full[10] == ' ')
         full[10] = 'T'; // "2024-03-01 12:00:00Z", as psql prints it
-    const auto t = aws::parse_iso8601(full);
+    const auto t = base::parse_iso8601(full);
     if (!t)
         return std::nullopt;
     return floor<microseconds>(*t);
@@ -483,21 +471,6 @@ std::string rejects_help(std::optional<rejects_action> action) {
 
 // --- formats ---------------------------------------------------------------------------
 
-std::string format_time(pg::time_point t, bool micros) {
-    using namespace std::chrono;
-    const auto day = floor<days>(t);
-    const year_month_day ymd{day};
-    const hh_mm_ss hms{t - day};
-    std::string s =
-        fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", static_cast<int>(ymd.year()),
-                    static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                    hms.hours().count(), hms.minutes().count(), hms.seconds().count());
-    if (micros)
-        s += fmt::format(".{:06}", hms.subseconds().count());
-    s += 'Z';
-    return s;
-}
-
 namespace {
 
 std::string clean(std::string_view v) {
@@ -511,13 +484,13 @@ std::string clean(std::string_view v) {
 }
 
 std::string time_or_dash(const std::optional<pg::time_point>& t) {
-    return t ? format_time(*t, false) : std::string("-");
+    return t ? base::format_iso8601(*t, false) : std::string("-");
 }
 
 json::value json_time(const std::optional<pg::time_point>& t) {
     if (!t)
         return nullptr;
-    return json::string(format_time(*t, true));
+    return json::string(base::format_iso8601(*t, true));
 }
 
 } // namespace
@@ -536,8 +509,8 @@ std::string format_reject_table(std::span<const pg::reject_record> records, bool
                                      clean(r.reason),
                                      std::to_string(r.receive_count),
                                      time_or_dash(r.sent_at),
-                                     format_time(r.first_seen, false),
-                                     format_time(r.last_seen, false),
+                                     base::format_iso8601(r.first_seen, false),
+                                     base::format_iso8601(r.last_seen, false),
                                      time_or_dash(r.replayed_at)};
         if (replayed_column)
             row.push_back(r.replayed_message_id ? clean(*r.replayed_message_id) : "-");
@@ -771,7 +744,7 @@ boost::system::result<std::string, body_problem> open_body(const mask::sealer& s
 std::string replayed_text(const pg::reject_record& r) {
     if (!r.replayed_at)
         return "no";
-    return fmt::format("{} as {}", format_time(*r.replayed_at, false),
+    return fmt::format("{} as {}", base::format_iso8601(*r.replayed_at, false),
                        clean(r.replayed_message_id.value_or("?")));
 }
 
@@ -845,8 +818,8 @@ asio::awaitable<int> async_show(context& c) {
                   << "reason:         " << clean(r.reason) << '\n'
                   << "receive count:  " << r.receive_count << '\n'
                   << "sent at:        " << time_or_dash(r.sent_at) << '\n'
-                  << "first seen:     " << format_time(r.first_seen, false) << '\n'
-                  << "last seen:      " << format_time(r.last_seen, false) << '\n'
+                  << "first seen:     " << base::format_iso8601(r.first_seen, false) << '\n'
+                  << "last seen:      " << base::format_iso8601(r.last_seen, false) << '\n'
                   << "replayed:       " << replayed_text(r) << '\n';
             if (body) {
                 c.out << "body:           " << body->size() << " bytes\n";

@@ -250,14 +250,6 @@ TEST(RejectsTime, DatesTimesAndSpans) {
         EXPECT_FALSE(parse_time_arg(bad, now)) << bad;
 }
 
-TEST(RejectsTime, Formats) {
-    const auto t = pg::time_point(sys_days(year(2024) / 3 / 1) + 1h + 2min + 3s + 4005us);
-    EXPECT_EQ(format_time(t, false), "2024-03-01T01:02:03Z");
-    EXPECT_EQ(format_time(t, true), "2024-03-01T01:02:03.004005Z");
-    EXPECT_EQ(format_time(pg::time_point(sys_days(year(1969) / 12 / 31) + 23h), false),
-              "1969-12-31T23:00:00Z");
-}
-
 // --- formats ---
 
 pg::reject_record record(std::string id, std::string reason) {

@@ -76,13 +76,11 @@ config_result<rejects_request> parse_rejects_args(std::span<const std::string> a
 std::string rejects_help(std::optional<rejects_action> action);
 
 /// A --since / --until value: "2024-03-01" (UTC midnight), "2024-03-01T12:00:00Z" (a
-/// fraction and a ±hh:mm offset allowed, a zone required) or a span back from `now`:
-/// a whole number with s, m, h, d or w ("90m", "7d"). nullopt for anything else.
+/// fraction and a ±hh:mm offset allowed, a zone required; a space for the T as psql
+/// prints it) or a span back from `now`: a whole number with s, m, h, d or w ("90m",
+/// "7d"). nullopt for anything else. The absolute forms are base::parse_iso8601's.
 std::optional<pg::time_point> parse_time_arg(std::string_view text,
                                              std::chrono::system_clock::time_point now);
-
-/// "2024-03-01T12:00:00Z", or with `micros` "2024-03-01T12:00:00.123456Z".
-std::string format_time(pg::time_point t, bool micros);
 
 /// The rejects as an aligned table with a header line (message id, reason, receives,
 /// sent at, first seen, last seen, replayed; "replayed as" when `replayed_column`).
@@ -91,7 +89,7 @@ std::string format_reject_table(std::span<const pg::reject_record> records, bool
 
 /// One reject as a JSON object (no newline): message_id, reason, receive_count, sent_at,
 /// first_seen, last_seen, replayed_at, replayed_message_id (times RFC 3339 UTC with
-/// microseconds, null when unset); plus "body" when `body` is given.
+/// microseconds, base::format_iso8601, null when unset); plus "body" when `body` is given.
 std::string format_reject_json(const pg::reject_record& r,
                                const std::optional<std::string_view>& body = std::nullopt,
                                std::string_view body_error = {});
