@@ -630,19 +630,6 @@ std::vector<std::size_t> plan_send_batches(std::span<const std::size_t> sizes,
     return out;
 }
 
-std::string sealed_key_id(std::string_view sealed) {
-    if (sealed.size() < mask::seal_magic.size() + 2 || !sealed.starts_with(mask::seal_magic))
-        return {};
-    const std::size_t at = mask::seal_magic.size();
-    if (static_cast<unsigned char>(sealed[at]) != mask::seal_version)
-        return {};
-    const std::size_t len = static_cast<unsigned char>(sealed[at + 1]);
-    if (len == 0 || len > mask::max_key_id_length || sealed.size() < at + 2 + len)
-        return {};
-    std::string id(sealed.substr(at + 2, len));
-    return mask::valid_key_id(id) ? id : std::string();
-}
-
 // --- drivers ---------------------------------------------------------------------------
 
 namespace {
@@ -726,7 +713,7 @@ boost::system::result<std::string, body_problem> open_body(const mask::sealer& s
     auto opened = sealer.open(r.sealed_body, r.message_id);
     if (opened) // in_place_value: body_problem is constructible from a string too
         return {boost::system::in_place_value, std::move(*opened)};
-    const std::string kid = sealed_key_id(r.sealed_body);
+    const std::string kid = mask::sealed_key_id(r.sealed_body);
     if (opened.error() == mask::errc::key_unknown_id)
         return body_problem{"key_unknown_id",
                             fmt::format("its body was sealed with key '{}', which is not in the "

@@ -2,8 +2,6 @@
 // command's flags and variables), times, the table and JSON formats, escaping for a
 // terminal, how bodies are grouped into SendMessageBatch calls, and the help text.
 #include <sqs2pg/app/commands/rejects.hpp>
-#include <sqs2pg/mask/keyring.hpp>
-#include <sqs2pg/mask/seal.hpp>
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
@@ -334,21 +332,6 @@ TEST(RejectsBatches, TenPerCallAndAQuarterMebibyteAtMost) {
     EXPECT_EQ(plan_send_batches(sizes), (std::vector<std::size_t>{1, 1, 2}));
     sizes = {replay_batch_bytes / 2, replay_batch_bytes / 2, 1};
     EXPECT_EQ(plan_send_batches(sizes), (std::vector<std::size_t>{2, 1}));
-}
-
-TEST(RejectsSeal, KeyIdOfASealedBody) {
-    auto keys = mask::parse_keyring(
-        "kA 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", "test");
-    ASSERT_TRUE(keys);
-    const mask::sealer s(*keys);
-    EXPECT_EQ(sealed_key_id(s.seal("body", "id")), "kA");
-    EXPECT_EQ(sealed_key_id(""), "");
-    EXPECT_EQ(sealed_key_id("not sealed at all"), "");
-    EXPECT_EQ(sealed_key_id(std::string("s2pg\x01\x10"
-                                        "ab",
-                                        8)),
-              "");                                                  // length past the end
-    EXPECT_EQ(sealed_key_id(std::string("s2pg\x02\x02kA", 8)), ""); // unknown version
 }
 
 } // namespace

@@ -106,7 +106,4 @@ std::string escape_for_terminal(std::string_view body, bool single_line = false)
 std::vector<std::size_t> plan_send_batches(std::span<const std::size_t> sizes,
                                            std::size_t max_bytes = replay_batch_bytes);
 
-/// The key id a sealed body names, or "" when `sealed` is not a sealed blob.
-std::string sealed_key_id(std::string_view sealed);
-
 } // namespace sqs2pg::app
