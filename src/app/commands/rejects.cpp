@@ -661,18 +661,22 @@ pg::table_names tables_of(const table_name& t) {
     return pg::table_names(std::move(q));
 }
 
-// One line about a failed query; the SQLSTATE (never the server's text, which can
-// quote row data) and what to check.
+// One line about a failed query: the SQLSTATE in words where pg names it (never the
+// server's text, which can quote row data) and what to check.
 std::string pg_failure(const pg::connection& conn, const pg::table_names& tables,
                        boost::system::error_code ec) {
     const std::string& state = conn.last_sqlstate();
-    if (state == "42P01" || state == "3F000")
-        return fmt::format("PostgreSQL: {} does not exist (sqs2pg run creates it; is --table "
-                           "the table run writes?)",
-                           tables.rejects.quoted());
-    if (state == "42501")
-        return fmt::format("PostgreSQL: permission denied on {} (SQLSTATE 42501)",
-                           tables.rejects.quoted());
+    switch (const auto problem = pg::object_problem_of(state)) {
+    case pg::object_problem::missing:
+        return fmt::format("PostgreSQL: {} {} (sqs2pg run creates it; is --table the table run "
+                           "writes?)",
+                           tables.rejects.quoted(), pg::describe(problem));
+    case pg::object_problem::permission_denied:
+        return fmt::format("PostgreSQL: {} on {} (SQLSTATE {})", pg::describe(problem),
+                           tables.rejects.quoted(), state);
+    case pg::object_problem::other:
+        break;
+    }
     if (!state.empty())
         return fmt::format("PostgreSQL: {} (SQLSTATE {})", ec.message(), state);
     return fmt::format("PostgreSQL: {}", ec.message());
