@@ -9,6 +9,7 @@
 #include <sqs2pg/pg/connection.hpp>
 #include <sqs2pg/pg/error.hpp>
 #include <sqs2pg/pg/names.hpp>
+#include <sqs2pg/sqs/batch_plan.hpp>
 #include <sqs2pg/sqs/client.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -22,6 +23,7 @@
 #include <charconv>
 #include <csignal>
 #include <exception>
+#include <iterator>
 #include <limits>
 #include <ostream>
 #include <set>
@@ -610,26 +612,6 @@ std::string escape_for_terminal(std::string_view body, bool single_line) {
     return out;
 }
 
-std::vector<std::size_t> plan_send_batches(std::span<const std::size_t> sizes,
-                                           std::size_t max_bytes) {
-    std::vector<std::size_t> out;
-    std::size_t n = 0;
-    std::size_t bytes = 0;
-    for (const auto s : sizes) {
-        if (n > 0 &&
-            (n == static_cast<std::size_t>(sqs::max_batch_entries) || bytes + s > max_bytes)) {
-            out.push_back(n);
-            n = 0;
-            bytes = 0;
-        }
-        ++n;
-        bytes += s;
-    }
-    if (n > 0)
-        out.push_back(n);
-    return out;
-}
-
 // --- drivers ---------------------------------------------------------------------------
 
 namespace {
@@ -911,33 +893,27 @@ asio::awaitable<int> async_open_sqs(context& c, sqs_session& s) {
     co_return 0;
 }
 
-bool is_fifo(std::string_view queue_url) {
-    return queue_url.ends_with(".fifo");
+// The SendMessageBatch entry of a reject (its id is set per call): the body and the
+// attribute naming the original message. A FIFO queue needs a group; one per message
+// keeps replays from blocking each other, and the original id as deduplication id drops
+// a repeat within 5 minutes (sqs::set_fifo_ids).
+sqs::send_entry replay_entry(const ready_entry& r, bool fifo) {
+    std::vector<sqs::message_attribute> attrs;
+    attrs.emplace_back(std::string(replay_attribute), "String", r.message_id);
+    sqs::send_entry e(std::string(), r.body, std::nullopt, std::move(attrs));
+    if (fifo)
+        sqs::set_fifo_ids(e, r.message_id);
+    return e;
 }
 
-std::size_t entry_bytes(const ready_entry& e) {
-    return e.body.size() + replay_attribute.size() + std::string_view("String").size() +
-           e.message_id.size();
-}
-
-// Sends `batch` and marks what SQS accepted. Returns false when the run must stop
-// (a fatal SQS error, or PostgreSQL failed: its state is then unknown).
+// Sends `entries` (those of `batch`, in order) in one call and marks what SQS accepted.
+// Returns false when the run must stop (a fatal SQS error, or PostgreSQL failed: its
+// state is then unknown).
 asio::awaitable<bool> async_send(context& c, sqs_session& s, pg::connection& conn,
-                                 const pg::table_names& tables, std::span<ready_entry> batch,
-                                 replay_counts& n) {
-    std::vector<sqs::send_entry> entries;
-    entries.reserve(batch.size());
-    const bool fifo = is_fifo(s.queue_url);
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-        std::vector<sqs::message_attribute> attrs;
-        attrs.emplace_back(std::string(replay_attribute), "String", batch[i].message_id);
-        // A FIFO queue needs a group; one per message keeps replays from blocking each
-        // other, and the original id as deduplication id drops a repeat within 5 minutes.
-        std::string group = fifo ? batch[i].message_id : std::string();
-        std::string dedup = fifo ? batch[i].message_id : std::string();
-        entries.emplace_back(fmt::format("r{}", i), batch[i].body, std::nullopt, std::move(attrs),
-                             std::move(group), std::move(dedup));
-    }
+                                 const pg::table_names& tables, std::span<const ready_entry> batch,
+                                 std::vector<sqs::send_entry> entries, replay_counts& n) {
+    for (std::size_t i = 0; i < entries.size(); ++i)
+        entries[i].id = fmt::format("r{}", i);
     std::string url = s.queue_url;
     auto sent = co_await s.client->async_send_message_batch(std::move(url), std::move(entries));
     if (!sent) {
@@ -1083,18 +1059,30 @@ asio::awaitable<int> async_replay(context& c) {
             }
             c.out << std::flush;
         } else if (!stopped) {
-            std::vector<std::size_t> sizes;
-            sizes.reserve(ready.size());
-            for (const auto& e : ready)
-                sizes.push_back(entry_bytes(e));
+            // The planner sizes the entries as sent, attributes included.
+            const bool fifo = sqs::is_fifo_queue(s.queue_url);
+            std::vector<sqs::send_entry> entries;
+            std::vector<std::size_t> payloads;
+            entries.reserve(ready.size());
+            payloads.reserve(ready.size());
+            for (const auto& e : ready) {
+                entries.push_back(replay_entry(e, fifo));
+                payloads.push_back(sqs::payload_bytes(entries.back()));
+            }
             std::size_t at = 0;
-            for (const std::size_t count : plan_send_batches(sizes)) {
-                std::span<ready_entry> batch(ready.data() + at, count);
+            for (const std::size_t count : sqs::plan_send_batches(payloads)) {
+                const std::span<const ready_entry> batch(ready.data() + at, count);
+                std::vector<sqs::send_entry> call(
+                    std::make_move_iterator(entries.begin() + static_cast<std::ptrdiff_t>(at)),
+                    std::make_move_iterator(entries.begin() +
+                                            static_cast<std::ptrdiff_t>(at + count)));
                 at += count;
                 if (stopped)
                     not_attempted += count;
-                else if (!co_await async_send(c, s, conn, tables, batch, n))
+                else if (!co_await async_send(c, s, conn, tables, batch, std::move(call), n))
                     stopped = true;
+                for (auto& e : call) // still ours when not sent
+                    base::cleanse(e.body);
             }
         } else {
             not_attempted += ready.size();

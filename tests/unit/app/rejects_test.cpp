@@ -1,6 +1,7 @@
 // The pure parts of `sqs2pg rejects`: the command line of each action (with the run
-// command's flags and variables), times, the table and JSON formats, escaping for a
-// terminal, how bodies are grouped into SendMessageBatch calls, and the help text.
+// command's flags and variables), --since/--until times, the table and JSON formats,
+// escaping for a terminal, and the help text. (The batch planner is tested in
+// tests/unit/sqs, the sealed key id in tests/unit/mask, time formats in tests/unit/base.)
 #include <sqs2pg/app/commands/rejects.hpp>
 
 #include <boost/json/parse.hpp>
@@ -318,20 +319,6 @@ TEST(RejectsFormat, TerminalEscaping) {
     EXPECT_EQ(escape_for_terminal("\xed\xa0\x80"), "\\xed\\xa0\\x80"); // surrogate
     EXPECT_EQ(escape_for_terminal("\xe2\x9c"), "\\xe2\\x9c");          // cut short
     EXPECT_EQ(escape_for_terminal(std::string_view("a\0b", 3)), "a\\x00b");
-}
-
-TEST(RejectsBatches, TenPerCallAndAQuarterMebibyteAtMost) {
-    std::vector<std::size_t> sizes(23, 100);
-    EXPECT_EQ(plan_send_batches(sizes), (std::vector<std::size_t>{10, 10, 3}));
-    EXPECT_TRUE(plan_send_batches({}).empty());
-    // 100 KiB bodies: two fit (200 KiB), the third would pass 256 KiB.
-    sizes.assign(5, std::size_t{100} * 1024);
-    EXPECT_EQ(plan_send_batches(sizes), (std::vector<std::size_t>{2, 2, 1}));
-    // A body larger than the limit goes alone; what follows starts a new call.
-    sizes = {10, std::size_t{300} * 1024, 10, 10};
-    EXPECT_EQ(plan_send_batches(sizes), (std::vector<std::size_t>{1, 1, 2}));
-    sizes = {replay_batch_bytes / 2, replay_batch_bytes / 2, 1};
-    EXPECT_EQ(plan_send_batches(sizes), (std::vector<std::size_t>{2, 1}));
 }
 
 } // namespace

@@ -22,11 +22,6 @@ namespace sqs2pg::app {
 /// message it was rejected as.
 inline constexpr std::string_view replay_attribute = "sqs2pg-replay-of";
 
-/// Bodies sent in one SendMessageBatch stay under this many bytes in total (the SQS
-/// request limit was 256 KiB until 2025 and still is on emulators); a larger body goes
-/// alone.
-inline constexpr std::size_t replay_batch_bytes = std::size_t{256} * 1024;
-
 /// `sqs2pg rejects ACTION [ARGS]` with ACTION list, show or replay (docs/rejects.md).
 /// `args` are the words after "rejects". Runs its own io_context on this thread.
 /// Results go to `out`, messages for the operator (one line each) to `err`; message
@@ -99,11 +94,5 @@ std::string format_reject_json(const pg::reject_record& r,
 /// `single_line`: newline and tab too, and a backslash doubled, so the text fits on one
 /// line and reads back unambiguously (unmask prints one value per line).
 std::string escape_for_terminal(std::string_view body, bool single_line = false);
-
-/// Splits bodies of these sizes, in order, into SendMessageBatch calls: at most 10
-/// entries each and at most `max_bytes` in total, except that an entry larger than
-/// `max_bytes` goes alone. Returns the number of entries of each call.
-std::vector<std::size_t> plan_send_batches(std::span<const std::size_t> sizes,
-                                           std::size_t max_bytes = replay_batch_bytes);
 
 } // namespace sqs2pg::app
