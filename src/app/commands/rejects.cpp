@@ -1,6 +1,7 @@
 // sqs2pg rejects list|show|replay: option tables and validation, output formats (pure),
 // then the drivers: one pg::connection, the sealer, and for replay the SQS client.
 #include <sqs2pg/app/commands/rejects.hpp>
+#include <sqs2pg/app/run_options.hpp>
 #include <sqs2pg/app/sqs_settings.hpp>
 #include <sqs2pg/aws/credentials_provider.hpp>
 #include <sqs2pg/base/crypto.hpp>

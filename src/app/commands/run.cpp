@@ -252,18 +252,12 @@ private:
             co_return *code;
         }
 
-        flow::pipeline_config pc;
+        // The options filled the pipeline's settings; what only the queue can tell is added.
+        flow::pipeline_config pc = cfg_.pipeline;
         pc.queue_url = queue_url_;
-        pc.dead_letter_queue_url = cfg_.dead_letter_queue_url;
-        pc.drain = cfg_.drain;
-        pc.receivers = cfg_.receivers;
-        pc.batch_size = static_cast<std::size_t>(cfg_.batch_size);
-        pc.batch_max_delay = cfg_.batch_max_delay;
-        pc.wait_time = cfg_.wait_time.value_or(cfg_.drain ? 1s : 20s);
-        pc.visibility_timeout = cfg_.visibility_timeout.value_or(queue_visibility_);
-        pc.send_visibility_timeout = cfg_.visibility_timeout.has_value();
-        pc.max_in_flight_bytes = cfg_.max_in_flight_bytes;
-        pc.progress = cfg_.drain && ::isatty(STDERR_FILENO) == 1;
+        if (!pc.send_visibility_timeout)
+            pc.visibility_timeout = queue_visibility_;
+        pc.progress = pc.drain && ::isatty(STDERR_FILENO) == 1;
         queue_.emplace(sqs_, flow::receive_settings_of(pc));
         sink_.emplace(*writer_);
         pipeline_.emplace(ioc_.get_executor(), pc,

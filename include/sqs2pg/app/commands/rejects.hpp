@@ -2,8 +2,10 @@
 // them, open their sealed bodies with the key, send chosen ones back to the queue.
 #pragma once
 
-#include <sqs2pg/app/config.hpp>
+#include <sqs2pg/app/options.hpp>
+#include <sqs2pg/app/shared_options.hpp>
 #include <sqs2pg/mask/keyring.hpp>
+#include <sqs2pg/ops/log.hpp>
 #include <sqs2pg/pg/rejects.hpp>
 
 #include <chrono>
