@@ -110,6 +110,17 @@ asio::awaitable<int> async_run_action(context& c) {
     co_return 2;
 }
 
+// The exception a task ended with, in words for the log and the operator.
+std::string what_of(const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+        return x.what();
+    } catch (...) {
+        return "unknown exception";
+    }
+}
+
 } // namespace
 
 int run_rejects(std::span<const std::string> args, const environment& env, std::ostream& out,
@@ -139,10 +150,14 @@ int run_rejects(std::span<const std::string> args, const environment& env, std::
 
     asio::io_context io;
     int status = 1;
-    std::exception_ptr failure;
+    std::optional<std::string> failure; // what the action ended with, if it threw
     bool done = false;
     asio::co_spawn(io, async_run_action(c), [&](std::exception_ptr e, int s) {
-        failure = std::move(e);
+        if (e) {
+            failure = what_of(e);
+            ops::log(ops::level::error, "rejects.failed",
+                     {{"action", action_name(*req->action)}, {"error", *failure}});
+        }
         status = s;
         done = true;
         io.stop(); // idle keep-alive connections and the signal wait end with the loop
@@ -168,11 +183,7 @@ int run_rejects(std::span<const std::string> args, const environment& env, std::
     }
     io.run();
     if (failure) {
-        try {
-            std::rethrow_exception(failure);
-        } catch (const std::exception& e) {
-            c.say(fmt::format("failed: {}", e.what()));
-        }
+        c.say(fmt::format("failed: {}", *failure));
         return 1;
     }
     if (interrupted || !done) {
