@@ -3,6 +3,7 @@
 #include <sqs2pg/aws/credentials_provider.hpp>
 #include <sqs2pg/aws/profile.hpp>
 #include <sqs2pg/base/text.hpp>
+#include <sqs2pg/base/time.hpp>
 #include <sqs2pg/http/client.hpp>
 #include <sqs2pg/ops/log.hpp>
 
@@ -571,64 +572,6 @@ make_imds_provider(asio::any_io_executor ex, const environment& env, chain_optio
 
 // ---- pure pieces ----
 
-std::optional<sys_clock::time_point> parse_iso8601(std::string_view s) {
-    using namespace std::chrono;
-    auto digits = [&](std::size_t pos, std::size_t n) -> int {
-        if (pos + n > s.size())
-            return -1;
-        int v = 0;
-        for (std::size_t i = pos; i < pos + n; ++i) {
-            if (s[i] < '0' || s[i] > '9')
-                return -1;
-            v = v * 10 + (s[i] - '0');
-        }
-        return v;
-    };
-    if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
-        s[13] != ':' || s[16] != ':')
-        return std::nullopt;
-    const int y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2), h = digits(11, 2),
-              mi = digits(14, 2), sec = digits(17, 2);
-    if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0 || h > 23 || mi > 59 || sec > 60)
-        return std::nullopt;
-    const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
-                             day{static_cast<unsigned>(d)}};
-    if (!ymd.ok())
-        return std::nullopt;
-    std::size_t pos = 19;
-    sys_clock::duration frac{0};
-    if (pos < s.size() && s[pos] == '.') {
-        ++pos;
-        std::int64_t nanos = 0;
-        int n = 0;
-        for (; pos < s.size() && s[pos] >= '0' && s[pos] <= '9'; ++pos, ++n)
-            if (n < 9)
-                nanos = nanos * 10 + (s[pos] - '0');
-        if (n == 0)
-            return std::nullopt;
-        for (int i = n; i < 9; ++i)
-            nanos *= 10;
-        frac = duration_cast<sys_clock::duration>(nanoseconds(nanos));
-    }
-    minutes offset{0};
-    if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
-        ++pos;
-    } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-        const int oh = digits(pos + 1, 2), om = digits(pos + 4, 2);
-        if (oh < 0 || om < 0 || pos + 3 >= s.size() || s[pos + 3] != ':' || oh > 23 || om > 59)
-            return std::nullopt;
-        offset = hours(oh) + minutes(om);
-        if (s[pos] == '-')
-            offset = -offset;
-        pos += 6;
-    } else {
-        return std::nullopt;
-    }
-    if (pos != s.size())
-        return std::nullopt;
-    return sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + frac - offset;
-}
-
 result<credentials> parse_credentials_document(std::string_view json) {
     boost::system::error_code ec;
     const boost::json::value v = boost::json::parse(json, ec);
@@ -661,7 +604,7 @@ result<credentials> parse_credentials_document(std::string_view json) {
     if (auto tok = text("Token"))
         c.session_token = std::move(*tok);
     if (const auto* exp = o.if_contains("Expiration")) {
-        const auto t = exp->is_string() ? parse_iso8601(exp->as_string()) : std::nullopt;
+        const auto t = exp->is_string() ? base::parse_iso8601(exp->as_string()) : std::nullopt;
         if (!t)
             return make_error(errc::invalid_document,
                               "a document whose Expiration is not an ISO 8601 time");

@@ -51,6 +51,19 @@ std::string header_for(std::string_view kid) {
 
 } // namespace
 
+std::string sealed_key_id(std::string_view sealed) {
+    if (sealed.size() < seal_magic.size() + 2 || !sealed.starts_with(seal_magic))
+        return {};
+    const std::size_t at = seal_magic.size();
+    if (static_cast<unsigned char>(sealed[at]) != seal_version)
+        return {};
+    const std::size_t len = static_cast<unsigned char>(sealed[at + 1]);
+    if (len == 0 || len > max_key_id_length || sealed.size() < at + 2 + len)
+        return {};
+    std::string id(sealed.substr(at + 2, len));
+    return valid_key_id(id) ? id : std::string();
+}
+
 sealer::sealer(const keyring& keys) {
     for (const auto& k : keys.keys())
         keys_.push_back({k.id(), hkdf_sha256(k.material(), {}, seal_label, gcm_key_size)});

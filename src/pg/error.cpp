@@ -1,4 +1,5 @@
-// The pg error category and the SQLSTATE classification table.
+// The pg error category, the SQLSTATE classification table and the SQLSTATEs named in
+// words.
 #include <sqs2pg/pg/error.hpp>
 
 #include <string>
@@ -95,6 +96,26 @@ errc errc_from_sqlstate(std::string_view s) noexcept {
         return errc::server_error;
     }
     return errc::server_error;
+}
+
+object_problem object_problem_of(std::string_view s) noexcept {
+    if (s == "42P01" || s == "3F000")
+        return object_problem::missing;
+    if (s == "42501")
+        return object_problem::permission_denied;
+    return object_problem::other;
+}
+
+std::string_view describe(object_problem p) noexcept {
+    switch (p) {
+    case object_problem::missing:
+        return "does not exist";
+    case object_problem::permission_denied:
+        return "permission denied";
+    case object_problem::other:
+        break;
+    }
+    return {};
 }
 
 bool is_retryable(boost::system::error_code ec) noexcept {

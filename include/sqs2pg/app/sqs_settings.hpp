@@ -2,7 +2,8 @@
 // the command's flags winning. Shared by `run` and `rejects`.
 #pragma once
 
-#include <sqs2pg/app/config.hpp>
+#include <sqs2pg/app/options.hpp>
+#include <sqs2pg/app/shared_options.hpp>
 #include <sqs2pg/aws/environment.hpp>
 #include <sqs2pg/http/endpoint.hpp>
 #include <sqs2pg/sqs/client.hpp>

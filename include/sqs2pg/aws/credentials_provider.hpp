@@ -99,10 +99,6 @@ std::unique_ptr<credentials_provider> make_imds_provider(boost::asio::any_io_exe
 
 // ---- Pure pieces (sans-io), exposed for tests ----
 
-/// Parses an RFC 3339 / ISO 8601 UTC time as credential documents write it:
-/// "2024-01-15T08:30:05Z", with optional fractional seconds and a "+hh:mm"/"-hh:mm" offset.
-std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string_view text);
-
 /// The credentials in a JSON document from a container or instance metadata endpoint:
 /// AccessKeyId, SecretAccessKey, Token, Expiration (and Code, which must be "Success" when
 /// present). Fails with invalid_document naming the missing or bad field (never its value).

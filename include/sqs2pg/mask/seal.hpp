@@ -21,6 +21,10 @@ constexpr std::size_t seal_overhead(std::size_t kid_length) noexcept {
     return seal_magic.size() + 2 + kid_length + 12 + 16;
 }
 
+/// The key id a sealed blob's header names, or "" when `sealed` is not a sealed blob of
+/// this version. Needs no key: it says which key a blob that does not open wants.
+std::string sealed_key_id(std::string_view sealed);
+
 /// Seals with the active key, opens with any key of the keyring (keys derived once).
 /// Move-only; not thread-safe.
 class sealer {

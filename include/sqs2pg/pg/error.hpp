@@ -51,6 +51,20 @@ sqlstate_action classify_sqlstate(std::string_view sqlstate) noexcept;
 /// The errc for a SQLSTATE (data_rejected, transient, connection_lost, ...).
 errc errc_from_sqlstate(std::string_view sqlstate) noexcept;
 
+/// What a failed statement's SQLSTATE says about the table or schema it named, for
+/// messages that tell an operator what to check instead of quoting the server's text
+/// (which can quote row data).
+enum class object_problem {
+    other,             ///< any other code, or none: show the code itself
+    missing,           ///< 42P01 undefined_table, 3F000 invalid_schema_name
+    permission_denied, ///< 42501 insufficient_privilege
+};
+
+object_problem object_problem_of(std::string_view sqlstate) noexcept;
+
+/// `p` in words: "does not exist", "permission denied"; "" for other.
+std::string_view describe(object_problem p) noexcept;
+
 /// True for errors after which the same rows may simply be written again (possibly
 /// after reconnecting or waiting): connection problems, class 40/53, statement timeouts.
 bool is_retryable(boost::system::error_code ec) noexcept;

@@ -97,6 +97,17 @@ std::optional<int> prepare(const run_config& cfg, const environment& env, prepar
     return std::nullopt;
 }
 
+// The exception a task ended with, in words for the log and the operator.
+std::string what_of(const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+        return x.what();
+    } catch (...) {
+        return "unknown exception";
+    }
+}
+
 std::string table_of(const table_name& t) {
     return t.schema.empty() ? t.name : t.schema + "." + t.name;
 }
@@ -115,9 +126,10 @@ public:
     }
 
     asio::awaitable<int> run() {
-        asio::co_spawn(ioc_, watch_signals(), [](std::exception_ptr e) {
+        // Without it no signal could stop the run: a failure ends the run instead.
+        asio::co_spawn(ioc_, watch_signals(), [this](std::exception_ptr e) {
             if (e)
-                ops::log(ops::level::error, "signal.watch_failed", {});
+                task_failed("signal watcher", "signal.watch_failed", e);
         });
         const int code = co_await run_pipeline();
         signals_.cancel();
@@ -140,6 +152,19 @@ private:
     }
 
     bool startup_interrupted() const { return signals_seen_ > 0; }
+
+    /// A task spawned beside the pipeline ended with an exception (a bug): logs `event`
+    /// and stops the run with exit status 1. Before the pipeline exists the failure waits
+    /// for it: run_pipeline hands it over as soon as the pipeline is built.
+    void task_failed(std::string_view task, std::string_view event, const std::exception_ptr& e) {
+        const std::string what = what_of(e);
+        ops::log(ops::level::error, event, {{"error", what}});
+        std::string detail = fmt::format("internal error in the {}: {}", task, what);
+        if (pipeline_)
+            pipeline_->fail(flow::errc::internal_error, std::move(detail));
+        else if (!early_failure_)
+            early_failure_ = std::move(detail);
+    }
 
     /// The one summary line on stdout that harnesses read.
     static void print_summary(const flow::run_summary& s) {
@@ -252,18 +277,12 @@ private:
             co_return *code;
         }
 
-        flow::pipeline_config pc;
+        // The options filled the pipeline's settings; what only the queue can tell is added.
+        flow::pipeline_config pc = cfg_.pipeline;
         pc.queue_url = queue_url_;
-        pc.dead_letter_queue_url = cfg_.dead_letter_queue_url;
-        pc.drain = cfg_.drain;
-        pc.receivers = cfg_.receivers;
-        pc.batch_size = static_cast<std::size_t>(cfg_.batch_size);
-        pc.batch_max_delay = cfg_.batch_max_delay;
-        pc.wait_time = cfg_.wait_time.value_or(cfg_.drain ? 1s : 20s);
-        pc.visibility_timeout = cfg_.visibility_timeout.value_or(queue_visibility_);
-        pc.send_visibility_timeout = cfg_.visibility_timeout.has_value();
-        pc.max_in_flight_bytes = cfg_.max_in_flight_bytes;
-        pc.progress = cfg_.drain && ::isatty(STDERR_FILENO) == 1;
+        if (!pc.send_visibility_timeout)
+            pc.visibility_timeout = queue_visibility_;
+        pc.progress = pc.drain && ::isatty(STDERR_FILENO) == 1;
         queue_.emplace(sqs_, flow::receive_settings_of(pc));
         sink_.emplace(*writer_);
         pipeline_.emplace(ioc_.get_executor(), pc,
@@ -284,11 +303,15 @@ private:
                 co_return 1;
             }
             ops_running = true;
-            asio::co_spawn(ioc_, ops_endpoint->async_run(), [&](std::exception_ptr) {
+            asio::co_spawn(ioc_, ops_endpoint->async_run(), [&](std::exception_ptr e) {
+                if (e)
+                    task_failed("ops endpoint", "ops.endpoint_failed", e);
                 ops_running = false;
                 ops_done.notify_all();
             });
         }
+        if (early_failure_)
+            pipeline_->fail(flow::errc::internal_error, *early_failure_);
         if (startup_interrupted())
             pipeline_->request_stop("signal during startup");
 
@@ -326,6 +349,7 @@ private:
     std::optional<flow::sqs_queue> queue_;
     std::optional<flow::pg_sink> sink_;
     std::optional<flow::pipeline> pipeline_;
+    std::optional<std::string> early_failure_; ///< a task failed before the pipeline existed
 };
 
 } // namespace
@@ -342,11 +366,9 @@ int run_command(const run_config& cfg, const environment& env) {
         runner r(ioc, cfg, p);
         asio::co_spawn(ioc, r.run(), [&](std::exception_ptr e, int code) {
             if (e) {
-                try {
-                    std::rethrow_exception(e);
-                } catch (const std::exception& x) {
-                    fmt::print(stderr, "sqs2pg: internal error: {}\n", x.what());
-                }
+                const std::string what = what_of(e);
+                ops::log(ops::level::error, "run.failed", {{"error", what}});
+                fmt::print(stderr, "sqs2pg: internal error: {}\n", what);
                 code = 1;
             }
             exit_code = code;

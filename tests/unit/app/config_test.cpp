@@ -73,14 +73,14 @@ TEST(Config, Defaults) {
     EXPECT_EQ(c.table, (table_name{"", "user_logins"}));
     EXPECT_EQ(c.mask, mask_algorithm::hmac_sha256);
     EXPECT_EQ(c.mask_key_file, "/k");
-    EXPECT_FALSE(c.dead_letter_queue_url);
-    EXPECT_FALSE(c.drain);
-    EXPECT_EQ(c.receivers, 4);
-    EXPECT_EQ(c.batch_size, 250);
-    EXPECT_EQ(c.batch_max_delay, 50ms);
-    EXPECT_FALSE(c.wait_time); // 20 s, or 1 s with --drain (decided by the pipeline)
-    EXPECT_FALSE(c.visibility_timeout);
-    EXPECT_EQ(c.max_in_flight_bytes, 64u << 20);
+    EXPECT_FALSE(c.pipeline.dead_letter_queue_url);
+    EXPECT_FALSE(c.pipeline.drain);
+    EXPECT_EQ(c.pipeline.receivers, 4);
+    EXPECT_EQ(c.pipeline.batch_size, 250u);
+    EXPECT_EQ(c.pipeline.batch_max_delay, 50ms);
+    EXPECT_EQ(c.pipeline.wait_time, 20s);             // 1 s with --drain (WaitTimeFollowsDrain)
+    EXPECT_FALSE(c.pipeline.send_visibility_timeout); // the queue's own
+    EXPECT_EQ(c.pipeline.max_in_flight_bytes, 64u << 20);
     EXPECT_FALSE(c.listen);
     EXPECT_EQ(c.log_format, ops::log_format::json);
     EXPECT_EQ(c.log_level, ops::level::info);
@@ -120,14 +120,15 @@ void expect_every_flag(const run_config& c) {
     EXPECT_EQ(c.table, (table_name{"ingest", "logins_2"}));
     EXPECT_EQ(c.mask, mask_algorithm::aes_siv);
     EXPECT_EQ(c.mask_key_file, "/etc/sqs2pg/key");
-    EXPECT_EQ(c.dead_letter_queue_url, "https://sqs.eu-west-1.amazonaws.com/1/dlq");
-    EXPECT_TRUE(c.drain);
-    EXPECT_EQ(c.receivers, 16);
-    EXPECT_EQ(c.batch_size, 1000);
-    EXPECT_EQ(c.batch_max_delay, 0ms);
-    EXPECT_EQ(c.wait_time, std::optional(0s));
-    EXPECT_EQ(c.visibility_timeout, 43200s);
-    EXPECT_EQ(c.max_in_flight_bytes, 1u << 30);
+    EXPECT_EQ(c.pipeline.dead_letter_queue_url, "https://sqs.eu-west-1.amazonaws.com/1/dlq");
+    EXPECT_TRUE(c.pipeline.drain);
+    EXPECT_EQ(c.pipeline.receivers, 16);
+    EXPECT_EQ(c.pipeline.batch_size, 1000u);
+    EXPECT_EQ(c.pipeline.batch_max_delay, 0ms);
+    EXPECT_EQ(c.pipeline.wait_time, 0s);
+    EXPECT_EQ(c.pipeline.visibility_timeout, 43200s);
+    EXPECT_TRUE(c.pipeline.send_visibility_timeout);
+    EXPECT_EQ(c.pipeline.max_in_flight_bytes, 1u << 30);
     EXPECT_EQ(c.listen, (ops::listen_address{"::1", 9464}));
     EXPECT_EQ(c.log_format, ops::log_format::text);
     EXPECT_EQ(c.log_level, ops::level::debug);
@@ -224,8 +225,8 @@ TEST(Config, FlagsWinOverTheEnvironment) {
         run_ok(with_minimal({"--receivers", "2", "--drain=false", "--mask", "hmac-sha256",
                              "--region", "eu-west-3", "--pg", "host=flag"}),
                env);
-    EXPECT_EQ(c.receivers, 2);
-    EXPECT_FALSE(c.drain);
+    EXPECT_EQ(c.pipeline.receivers, 2);
+    EXPECT_FALSE(c.pipeline.drain);
     EXPECT_EQ(c.mask, mask_algorithm::hmac_sha256);
     EXPECT_EQ(c.sqs.region, "eu-west-3");
     EXPECT_EQ(c.pg, "host=flag");
@@ -234,13 +235,13 @@ TEST(Config, FlagsWinOverTheEnvironment) {
 TEST(Config, EmptyVariablesCountAsUnset) {
     const auto c = run_ok(
         minimal, env_of({{"SQS2PG_RECEIVERS", ""}, {"DATABASE_URL", ""}, {"AWS_REGION", ""}}));
-    EXPECT_EQ(c.receivers, 4);
+    EXPECT_EQ(c.pipeline.receivers, 4);
     EXPECT_EQ(c.pg, "");
     EXPECT_FALSE(c.sqs.region);
 }
 
 TEST(Config, LastRepeatedFlagWins) {
-    EXPECT_EQ(run_ok(with_minimal({"--receivers=3", "--receivers=5"})).receivers, 5);
+    EXPECT_EQ(run_ok(with_minimal({"--receivers=3", "--receivers=5"})).pipeline.receivers, 5);
 }
 
 TEST(Config, EmptyPgMeansLibpqVariables) {
@@ -252,6 +253,23 @@ TEST(Config, LogFormatFollowsTheTerminal) {
     EXPECT_EQ(run_ok(minimal, env_of({}, false)).log_format, ops::log_format::json);
     EXPECT_EQ(run_ok(with_minimal({"--log-format=json"}), env_of({}, true)).log_format,
               ops::log_format::json);
+}
+
+TEST(Config, DefaultsAreThePipelinesOwn) {
+    const flow::pipeline_config defaults{};
+    const auto c = run_ok(minimal);
+    EXPECT_EQ(c.pipeline.receivers, defaults.receivers);
+    EXPECT_EQ(c.pipeline.batch_size, defaults.batch_size);
+    EXPECT_EQ(c.pipeline.batch_max_delay, defaults.batch_max_delay);
+    EXPECT_EQ(c.pipeline.max_in_flight_bytes, defaults.max_in_flight_bytes);
+    EXPECT_EQ(c.pipeline.wait_time, defaults.wait_time);
+}
+
+TEST(Config, WaitTimeFollowsDrain) {
+    EXPECT_EQ(run_ok(with_minimal({"--drain"})).pipeline.wait_time, 1s);
+    EXPECT_EQ(run_ok(with_minimal({"--drain", "--wait-time-seconds=5"})).pipeline.wait_time, 5s);
+    EXPECT_EQ(run_ok(with_minimal({"--wait-time-seconds=5"})).pipeline.wait_time, 5s);
+    EXPECT_EQ(run_ok(minimal, env_of({{"SQS2PG_DRAIN", "1"}})).pipeline.wait_time, 1s);
 }
 
 TEST(Config, ShaMaskNeedsNoKey) {
@@ -369,8 +387,8 @@ TEST(ConfigErrors, Sizes) {
 TEST(ConfigErrors, Switches) {
     EXPECT_EQ(error_of(minimal, env_of({{"SQS2PG_DRAIN", "maybe"}})),
               "sqs2pg: SQS2PG_DRAIN: must be true or false (got 'maybe')");
-    EXPECT_TRUE(run_ok(minimal, env_of({{"SQS2PG_DRAIN", "TRUE"}})).drain);
-    EXPECT_FALSE(run_ok(minimal, env_of({{"SQS2PG_DRAIN", "0"}})).drain);
+    EXPECT_TRUE(run_ok(minimal, env_of({{"SQS2PG_DRAIN", "TRUE"}})).pipeline.drain);
+    EXPECT_FALSE(run_ok(minimal, env_of({{"SQS2PG_DRAIN", "0"}})).pipeline.drain);
 }
 
 TEST(Config, CaBundleReachesTheHttpsTransport) {
@@ -554,7 +572,7 @@ TEST(Config, ArgcArgvEntryPoint) {
         "sqs2pg", "--queue-url", "http://h/1/q", "--mask", "sha256", "--receivers", "7"};
     auto r = parse_command_line(7, argv, environment{});
     ASSERT_TRUE(r) << r.error().message;
-    EXPECT_EQ(r->run.receivers, 7);
+    EXPECT_EQ(r->run.pipeline.receivers, 7);
 }
 
 TEST(Config, EnvironmentFromProcessSeesRealVariables) {
@@ -579,6 +597,16 @@ TEST(Config, HelpListsEveryOptionDefaultAndVariable) {
                 << spec.name;
         }
     }
+    // The defaults derived from flow::pipeline_config and table_name read as they always did.
+    for (const char* d :
+         {"  --receivers N\n      concurrent long-poll receivers, 1..64\n      default: 4\n",
+          "  --batch-size N\n      rows per PostgreSQL batch, 1..1000\n      default: 250\n",
+          "      default: 50\n      env: SQS2PG_BATCH_MAX_DELAY_MS\n",
+          "      default: 64MiB\n      env: SQS2PG_MAX_IN_FLIGHT_BYTES\n",
+          "      default: 20, or 1 with --drain\n      env: SQS2PG_WAIT_TIME_SECONDS\n",
+          "      default: user_logins\n      env: SQS2PG_TABLE\n",
+          "      default: off\n      env: SQS2PG_DRAIN\n"})
+        EXPECT_NE(help.find(d), std::string::npos) << d;
     for (auto word : {"keygen", "unmask", "rejects", "--help", "--version", "Exit status"})
         EXPECT_NE(help.find(word), std::string::npos) << word;
     std::istringstream lines(help);

@@ -1,9 +1,8 @@
 // The pure parts of `sqs2pg rejects`: the command line of each action (with the run
-// command's flags and variables), times, the table and JSON formats, escaping for a
-// terminal, how bodies are grouped into SendMessageBatch calls, and the help text.
+// command's flags and variables), --since/--until times, the table and JSON formats,
+// escaping for a terminal, and the help text. (The batch planner is tested in
+// tests/unit/sqs, the sealed key id in tests/unit/mask, time formats in tests/unit/base.)
 #include <sqs2pg/app/commands/rejects.hpp>
-#include <sqs2pg/mask/keyring.hpp>
-#include <sqs2pg/mask/seal.hpp>
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
@@ -250,14 +249,6 @@ TEST(RejectsTime, DatesTimesAndSpans) {
         EXPECT_FALSE(parse_time_arg(bad, now)) << bad;
 }
 
-TEST(RejectsTime, Formats) {
-    const auto t = pg::time_point(sys_days(year(2024) / 3 / 1) + 1h + 2min + 3s + 4005us);
-    EXPECT_EQ(format_time(t, false), "2024-03-01T01:02:03Z");
-    EXPECT_EQ(format_time(t, true), "2024-03-01T01:02:03.004005Z");
-    EXPECT_EQ(format_time(pg::time_point(sys_days(year(1969) / 12 / 31) + 23h), false),
-              "1969-12-31T23:00:00Z");
-}
-
 // --- formats ---
 
 pg::reject_record record(std::string id, std::string reason) {
@@ -328,35 +319,6 @@ TEST(RejectsFormat, TerminalEscaping) {
     EXPECT_EQ(escape_for_terminal("\xed\xa0\x80"), "\\xed\\xa0\\x80"); // surrogate
     EXPECT_EQ(escape_for_terminal("\xe2\x9c"), "\\xe2\\x9c");          // cut short
     EXPECT_EQ(escape_for_terminal(std::string_view("a\0b", 3)), "a\\x00b");
-}
-
-TEST(RejectsBatches, TenPerCallAndAQuarterMebibyteAtMost) {
-    std::vector<std::size_t> sizes(23, 100);
-    EXPECT_EQ(plan_send_batches(sizes), (std::vector<std::size_t>{10, 10, 3}));
-    EXPECT_TRUE(plan_send_batches({}).empty());
-    // 100 KiB bodies: two fit (200 KiB), the third would pass 256 KiB.
-    sizes.assign(5, std::size_t{100} * 1024);
-    EXPECT_EQ(plan_send_batches(sizes), (std::vector<std::size_t>{2, 2, 1}));
-    // A body larger than the limit goes alone; what follows starts a new call.
-    sizes = {10, std::size_t{300} * 1024, 10, 10};
-    EXPECT_EQ(plan_send_batches(sizes), (std::vector<std::size_t>{1, 1, 2}));
-    sizes = {replay_batch_bytes / 2, replay_batch_bytes / 2, 1};
-    EXPECT_EQ(plan_send_batches(sizes), (std::vector<std::size_t>{2, 1}));
-}
-
-TEST(RejectsSeal, KeyIdOfASealedBody) {
-    auto keys = mask::parse_keyring(
-        "kA 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", "test");
-    ASSERT_TRUE(keys);
-    const mask::sealer s(*keys);
-    EXPECT_EQ(sealed_key_id(s.seal("body", "id")), "kA");
-    EXPECT_EQ(sealed_key_id(""), "");
-    EXPECT_EQ(sealed_key_id("not sealed at all"), "");
-    EXPECT_EQ(sealed_key_id(std::string("s2pg\x01\x10"
-                                        "ab",
-                                        8)),
-              "");                                                  // length past the end
-    EXPECT_EQ(sealed_key_id(std::string("s2pg\x02\x02kA", 8)), ""); // unknown version
 }
 
 } // namespace

@@ -94,5 +94,20 @@ TEST(Seal, KeyIsSeparateFromTheMaskingKeys) {
               errc::authentication_failed);
 }
 
+TEST(Seal, KeyIdOfASealedBody) {
+    auto keys = parse_keyring("kA 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+                              "test");
+    ASSERT_TRUE(keys);
+    const sealer s(*keys);
+    EXPECT_EQ(sealed_key_id(s.seal("body", "id")), "kA");
+    EXPECT_EQ(sealed_key_id(""), "");
+    EXPECT_EQ(sealed_key_id("not sealed at all"), "");
+    EXPECT_EQ(sealed_key_id(std::string("s2pg\x01\x10"
+                                        "ab",
+                                        8)),
+              "");                                                  // length past the end
+    EXPECT_EQ(sealed_key_id(std::string("s2pg\x02\x02kA", 8)), ""); // unknown version
+}
+
 } // namespace
 } // namespace sqs2pg::mask

@@ -1,4 +1,5 @@
-// The SQLSTATE policy: which server errors reconnect, reject, retry or stop sqs2pg.
+// The SQLSTATE policy: which server errors reconnect, reject, retry or stop sqs2pg; and
+// the SQLSTATEs named in words for operators.
 #include <sqs2pg/pg/error.hpp>
 
 #include <gtest/gtest.h>
@@ -54,6 +55,17 @@ TEST(SqlstatePolicy, ErrcMapsOntoRetryableAndFatal) {
     EXPECT_TRUE(is_fatal(errc::schema_mismatch));
     EXPECT_FALSE(is_retryable(errc::stopped));
     EXPECT_FALSE(is_fatal(boost::system::error_code{}));
+}
+
+TEST(SqlstateWords, MissingAndForbiddenObjects) {
+    EXPECT_EQ(object_problem_of("42P01"), object_problem::missing); // undefined_table
+    EXPECT_EQ(object_problem_of("3F000"), object_problem::missing); // invalid_schema_name
+    EXPECT_EQ(object_problem_of("42501"), object_problem::permission_denied);
+    for (const char* s : {"", "42703", "3D000", "23505", "42P0"})
+        EXPECT_EQ(object_problem_of(s), object_problem::other) << s;
+    EXPECT_EQ(describe(object_problem::missing), "does not exist");
+    EXPECT_EQ(describe(object_problem::permission_denied), "permission denied");
+    EXPECT_EQ(describe(object_problem::other), "");
 }
 
 TEST(SqlstatePolicy, ErrorCodesHaveMessagesAndCategory) {

@@ -2,8 +2,10 @@
 // them, open their sealed bodies with the key, send chosen ones back to the queue.
 #pragma once
 
-#include <sqs2pg/app/config.hpp>
+#include <sqs2pg/app/options.hpp>
+#include <sqs2pg/app/shared_options.hpp>
 #include <sqs2pg/mask/keyring.hpp>
+#include <sqs2pg/ops/log.hpp>
 #include <sqs2pg/pg/rejects.hpp>
 
 #include <chrono>
@@ -21,11 +23,6 @@ namespace sqs2pg::app {
 /// The message attribute (type String) a replayed message carries: the MessageId of the
 /// message it was rejected as.
 inline constexpr std::string_view replay_attribute = "sqs2pg-replay-of";
-
-/// Bodies sent in one SendMessageBatch stay under this many bytes in total (the SQS
-/// request limit was 256 KiB until 2025 and still is on emulators); a larger body goes
-/// alone.
-inline constexpr std::size_t replay_batch_bytes = std::size_t{256} * 1024;
 
 /// `sqs2pg rejects ACTION [ARGS]` with ACTION list, show or replay (docs/rejects.md).
 /// `args` are the words after "rejects". Runs its own io_context on this thread.
@@ -76,13 +73,11 @@ config_result<rejects_request> parse_rejects_args(std::span<const std::string> a
 std::string rejects_help(std::optional<rejects_action> action);
 
 /// A --since / --until value: "2024-03-01" (UTC midnight), "2024-03-01T12:00:00Z" (a
-/// fraction and a ±hh:mm offset allowed, a zone required) or a span back from `now`:
-/// a whole number with s, m, h, d or w ("90m", "7d"). nullopt for anything else.
+/// fraction and a ±hh:mm offset allowed, a zone required; a space for the T as psql
+/// prints it) or a span back from `now`: a whole number with s, m, h, d or w ("90m",
+/// "7d"). nullopt for anything else. The absolute forms are base::parse_iso8601's.
 std::optional<pg::time_point> parse_time_arg(std::string_view text,
                                              std::chrono::system_clock::time_point now);
-
-/// "2024-03-01T12:00:00Z", or with `micros` "2024-03-01T12:00:00.123456Z".
-std::string format_time(pg::time_point t, bool micros);
 
 /// The rejects as an aligned table with a header line (message id, reason, receives,
 /// sent at, first seen, last seen, replayed; "replayed as" when `replayed_column`).
@@ -91,7 +86,7 @@ std::string format_reject_table(std::span<const pg::reject_record> records, bool
 
 /// One reject as a JSON object (no newline): message_id, reason, receive_count, sent_at,
 /// first_seen, last_seen, replayed_at, replayed_message_id (times RFC 3339 UTC with
-/// microseconds, null when unset); plus "body" when `body` is given.
+/// microseconds, base::format_iso8601, null when unset); plus "body" when `body` is given.
 std::string format_reject_json(const pg::reject_record& r,
                                const std::optional<std::string_view>& body = std::nullopt,
                                std::string_view body_error = {});
@@ -101,14 +96,5 @@ std::string format_reject_json(const pg::reject_record& r,
 /// `single_line`: newline and tab too, and a backslash doubled, so the text fits on one
 /// line and reads back unambiguously (unmask prints one value per line).
 std::string escape_for_terminal(std::string_view body, bool single_line = false);
-
-/// Splits bodies of these sizes, in order, into SendMessageBatch calls: at most 10
-/// entries each and at most `max_bytes` in total, except that an entry larger than
-/// `max_bytes` goes alone. Returns the number of entries of each call.
-std::vector<std::size_t> plan_send_batches(std::span<const std::size_t> sizes,
-                                           std::size_t max_bytes = replay_batch_bytes);
-
-/// The key id a sealed body names, or "" when `sealed` is not a sealed blob.
-std::string sealed_key_id(std::string_view sealed);
 
 } // namespace sqs2pg::app

@@ -1,7 +1,8 @@
 // `sqs2pg run`, the default command: the pipeline from SQS to PostgreSQL.
 #pragma once
 
-#include <sqs2pg/app/config.hpp>
+#include <sqs2pg/app/options.hpp>
+#include <sqs2pg/app/run_options.hpp>
 
 namespace sqs2pg::app {
 

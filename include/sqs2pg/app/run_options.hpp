@@ -1,0 +1,56 @@
+// The options of `sqs2pg run`: their table (for parsing and the help text) and their
+// validation into run_config, which holds each module's own config where one exists.
+#pragma once
+
+#include <sqs2pg/app/options.hpp>
+#include <sqs2pg/app/shared_options.hpp>
+#include <sqs2pg/flow/pipeline.hpp>
+#include <sqs2pg/ops/endpoint.hpp>
+#include <sqs2pg/ops/log.hpp>
+
+#include <chrono>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace sqs2pg::app {
+
+enum class mask_algorithm { hmac_sha256, aes_siv, sha256 };
+
+/// The long-poll wait with --drain when --wait-time-seconds is not given: the end of the
+/// queue is then noticed within a second instead of a full long poll.
+inline constexpr std::chrono::seconds drain_wait_time{1};
+
+/// Everything `sqs2pg run` needs, validated. Holds the Postgres connection string, which
+/// may carry a password: never log it.
+struct run_config {
+    sqs_target sqs;
+    std::string pg; ///< conninfo or URL; empty: libpq's PG* variables
+    table_name table;
+    mask_algorithm mask = mask_algorithm::hmac_sha256;
+    std::string mask_key_file; ///< required unless mask is sha256
+    /// The pipeline's settings, defaults from flow::pipeline_config itself. The options
+    /// fill dead_letter_queue_url, drain, receivers, batch_size, batch_max_delay,
+    /// max_in_flight_bytes and wait_time (drain_wait_time with --drain), and
+    /// visibility_timeout with send_visibility_timeout when --visibility-timeout is given.
+    /// The run fills the rest once it knows the queue: queue_url, the queue's own
+    /// visibility timeout when no flag set one, progress.
+    flow::pipeline_config pipeline;
+    std::optional<ops::listen_address> listen;
+    ops::log_format log_format = ops::log_format::json;
+    ops::level log_level = ops::level::info;
+};
+
+/// The options of `sqs2pg run` (for parse_options and the help text).
+std::span<const option_spec> run_options();
+
+/// The run option called `name` (without "--"), so that other commands can offer the
+/// same flag with the same environment names. Throws std::out_of_range for an unknown name.
+const option_spec& run_option(std::string_view name);
+
+/// Validates the parsed options of `run` into a run_config (`env` gives the TTY default
+/// of --log-format).
+config_result<run_config> make_run_config(const parsed_options& opts, const environment& env);
+
+} // namespace sqs2pg::app
