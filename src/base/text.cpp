@@ -17,4 +17,14 @@ bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
                               [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
 }
 
+std::string exception_text(const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+        return x.what();
+    } catch (...) {
+        return "unknown exception";
+    }
+}
+
 } // namespace sqs2pg::base

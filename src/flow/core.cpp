@@ -201,30 +201,27 @@ bool succeeded(const std::vector<std::string>& successful, std::string_view id) 
 
 } // namespace
 
-void core::settled_deletes(const sqs_call<sqs::delete_entry>& c,
-                           const sqs::result<sqs::batch_result>& r) {
-    const auto it = settling_.find(c.id);
+void core::settled(std::uint64_t call, const sqs::result<sqs::batch_result>& r,
+                   std::uint64_t& counter) {
+    const auto it = settling_.find(call);
     if (it == settling_.end() || !r)
         return;
     for (std::size_t i = 0; i < it->second.size(); ++i) {
         if (succeeded(r->successful, std::to_string(i)) && held_.find(it->second[i])) {
-            ++counts_.deleted;
+            ++counter;
             held_.remove(it->second[i]);
         }
     }
 }
 
+void core::settled_deletes(const sqs_call<sqs::delete_entry>& c,
+                           const sqs::result<sqs::batch_result>& r) {
+    settled(c.id, r, counts_.deleted);
+}
+
 void core::settled_releases(const sqs_call<sqs::visibility_entry>& c,
                             const sqs::result<sqs::batch_result>& r) {
-    const auto it = settling_.find(c.id);
-    if (it == settling_.end() || !r)
-        return;
-    for (std::size_t i = 0; i < it->second.size(); ++i) {
-        if (succeeded(r->successful, std::to_string(i)) && held_.find(it->second[i])) {
-            ++counts_.released;
-            held_.remove(it->second[i]);
-        }
-    }
+    settled(c.id, r, counts_.released);
 }
 
 void core::settle_timed_out(std::chrono::seconds limit) {

@@ -2,6 +2,7 @@
 // locale-dependent functions (std::tolower) must not decide how they compare.
 #pragma once
 
+#include <exception>
 #include <string>
 #include <string_view>
 
@@ -27,5 +28,9 @@ constexpr int hex_digit_value(char c) noexcept {
         return c - 'A' + 10;
     return -1;
 }
+
+/// What an exception says (std::exception::what(), else "unknown exception"): how a
+/// task that ended with one is reported in a log line. `e` must not be null.
+std::string exception_text(const std::exception_ptr& e);
 
 } // namespace sqs2pg::base

@@ -354,6 +354,9 @@ private:
                    clock::time_point now);
     void commit(ticket t, held_copy& c, clock::time_point now);
     void drop(ticket t); ///< forget a copy that is neither deleted nor handed back
+    /// A settle call's answer: the entries it lists as done leave, counted in `counter`.
+    void settled(std::uint64_t call, const sqs::result<sqs::batch_result>& r,
+                 std::uint64_t& counter);
     void settle_write_item(ticket t, const pg::item_outcome& o, std::vector<ticket>& again,
                            clock::time_point now);
     std::uint64_t random() noexcept;

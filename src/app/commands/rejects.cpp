@@ -1,5 +1,6 @@
 // `sqs2pg rejects`: parses the command line, loads the keyring and runs one action on
 // its own io_context; and what the actions share (PostgreSQL access, opening bodies).
+#include <sqs2pg/base/text.hpp>
 #include <sqs2pg/ops/log.hpp>
 #include <sqs2pg/pg/error.hpp>
 
@@ -110,17 +111,6 @@ asio::awaitable<int> async_run_action(context& c) {
     co_return 2;
 }
 
-// The exception a task ended with, in words for the log and the operator.
-std::string what_of(const std::exception_ptr& e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& x) {
-        return x.what();
-    } catch (...) {
-        return "unknown exception";
-    }
-}
-
 } // namespace
 
 int run_rejects(std::span<const std::string> args, const environment& env, std::ostream& out,
@@ -154,7 +144,7 @@ int run_rejects(std::span<const std::string> args, const environment& env, std::
     bool done = false;
     asio::co_spawn(io, async_run_action(c), [&](std::exception_ptr e, int s) {
         if (e) {
-            failure = what_of(e);
+            failure = base::exception_text(e);
             ops::log(ops::level::error, "rejects.failed",
                      {{"action", action_name(*req->action)}, {"error", *failure}});
         }

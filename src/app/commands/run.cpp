@@ -4,6 +4,7 @@
 #include <sqs2pg/app/sqs_settings.hpp>
 #include <sqs2pg/aws/credentials_provider.hpp>
 #include <sqs2pg/base/backoff.hpp>
+#include <sqs2pg/base/text.hpp>
 #include <sqs2pg/flow/event.hpp>
 #include <sqs2pg/flow/pipeline.hpp>
 #include <sqs2pg/flow/ports.hpp>
@@ -97,17 +98,6 @@ std::optional<int> prepare(const run_config& cfg, const environment& env, prepar
     return std::nullopt;
 }
 
-// The exception a task ended with, in words for the log and the operator.
-std::string what_of(const std::exception_ptr& e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& x) {
-        return x.what();
-    } catch (...) {
-        return "unknown exception";
-    }
-}
-
 std::string table_of(const table_name& t) {
     return t.schema.empty() ? t.name : t.schema + "." + t.name;
 }
@@ -157,7 +147,7 @@ private:
     /// and stops the run with exit status 1. Before the pipeline exists the failure waits
     /// for it: run_pipeline hands it over as soon as the pipeline is built.
     void task_failed(std::string_view task, std::string_view event, const std::exception_ptr& e) {
-        const std::string what = what_of(e);
+        const std::string what = base::exception_text(e);
         ops::log(ops::level::error, event, {{"error", what}});
         std::string detail = fmt::format("internal error in the {}: {}", task, what);
         if (pipeline_)
@@ -366,7 +356,7 @@ int run_command(const run_config& cfg, const environment& env) {
         runner r(ioc, cfg, p);
         asio::co_spawn(ioc, r.run(), [&](std::exception_ptr e, int code) {
             if (e) {
-                const std::string what = what_of(e);
+                const std::string what = base::exception_text(e);
                 ops::log(ops::level::error, "run.failed", {{"error", what}});
                 fmt::print(stderr, "sqs2pg: internal error: {}\n", what);
                 code = 1;
