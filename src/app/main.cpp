@@ -4,6 +4,7 @@
 #include <sqs2pg/app/commands/rejects.hpp>
 #include <sqs2pg/app/commands/run.hpp>
 #include <sqs2pg/app/config.hpp>
+#include <sqs2pg/app/process.hpp>
 #include <sqs2pg/version.hpp>
 
 #include <fmt/core.h>
@@ -27,7 +28,12 @@ std::vector<std::string_view> views(const std::vector<std::string>& args) {
 } // namespace
 
 int main(int argc, char** argv) {
+    // Before anything reads a key or a secret.
+    app::harden_process();
     const auto env = app::environment::from_process();
+    if (const auto v = env.get("SQS2PG_ALLOW_CORE_DUMPS");
+        v && (*v == "1" || *v == "true" || *v == "yes" || *v == "on"))
+        app::allow_core_dumps(); // for every command; run also has --allow-core-dumps
     const auto inv = app::parse_command_line(argc, argv, env);
     if (!inv) {
         fmt::print(stderr, "{}\n", inv.error().message);
@@ -53,5 +59,7 @@ int main(int argc, char** argv) {
         fmt::print("{}", app::help_text());
         return 0;
     }
+    if (inv->run.allow_core_dumps)
+        app::allow_core_dumps();
     return app::run_command(inv->run, env);
 }

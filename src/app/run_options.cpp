@@ -172,6 +172,12 @@ const std::vector<option_spec>& run_specs() {
          "lowest level logged",
          "info",
          {"SQS2PG_LOG_LEVEL"}},
+        {"allow-core-dumps",
+         "",
+         g_ops,
+         "let a crash write a core dump (it holds keys, credentials and message bodies)",
+         "off",
+         {"SQS2PG_ALLOW_CORE_DUMPS"}},
     };
     return specs;
 }
@@ -279,6 +285,8 @@ config_result<run_config> make_run_config(const parsed_options& o, const environ
     SQS2PG_TRY(lvl, get_choice(o, "log-level", {"debug", "info", "warn", "error"}));
     if (lvl)
         ops::parse_level(*lvl, c.log_level);
+    SQS2PG_TRY(dumps, get_bool(o, "allow-core-dumps"));
+    c.allow_core_dumps = dumps.value_or(false);
     return c;
 }
 

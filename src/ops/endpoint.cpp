@@ -83,6 +83,7 @@ boost::system::result<listen_address, address_error> parse_listen_address(std::s
 
 struct endpoint::connection {
     beast::tcp_stream stream;
+    bool waiting = true; ///< between requests (or before the first): may be evicted
 };
 
 endpoint::endpoint(asio::any_io_executor ex, const registry& metrics, readiness_check ready,
@@ -156,7 +157,8 @@ asio::awaitable<void> endpoint::async_run() {
                 break;
             continue;
         }
-        if (connections_.size() >= options_.max_connections) {
+        if (connections_.size() >= options_.max_connections && !evict_oldest_waiting()) {
+            // Every connection is in the middle of a request: this one waits its turn.
             log(level::debug, "ops.connection_refused", {{"reason", "too many connections"}});
             socket.close(ec);
             continue;
@@ -177,6 +179,20 @@ asio::awaitable<void> endpoint::async_run() {
         all_closed_.expires_at(asio::steady_timer::time_point::max());
         co_await all_closed_.async_wait(use_tuple);
     }
+}
+
+bool endpoint::evict_oldest_waiting() {
+    // Idle keep-alive clients must not lock out a health check: the oldest connection
+    // that is only waiting for a request makes room (connections_ is newest first).
+    for (auto it = connections_.rbegin(); it != connections_.rend(); ++it) {
+        if ((*it)->waiting) {
+            log(level::debug, "ops.connection_evicted", {{"reason", "too many connections"}});
+            (*it)->waiting = false;
+            (*it)->stream.close();
+            return true;
+        }
+    }
+    return false;
 }
 
 endpoint::reply endpoint::route(std::string_view method, std::string_view target) const {
@@ -237,12 +253,14 @@ asio::awaitable<void> endpoint::async_serve(tcp::socket socket) {
             // Between requests the idle timeout applies; a new connection must start
             // its request within the read timeout.
             stream.expires_after(first ? options_.read_timeout : options_.idle_timeout);
+            conn.waiting = true;
             auto [ec, n] = co_await stream.async_read_some(
                 buffer.prepare(std::min<std::size_t>(options_.max_request_bytes, 4096)), use_tuple);
-            if (ec || stopping_)
-                break; // idle timeout, peer closed, reset or stop(): nothing to answer
+            if (ec || stopping_ || !conn.waiting)
+                break; // idle timeout, peer closed, reset, evicted or stop(): nothing to answer
             buffer.commit(n);
         }
+        conn.waiting = false;
         first = false;
 
         http::request_parser<http::string_body> parser;

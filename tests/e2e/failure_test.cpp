@@ -5,10 +5,14 @@
 // must not block the drain: the reject is kept, sealed, in the rejects table.
 #include "harness.hpp"
 #include "test_env.hpp"
+#include <sys/resource.h>
 
 #include <fmt/core.h>
 
 #include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 namespace sqs2pg::e2e {
 namespace {
@@ -196,6 +200,63 @@ TEST_F(failures, AFrozenPostgresMakesTheRunNotReadyWithinFifteenSecondsAndLosesN
     };
     EXPECT_EQ(stalls("\"pipeline.writes_stalled\""), 1u) << r.err; // one line says why
     EXPECT_EQ(stalls("\"pipeline.writes_resumed\""), 1u) << r.err;
+}
+
+TEST_F(failures, AStderrWhoseReaderQuitsNeitherKillsNorStallsTheRun) {
+    // `sqs2pg ... 2>&1 | head`: the reader takes a few lines and exits; every later log
+    // line meets a closed pipe. SIGPIPE used to kill the run (status 141) with messages
+    // held.
+    const auto logins = generated_logins(200, test::unique_name("user_"), 0);
+    sqs().send(queue_url_, logins.bodies);
+    const char* bin = std::getenv("SQS2PG_E2E_BINARY");
+    ASSERT_NE(bin, nullptr);
+    std::vector<std::string> args{"/bin/bash", "-c",
+                                  "exec 2> >(head -c 300 > /dev/null); exec \"$0\" \"$@\"", bin};
+    for (auto& a : run_args({"--drain", "--log-level", "debug", "--batch-size", "10"}))
+        args.push_back(a);
+    process p(args, run_env(), dir_ + "/closed_stderr");
+    const auto status = p.wait_for(120s);
+    ASSERT_TRUE(status) << "the run did not end (a blocked stderr?)";
+    EXPECT_TRUE(status->exited_with(0)) << status->describe();
+    EXPECT_EQ(rows(), 200);
+    EXPECT_EQ(counts().total(), 0u);
+}
+
+TEST_F(failures, ARunWritesNoCoreDumpUnlessAskedTo) {
+    sqs().send(queue_url_, generated_logins(1, test::unique_name("user_"), 0).bodies);
+    // The soft limit (the first number) of "Max core file size" in /proc/PID/limits.
+    const auto core_limit = [](pid_t pid) {
+        std::ifstream f("/proc/" + std::to_string(pid) + "/limits");
+        for (std::string line; std::getline(f, line);)
+            if (line.starts_with("Max core file size")) {
+                std::istringstream words(line.substr(18));
+                std::string soft;
+                words >> soft;
+                return soft;
+            }
+        return std::string();
+    };
+    // The children start with a soft limit of 1 MiB (inherited from this test).
+    rlimit old{};
+    ASSERT_EQ(getrlimit(RLIMIT_CORE, &old), 0);
+    rlimit some{1 << 20, old.rlim_max};
+    ASSERT_EQ(setrlimit(RLIMIT_CORE, &some), 0);
+    struct restore {
+        rlimit r;
+        ~restore() { setrlimit(RLIMIT_CORE, &r); }
+    } guard{old};
+    auto& plain = start(run_args({"--wait-time-seconds", "1"}), run_env());
+    ASSERT_TRUE(wait_until([&] { return rows_if_any() >= 1 || !plain.running(); }, 60s, 50ms));
+    EXPECT_EQ(core_limit(plain.pid()), "0");
+    plain.send_signal(SIGTERM);
+    EXPECT_TRUE(finish(plain, 60s).status.exited_with(0));
+
+    auto& asked = start(run_args({"--wait-time-seconds", "1", "--allow-core-dumps"}), run_env());
+    ASSERT_TRUE(wait_until([&] { return !core_limit(asked.pid()).empty(); }, 10s, 20ms));
+    sleep_for(200ms);
+    EXPECT_EQ(core_limit(asked.pid()), "1048576"); // as it was started with
+    asked.send_signal(SIGTERM);
+    EXPECT_TRUE(finish(asked, 60s).status.exited_with(0));
 }
 
 } // namespace

@@ -309,18 +309,46 @@ TEST_F(OpsEndpoint, IdleAndSlowConnectionsTimeOut) {
     });
 }
 
-TEST_F(OpsEndpoint, ConnectionsBeyondTheLimitAreClosed) {
+TEST_F(OpsEndpoint, IdleKeepAliveClientsCannotLockOutAHealthCheck) {
+    // 32 clients that keep their connections open and idle used to fill every slot, so
+    // /healthz was refused for a minute at a time (and Kubernetes restarted the pod).
+    start();
+    run([&]() -> asio::awaitable<void> {
+        std::vector<std::unique_ptr<client>> idle;
+        for (int i = 0; i < 32; ++i) {
+            idle.push_back(std::make_unique<client>(io.get_executor()));
+            co_await idle.back()->connect(port);
+            EXPECT_EQ((co_await idle.back()->request(http::verb::get, "/metrics")).result_int(),
+                      200);
+        }
+        EXPECT_EQ(ep->connection_count(), 32u);
+        for (int i = 0; i < 3; ++i) {
+            client probe(io.get_executor());
+            co_await probe.connect(port);
+            EXPECT_EQ((co_await probe.request(http::verb::get, "/healthz")).result_int(), 200)
+                << "probe " << i;
+        }
+        // The oldest idle ones made room.
+        EXPECT_TRUE(is_close(co_await idle[0]->closed_by_server()));
+        EXPECT_LE(ep->connection_count(), 32u);
+    });
+}
+
+TEST_F(OpsEndpoint, AtTheLimitOnlyConnectionsMidRequestKeepTheirSlot) {
     options.max_connections = 1;
     start();
     run([&]() -> asio::awaitable<void> {
-        client first(io.get_executor());
-        co_await first.connect(port);
-        EXPECT_EQ((co_await first.request(http::verb::get, "/healthz")).result_int(), 200);
+        client busy(io.get_executor());
+        co_await busy.connect(port);
+        co_await busy.send_raw("GET /metrics HTTP/1.1\r\n"); // mid-request
+        asio::steady_timer settle(io, 50ms);
+        co_await settle.async_wait(asio::use_awaitable);
         client second(io.get_executor());
         co_await second.connect(port);
         EXPECT_TRUE(is_close(co_await second.closed_by_server()));
-        // The first is still served.
-        EXPECT_EQ((co_await first.request(http::verb::get, "/healthz")).result_int(), 200);
+        // The request under way completes.
+        co_await busy.send_raw("Host: x\r\n\r\n");
+        EXPECT_EQ((co_await busy.read_response()).result_int(), 200);
     });
 }
 

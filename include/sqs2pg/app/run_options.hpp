@@ -40,6 +40,8 @@ struct run_config {
     std::optional<ops::listen_address> listen;
     ops::log_format log_format = ops::log_format::json;
     ops::level log_level = ops::level::info;
+    /// --allow-core-dumps: main() makes the process non-dumpable unless this is set.
+    bool allow_core_dumps = false;
 };
 
 /// The options of `sqs2pg run` (for parse_options and the help text).

@@ -56,9 +56,12 @@ struct endpoint_options {
     /// Time for a whole request to arrive once the connection is open or its first byte
     /// came, and for a response to be written.
     std::chrono::milliseconds read_timeout{10'000};
-    /// How long a keep-alive connection may sit idle between requests.
-    std::chrono::milliseconds idle_timeout{60'000};
-    /// Connections served at once; more are closed right after accept.
+    /// How long a keep-alive connection may sit idle between requests (short: a
+    /// Prometheus scrape or a probe reconnects cheaply).
+    std::chrono::milliseconds idle_timeout{10'000};
+    /// Connections served at once. At the limit a new connection evicts the oldest one
+    /// that is only waiting for a request (so idle keep-alive clients cannot lock out
+    /// /healthz); when every one is mid-request, the new one is closed right after accept.
     std::size_t max_connections = 32;
 };
 
@@ -108,6 +111,8 @@ private:
         std::string body;
     };
     boost::asio::awaitable<void> async_serve(boost::asio::ip::tcp::socket socket);
+    /// Closes the oldest connection waiting for a request; false when there is none.
+    bool evict_oldest_waiting();
     reply route(std::string_view method, std::string_view target) const;
 
     boost::asio::any_io_executor ex_;

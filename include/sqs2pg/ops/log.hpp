@@ -2,6 +2,7 @@
 // Callers pass event names and fields; never a message body or an unmasked field.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <initializer_list>
@@ -37,8 +38,19 @@ struct field {
 };
 
 /// Sets the minimum level, the format and the sink (default: info, json, stderr).
-/// Call once at startup, before the io_context runs.
+/// Call once at startup, before the io_context runs. Writing never blocks the caller for
+/// long: a sink that is a pipe or a terminal is written through a non-blocking file
+/// description of its own, a socket with MSG_DONTWAIT; lines the sink cannot take yet
+/// wait (up to 1 MiB), beyond that they are dropped and counted, and a
+/// `log.lines_dropped` line says how many once the sink takes lines again. A regular
+/// file (or a stream without a descriptor) is written with fwrite.
 void configure_logging(level min_level, log_format format, std::FILE* sink = stderr);
+
+/// Writes the lines still waiting, for at most `limit` (at exit).
+void flush_logs(std::chrono::milliseconds limit);
+
+/// Lines dropped so far because the sink could not take them (or had gone).
+std::uint64_t log_lines_dropped() noexcept;
 
 /// Parses "debug" | "info" | "warn" | "error"; false if `text` is none of them.
 bool parse_level(std::string_view text, level& out);

@@ -368,6 +368,7 @@ int run_command(const run_config& cfg, const environment& env) {
         });
         ioc.run();
     }
+    ops::flush_logs(std::chrono::seconds(2)); // what a slow stderr has not taken yet
     return exit_code;
 }
 

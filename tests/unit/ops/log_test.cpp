@@ -5,7 +5,14 @@
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <future>
 #include <string>
 
 namespace sqs2pg::ops {
@@ -70,6 +77,75 @@ TEST(Log, ParsesLevels) {
     EXPECT_TRUE(parse_level("warn", l));
     EXPECT_EQ(l, level::warn);
     EXPECT_FALSE(parse_level("verbose", l));
+}
+
+// Everything that can be read from `fd` within `quiet` of silence.
+std::string read_all(int fd, std::chrono::milliseconds quiet = std::chrono::milliseconds(200)) {
+    std::string out;
+    char buf[65536];
+    for (;;) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(quiet.count())) <= 0)
+            return out;
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n <= 0)
+            return out;
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+}
+
+TEST(Log, APipeNobodyReadsNeverBlocksAndTheDropIsReportedLater) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    std::FILE* w = ::fdopen(fds[1], "w");
+    configure_logging(level::info, log_format::json, w);
+    const auto before = log_lines_dropped();
+    const std::string pad(100, 'x');
+    // 50,000 lines of ~200 bytes: far more than the pipe (64 KiB) and the logger's own
+    // buffer (1 MiB) hold. A blocking writer would wait here for ever.
+    auto writing = std::async(std::launch::async, [&] {
+        for (int i = 0; i < 50'000; ++i)
+            log(level::info, "test.line", {{"i", i}, {"pad", std::string_view(pad)}});
+    });
+    const bool finished = writing.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
+    if (!finished)
+        (void)read_all(fds[0]); // let it go, then fail
+    writing.wait();
+    EXPECT_TRUE(finished) << "logging blocked on a full pipe";
+    EXPECT_GT(log_lines_dropped(), before);
+
+    // The reader comes back: what waited is written, then a line says what was missed.
+    auto reading = std::async(std::launch::async, [&] {
+        std::string got;
+        char buf[65536];
+        for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
+            got.append(buf, static_cast<std::size_t>(n));
+        return got;
+    });
+    log(level::warn, "test.after", {});
+    flush_logs(std::chrono::seconds(10));
+    configure_logging(level::info, log_format::json, stderr);
+    std::fclose(w); // the reader sees the end
+    const std::string got = reading.get();
+    EXPECT_NE(got.find("\"event\":\"log.lines_dropped\""), std::string::npos);
+    EXPECT_NE(got.find("\"event\":\"test.after\""), std::string::npos);
+    ::close(fds[0]);
+}
+
+TEST(Log, AReaderThatWentAwayCostsNothing) {
+    const auto old = std::signal(SIGPIPE, SIG_IGN); // as main() does
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    ::close(fds[0]);
+    std::FILE* w = ::fdopen(fds[1], "w");
+    configure_logging(level::info, log_format::json, w);
+    const auto before = log_lines_dropped();
+    for (int i = 0; i < 100; ++i)
+        log(level::info, "test.line", {{"i", i}});
+    EXPECT_GE(log_lines_dropped(), before + 1);
+    configure_logging(level::info, log_format::json, stderr);
+    std::fclose(w);
+    std::signal(SIGPIPE, old);
 }
 
 } // namespace
