@@ -546,5 +546,9 @@ error make_error(std::string_view action, errc kind, const wire_response& w, std
     return e;
 }
 
+error too_deep_error(std::string_view action, const wire_response& w) {
+    return make_error(action, errc::bad_response, w, "sqs2pg.ResponseTooDeep");
+}
+
 } // namespace detail
 } // namespace sqs2pg::sqs
