@@ -76,6 +76,12 @@ std::string text(const json::object& o, std::string_view key) {
     return text(o.if_contains(key));
 }
 
+// Whether `key` holds a value text() reads (null, objects and arrays count as absent).
+bool has_scalar(const json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    return v != nullptr && !v->is_null() && !v->is_object() && !v->is_array();
+}
+
 bool boolean(const json::object& o, std::string_view key) {
     const auto* v = o.if_contains(key);
     if (v == nullptr)
@@ -101,7 +107,9 @@ message read_message(const json::object& m) {
     out.message_id = text(m, "MessageId");
     out.receipt_handle = text(m, "ReceiptHandle");
     out.body = text(m, "Body");
+    out.has_body = has_scalar(m, "Body");
     out.md5_of_body = text(m, "MD5OfBody");
+    out.has_md5_of_body = has_scalar(m, "MD5OfBody");
     out.md5_of_message_attributes = text(m, "MD5OfMessageAttributes");
     if (const auto* attrs = object_at(m, "Attributes")) {
         out.attributes.reserve(attrs->size());

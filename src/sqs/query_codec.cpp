@@ -176,11 +176,13 @@ message read_message(const pugi::xml_node& m) {
             out.message_id = text(c);
         else if (name == "ReceiptHandle")
             out.receipt_handle = text(c);
-        else if (name == "Body")
+        else if (name == "Body") {
             out.body = text(c);
-        else if (name == "MD5OfBody")
+            out.has_body = true;
+        } else if (name == "MD5OfBody") {
             out.md5_of_body = text(c);
-        else if (name == "MD5OfMessageAttributes")
+            out.has_md5_of_body = true;
+        } else if (name == "MD5OfMessageAttributes")
             out.md5_of_message_attributes = text(c);
         else if (name == "Attribute")
             out.attributes.emplace_back(child_text(c, "Name"), child_text(c, "Value"));

@@ -22,6 +22,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <map>
 
 namespace sqs2pg::sqs {
 namespace {
@@ -460,6 +461,112 @@ TEST_F(ScriptedSqs, AnUnreachableEndpointIsATransportErrorAfterRetries) {
     EXPECT_FALSE(res.error().request_sent);
     EXPECT_EQ(c.stats().retries, 2u);
     EXPECT_NE(c.explain(res.error()).find("endpoint http://127.0.0.1:"), std::string::npos);
+}
+
+// ---- hostile answers -------------------------------------------------------------------
+
+// An x-www-form-urlencoded body as name -> value ('+' is a space, %XX a byte).
+std::map<std::string, std::string> form_params(std::string_view body) {
+    const auto decode = [](std::string_view s) {
+        std::string out;
+        for (std::size_t i = 0; i < s.size(); ++i) {
+            if (s[i] == '+')
+                out += ' ';
+            else if (s[i] == '%' && i + 2 < s.size()) {
+                out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+                i += 2;
+            } else
+                out += s[i];
+        }
+        return out;
+    };
+    std::map<std::string, std::string> out;
+    while (!body.empty()) {
+        const auto amp = body.find('&');
+        const auto pair = body.substr(0, amp);
+        const auto eq = pair.find('=');
+        out[decode(pair.substr(0, eq))] =
+            eq == std::string_view::npos ? std::string() : decode(pair.substr(eq + 1));
+        body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
+    }
+    return out;
+}
+
+// The VisibilityTimeout a ChangeMessageVisibilityBatch query request set per receipt handle.
+std::map<std::string, int> release_timeouts(const bhttp::request<bhttp::string_body>& req) {
+    const auto params = form_params(req.body());
+    EXPECT_EQ(params.count("Action") ? params.at("Action") : "", "ChangeMessageVisibilityBatch");
+    std::map<std::string, int> out;
+    for (int i = 1; i <= 10; ++i) {
+        const std::string prefix = "ChangeMessageVisibilityBatchRequestEntry." + std::to_string(i);
+        const auto handle = params.find(prefix + ".ReceiptHandle");
+        if (handle == params.end())
+            break;
+        out[handle->second] = std::stoi(params.at(prefix + ".VisibilityTimeout"));
+    }
+    return out;
+}
+
+// A ChangeMessageVisibilityBatch answer reporting entries r0..r<n-1> as done.
+step release_ok(int n) {
+    std::string entries;
+    for (int i = 0; i < n; ++i)
+        entries += "<ChangeMessageVisibilityBatchResultEntry><Id>r" + std::to_string(i) +
+                   "</Id></ChangeMessageVisibilityBatchResultEntry>";
+    return {200,
+            "<ChangeMessageVisibilityBatchResponse><ChangeMessageVisibilityBatchResult>" + entries +
+                "</ChangeMessageVisibilityBatchResult></ChangeMessageVisibilityBatchResponse>",
+            {},
+            false,
+            {}};
+}
+
+TEST_F(ScriptedSqs, AMessageWithoutBodyIsRejectedMadeVisibleAgainAndNeverDeleted) {
+    // SQS always sends Body and MD5OfBody; without them the body is unknown, not empty.
+    auto c = make_client();
+    const std::string good = xml_message("good", "intact", base::md5_hex("intact"));
+    const std::string no_body = "<Message><MessageId>nobody</MessageId><ReceiptHandle>handle+"
+                                "nobody/==</ReceiptHandle></Message>";
+    server_.push({200, receive_body(good + no_body), {}, false, {}});
+    server_.push(release_ok(1));
+    receive_options o;
+    o.wait_time_seconds = 0;
+    auto res = run(ioc_, c->async_receive_message(queue_url, o));
+    ASSERT_TRUE(res) << c->explain(res.error());
+    ASSERT_EQ(res->messages.size(), 1u);
+    EXPECT_EQ(res->messages[0].message_id, "good");
+    ASSERT_EQ(res->rejected.size(), 1u);
+    EXPECT_EQ(res->rejected[0].message_id, "nobody");
+    EXPECT_EQ(res->rejected[0].reason, "missing Body");
+    EXPECT_EQ(c->stats().rejected_messages, 1u);
+    EXPECT_EQ(c->stats().released_messages, 1u);
+    ASSERT_EQ(server_.requests().size(), 2u);
+    const auto timeouts = release_timeouts(server_.requests()[1]);
+    EXPECT_EQ(timeouts.size(), 1u);
+    EXPECT_TRUE(timeouts.contains("handle+nobody/=="));
+    EXPECT_EQ(server_.requests()[1].body().find("DeleteMessage"), std::string::npos);
+}
+
+TEST_F(ScriptedSqs, AJsonMessageWithoutDigestIsRejectedAndMadeVisibleAgain) {
+    auto c = make_client(protocol::json);
+    server_.push({200,
+                  R"({"Messages":[{"MessageId":"m1","ReceiptHandle":"h1","Body":"unverified",)"
+                  R"("Attributes":{"ApproximateReceiveCount":"3"}}]})",
+                  {{"Content-Type", "application/x-amz-json-1.0"}},
+                  false,
+                  {}});
+    server_.push({200, R"({"Successful":[{"Id":"r0"}],"Failed":[]})", {}, false, {}});
+    receive_options o;
+    o.wait_time_seconds = 0;
+    auto res = run(ioc_, c->async_receive_message(queue_url, o));
+    ASSERT_TRUE(res) << c->explain(res.error());
+    EXPECT_TRUE(res->messages.empty());
+    ASSERT_EQ(res->rejected.size(), 1u);
+    EXPECT_EQ(res->rejected[0].reason, "missing MD5OfBody");
+    EXPECT_EQ(c->stats().released_messages, 1u);
+    ASSERT_EQ(server_.requests().size(), 2u);
+    EXPECT_EQ(server_.requests()[1]["X-Amz-Target"], "AmazonSQS.ChangeMessageVisibilityBatch");
+    EXPECT_NE(server_.requests()[1].body().find(R"("ReceiptHandle":"h1")"), std::string::npos);
 }
 
 } // namespace

@@ -48,7 +48,7 @@ struct message_attribute {
 struct message {
     std::string message_id;
     std::string receipt_handle;
-    std::string body;
+    std::string body;                      ///< empty when absent: see has_body
     std::string md5_of_body;               ///< hex, as sent by SQS (verified on receipt)
     std::string md5_of_message_attributes; ///< hex or empty (verified when present)
     /// System attributes as returned (SentTimestamp, ApproximateReceiveCount, ...).
@@ -72,6 +72,14 @@ struct message {
     std::optional<std::string_view> message_group_id() const noexcept;         ///< FIFO
     std::optional<std::string_view> message_deduplication_id() const noexcept; ///< FIFO
     std::optional<std::string_view> sequence_number() const noexcept;          ///< FIFO
+
+    /// Whether the response carried a Body / an MD5OfBody at all (an empty element or
+    /// string is present, a missing or null one is not). SQS always sends both, so the
+    /// integrity check rejects a message that lacks either: every message a receive
+    /// returns has both set. The decoder sets them; a message built by hand starts with
+    /// neither.
+    bool has_body = false;
+    bool has_md5_of_body = false;
 };
 
 /// A received message that failed the integrity check (or could not be read). Its body
@@ -80,7 +88,7 @@ struct rejected_message {
     std::string message_id;     ///< may be empty if the response lacked it
     std::string receipt_handle; ///< empty if the response lacked it (then it reappears
                                 ///< after the visibility timeout)
-    std::string_view reason;    ///< static text: "MD5OfBody mismatch", ...
+    std::string_view reason;    ///< static text: "MD5OfBody mismatch", "missing Body", ...
 };
 
 /// What ReceiveMessage returned: the messages that passed the checks, and those that
