@@ -14,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/field.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <stdexcept>
@@ -191,16 +192,26 @@ struct client::impl {
                std::chrono::seconds(o.wait_time_seconds.value_or(max_wait_time_seconds));
     }
 
-    /// Logs the rejected messages (ids and reasons only) and makes them visible again.
+    /// Logs the rejected messages (ids, reasons and receive counts only) and makes them
+    /// visible again after a pause that grows with their receive count.
     asio::awaitable<void> async_release(const std::string& queue_url,
                                         const std::vector<rejected_message>& rejected) {
+        const auto& release = options.rejected_release;
         std::vector<visibility_entry> entries;
         for (const auto& m : rejected) {
+            const int timeout = release.timeout(m.receive_count);
+            const bool released = release.enabled && !m.receipt_handle.empty();
+            const std::string count =
+                m.receive_count ? std::to_string(*m.receive_count) : std::string("unknown");
             ops::log(ops::level::warn, "sqs_message_rejected",
-                     {{"message_id", m.message_id}, {"reason", m.reason}});
-            if (!m.receipt_handle.empty() && options.rejected_visibility_timeout)
-                entries.push_back({"r" + std::to_string(entries.size()), m.receipt_handle,
-                                   *options.rejected_visibility_timeout});
+                     {{"message_id", m.message_id},
+                      {"reason", m.reason},
+                      {"receive_count", count},
+                      {"released", released},
+                      {"visibility_timeout_s", timeout}});
+            if (released)
+                entries.push_back(
+                    {"r" + std::to_string(entries.size()), m.receipt_handle, timeout});
         }
         stats.rejected_messages += rejected.size();
         if (entries.empty())
@@ -217,6 +228,21 @@ struct client::impl {
             ops::log(ops::level::warn, "sqs_release_failed", {{"code", f.code}});
     }
 };
+
+int rejected_release_options::timeout(std::optional<std::uint32_t> receive_count) const noexcept {
+    const auto clamp = [](std::int64_t s) {
+        return static_cast<int>(std::clamp<std::int64_t>(s, 0, max_visibility_timeout_seconds));
+    };
+    const std::int64_t cap = clamp(max.count());
+    if (!receive_count)
+        return clamp(unknown_count.count());
+    // first * 2^(n-1), doubling at most until the cap is reached (no overflow, and at most
+    // ~16 steps whatever n is).
+    std::int64_t t = clamp(first.count());
+    for (std::uint32_t n = 1; n < *receive_count && t > 0 && t < cap; ++n)
+        t *= 2;
+    return static_cast<int>(std::min(t, cap));
+}
 
 // The public calls build their request (an aggregate) in a named local before awaiting
 // async_call: GCC 12 destroys a braced aggregate temporary inside a co_await expression

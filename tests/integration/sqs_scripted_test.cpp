@@ -128,11 +128,12 @@ T run(asio::io_context& ioc, asio::awaitable<T> aw) {
 
 const std::string queue_url = "http://127.0.0.1/123456789012/scripted";
 
-std::string xml_message(const std::string& id, const std::string& body, const std::string& md5) {
+std::string xml_message(const std::string& id, const std::string& body, const std::string& md5,
+                        const std::string& receive_count = "1") {
     return "<Message><MessageId>" + id + "</MessageId><ReceiptHandle>handle+" + id +
            "/==</ReceiptHandle><MD5OfBody>" + md5 + "</MD5OfBody><Body>" + body +
-           "</Body><Attribute><Name>ApproximateReceiveCount</Name><Value>1</Value></Attribute></"
-           "Message>";
+           "</Body><Attribute><Name>ApproximateReceiveCount</Name><Value>" + receive_count +
+           "</Value></Attribute></Message>";
 }
 
 std::string receive_body(const std::string& messages) {
@@ -391,7 +392,8 @@ TEST_F(ScriptedSqs, ACorruptedMessageIsExcludedCountedAndMadeVisibleAgain) {
     const auto& release = server_.requests()[1];
     EXPECT_NE(release.body().find("Action=ChangeMessageVisibilityBatch"), std::string::npos);
     EXPECT_NE(release.body().find("ReceiptHandle=handle%2Bbad%2F%3D%3D"), std::string::npos);
-    EXPECT_NE(release.body().find("VisibilityTimeout=0"), std::string::npos);
+    // Received once: 2 seconds (see ARejectedMessageIsReleasedForLonger...).
+    EXPECT_NE(release.body().find("VisibilityTimeout=2&"), std::string::npos);
     // Never deleted.
     EXPECT_EQ(release.body().find("DeleteMessage"), std::string::npos);
 }
@@ -567,6 +569,85 @@ TEST_F(ScriptedSqs, AJsonMessageWithoutDigestIsRejectedAndMadeVisibleAgain) {
     ASSERT_EQ(server_.requests().size(), 2u);
     EXPECT_EQ(server_.requests()[1]["X-Amz-Target"], "AmazonSQS.ChangeMessageVisibilityBatch");
     EXPECT_NE(server_.requests()[1].body().find(R"("ReceiptHandle":"h1")"), std::string::npos);
+    // Received three times: 2^3 seconds.
+    EXPECT_NE(server_.requests()[1].body().find(R"("VisibilityTimeout":8)"), std::string::npos);
+}
+
+TEST_F(ScriptedSqs, ARejectedMessageIsReleasedForLongerTheMoreOftenItWasReceived) {
+    // Released at once, a corrupt message on a queue without a redrive policy came back
+    // about 11 times a second for ever: min(2^count, 900) seconds instead.
+    auto c = make_client();
+    const std::string tampered = base::md5_hex("original");
+    server_.push({200,
+                  receive_body(xml_message("once", "x", tampered, "1") +
+                               xml_message("five", "x", tampered, "5") +
+                               xml_message("twenty", "x", tampered, "20")),
+                  {},
+                  false,
+                  {}});
+    server_.push(release_ok(3));
+    receive_options o;
+    o.wait_time_seconds = 0;
+    auto res = run(ioc_, c->async_receive_message(queue_url, o));
+    ASSERT_TRUE(res) << c->explain(res.error());
+    EXPECT_TRUE(res->messages.empty());
+    EXPECT_EQ(res->rejected.size(), 3u);
+    EXPECT_EQ(c->stats().released_messages, 3u);
+    ASSERT_EQ(server_.requests().size(), 2u);
+    const auto timeouts = release_timeouts(server_.requests()[1]);
+    EXPECT_EQ(timeouts,
+              (std::map<std::string, int>{
+                  {"handle+once/==", 2}, {"handle+five/==", 32}, {"handle+twenty/==", 900}}));
+}
+
+TEST_F(ScriptedSqs, ARejectedMessageWithAnUnknownReceiveCountIsReleasedFor30Seconds) {
+    auto c = make_client();
+    const std::string tampered = base::md5_hex("original");
+    const std::string no_count = "<Message><MessageId>nocount</MessageId><ReceiptHandle>handle+"
+                                 "nocount/==</ReceiptHandle><MD5OfBody>" +
+                                 tampered + "</MD5OfBody><Body>x</Body></Message>";
+    // Asked for every attribute: one without the count, one with a count that is no number.
+    server_.push(
+        {200, receive_body(no_count + xml_message("garbled", "x", tampered, "x5")), {}, false, {}});
+    server_.push(release_ok(2));
+    // Asked for SentTimestamp only: a count the receive did not ask for is not trusted.
+    server_.push({200, receive_body(xml_message("unasked", "x", tampered, "5")), {}, false, {}});
+    server_.push(release_ok(1));
+    receive_options all;
+    all.wait_time_seconds = 0;
+    auto res = run(ioc_, c->async_receive_message(queue_url, all));
+    ASSERT_TRUE(res) << c->explain(res.error());
+    EXPECT_EQ(res->rejected.size(), 2u);
+    receive_options sent_only;
+    sent_only.wait_time_seconds = 0;
+    sent_only.attribute_names.assign(1, "SentTimestamp");
+    res = run(ioc_, c->async_receive_message(queue_url, sent_only));
+    ASSERT_TRUE(res) << c->explain(res.error());
+    EXPECT_EQ(res->rejected.size(), 1u);
+    ASSERT_EQ(server_.requests().size(), 4u);
+    EXPECT_EQ(release_timeouts(server_.requests()[1]),
+              (std::map<std::string, int>{{"handle+nocount/==", 30}, {"handle+garbled/==", 30}}));
+    EXPECT_EQ(release_timeouts(server_.requests()[3]),
+              (std::map<std::string, int>{{"handle+unasked/==", 30}}));
+}
+
+TEST_F(ScriptedSqs, RejectedMessagesAreLeftToTheVisibilityTimeoutWhenReleaseIsDisabled) {
+    client_options options;
+    options.region = "eu-west-1";
+    options.rejected_release.enabled = false;
+    client c(ioc_.get_executor(), http::endpoint::parse(server_.url()).value(), *provider_,
+             options);
+    server_.push(
+        {200, receive_body(xml_message("bad", "x", base::md5_hex("y"), "4")), {}, false, {}});
+    receive_options o;
+    o.wait_time_seconds = 0;
+    auto res = run(ioc_, c.async_receive_message(queue_url, o));
+    ASSERT_TRUE(res) << c.explain(res.error());
+    ASSERT_EQ(res->rejected.size(), 1u);
+    EXPECT_EQ(res->rejected[0].receive_count, 4u);
+    EXPECT_EQ(c.stats().rejected_messages, 1u);
+    EXPECT_EQ(c.stats().released_messages, 0u);
+    EXPECT_EQ(server_.requests().size(), 1u);
 }
 
 } // namespace

@@ -85,10 +85,17 @@ struct message {
 /// A received message that failed the integrity check (or could not be read). Its body
 /// is not kept: it must never be processed. The client makes it visible again.
 struct rejected_message {
+    rejected_message() = default;
+    rejected_message(std::string message_id, std::string receipt_handle, std::string_view reason,
+                     std::optional<std::uint32_t> receive_count = {});
+
     std::string message_id;     ///< may be empty if the response lacked it
     std::string receipt_handle; ///< empty if the response lacked it (then it reappears
                                 ///< after the visibility timeout)
     std::string_view reason;    ///< static text: "MD5OfBody mismatch", "missing Body", ...
+    /// ApproximateReceiveCount, when the receive asked for it ("All" or the name in
+    /// attribute_names) and SQS returned a number; it sets the release timeout.
+    std::optional<std::uint32_t> receive_count;
 };
 
 /// What ReceiveMessage returned: the messages that passed the checks, and those that
