@@ -47,6 +47,15 @@ error transport_error(std::string_view action, boost::system::error_code ec) {
     return e;
 }
 
+// The caller's say on retries: only a receive carries one (receive_options::retry_allowed).
+const std::function<bool()>* retry_hook(const receive_message_request& r) noexcept {
+    return &r.options.retry_allowed;
+}
+template <class Request>
+const std::function<bool()>* retry_hook(const Request&) noexcept {
+    return nullptr;
+}
+
 std::string_view header(const http::response& res, std::string_view name) {
     const auto it = res.find(name);
     return it == res.end() ? std::string_view() : std::string_view(it->value());
@@ -138,6 +147,7 @@ struct client::impl {
         wire_request w = encode(options.wire, r);
         if (w.target == "/" && !endpoint.path.empty())
             w.target = endpoint.path;
+        const std::function<bool()>* const hook = retry_hook(r);
         for (unsigned attempt = 1;; ++attempt) {
             auto res = co_await async_attempt(r, w, deadline);
             if (res)
@@ -163,7 +173,10 @@ struct client::impl {
                               {"hint", hint(e.kind)}});
                 co_return res;
             }
-            ++stats.retries;
+            // The caller may stop retries (a stopping process) without cancelling: asked
+            // before the pause, and again after it.
+            if (withheld(hook, e, attempt))
+                co_return res;
             ops::log(ops::level::warn, "sqs_retry",
                      {{"action", e.action},
                       {"kind", kind_name(e.kind)},
@@ -184,7 +197,25 @@ struct client::impl {
                     co_return cancelled;
                 }
             }
+            if (withheld(hook, e, attempt))
+                co_return res;
+            ++stats.retries;
         }
+    }
+
+    /// Whether the caller's hook refuses the retry after `e`; counts and logs the refusal.
+    bool withheld(const std::function<bool()>* hook, const error& e, unsigned attempt) {
+        if (hook == nullptr || !*hook || (*hook)())
+            return false;
+        ++stats.failures;
+        ops::log(ops::level::info, "sqs_retry_withheld",
+                 {{"action", e.action},
+                  {"kind", kind_name(e.kind)},
+                  {"code", e.code},
+                  {"http_status", e.http_status},
+                  {"request_id", e.request_id},
+                  {"attempt", attempt}});
+        return true;
     }
 
     std::chrono::milliseconds receive_deadline(const receive_options& o) const {

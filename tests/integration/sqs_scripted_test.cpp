@@ -650,5 +650,137 @@ TEST_F(ScriptedSqs, RejectedMessagesAreLeftToTheVisibilityTimeoutWhenReleaseIsDi
     EXPECT_EQ(server_.requests().size(), 1u);
 }
 
+// ---- the caller's hook on retries --------------------------------------------------------
+
+// A client whose retries pause up to `base_delay` (then twice that): long enough that a
+// retry shows in the time a call takes.
+std::unique_ptr<client> make_slow_retry_client(asio::io_context& ioc, const std::string& url,
+                                               aws::credentials_provider& provider,
+                                               std::chrono::milliseconds base_delay) {
+    client_options options;
+    options.region = "eu-west-1";
+    options.retry = {8, base_delay, base_delay * 2};
+    options.call_timeout = 300ms;
+    return std::make_unique<client>(ioc.get_executor(), http::endpoint::parse(url).value(),
+                                    provider, options);
+}
+
+TEST_F(ScriptedSqs, ATimedOutReceiveIsRetriedWhileTheHookAllowsIt) {
+    auto c = make_slow_retry_client(ioc_, server_.url(), *provider_, 20ms);
+    server_.push({200, receive_body(""), {}, false, 1500ms}); // past the 300 ms deadline
+    server_.push(
+        {200, receive_body(xml_message("m1", "hello", base::md5_hex("hello"))), {}, false, {}});
+    int asked = 0;
+    receive_options o;
+    o.wait_time_seconds = 0;
+    o.retry_allowed = [&] {
+        ++asked;
+        return true;
+    };
+    auto res = run(ioc_, c->async_receive_message(queue_url, o));
+    ASSERT_TRUE(res) << c->explain(res.error());
+    EXPECT_EQ(res->messages.size(), 1u);
+    EXPECT_EQ(server_.requests().size(), 2u);
+    EXPECT_EQ(c->stats().retries, 1u);
+    EXPECT_EQ(asked, 2); // before the pause and after it
+}
+
+TEST_F(ScriptedSqs, AfterAStopRequestAReceiveThatTimedOutIsNotRetried) {
+    // sqs2pg stopping: the long poll under way is left to finish (not cancelled), but
+    // once it has timed out it is not tried again - up to 8 attempts made a finished
+    // drain exit 1.
+    auto c = make_slow_retry_client(ioc_, server_.url(), *provider_, 2s);
+    server_.push({200, receive_body(""), {}, false, 1500ms}); // past the 300 ms deadline
+    bool stopping = false;
+    receive_options o;
+    o.wait_time_seconds = 0;
+    o.retry_allowed = [&] { return !stopping; };
+    auto fut = asio::co_spawn(ioc_, c->async_receive_message(queue_url, o), asio::use_future);
+    while (server_.requests().empty())
+        ioc_.run_one();
+    stopping = true; // the attempt is under way
+    const auto stop_requested = std::chrono::steady_clock::now();
+    while (fut.wait_for(0s) != std::future_status::ready)
+        ioc_.run_one();
+    const auto took = std::chrono::steady_clock::now() - stop_requested;
+    auto res = fut.get();
+    ASSERT_FALSE(res);
+    EXPECT_EQ(res.error().kind, errc::timeout);
+    EXPECT_EQ(server_.requests().size(), 1u);
+    EXPECT_EQ(c->stats().retries, 0u);
+    EXPECT_EQ(c->stats().failures, 1u);
+    EXPECT_LT(took, 1s); // the rest of the 300 ms attempt, no pause
+    server_.stop();
+}
+
+TEST_F(ScriptedSqs, AfterAStopRequestALongPollUnderWayStillDeliversItsMessages) {
+    auto c = make_slow_retry_client(ioc_, server_.url(), *provider_, 2s);
+    server_.push(
+        {200, receive_body(xml_message("m1", "hello", base::md5_hex("hello"))), {}, false, 100ms});
+    int asked = 0;
+    receive_options o;
+    o.wait_time_seconds = 0;
+    o.retry_allowed = [&] {
+        ++asked;
+        return false;
+    };
+    auto res = run(ioc_, c->async_receive_message(queue_url, o));
+    ASSERT_TRUE(res) << c->explain(res.error());
+    EXPECT_EQ(res->messages.size(), 1u);
+    EXPECT_EQ(asked, 0); // only a retry asks
+}
+
+TEST_F(ScriptedSqs, TheRetryHookIsAskedBeforeThePauseAndAgainAfterIt) {
+    const step internal{
+        500,
+        "<ErrorResponse><Error><Type>Receiver</Type><Code>InternalError</Code></Error>"
+        "<RequestId>i</RequestId></ErrorResponse>",
+        {},
+        false,
+        {}};
+    receive_options o;
+    o.wait_time_seconds = 0;
+
+    // Says no at once: the 500 comes back without the (up to 2 s) pause.
+    auto c = make_slow_retry_client(ioc_, server_.url(), *provider_, 2s);
+    server_.push(internal);
+    int asked = 0;
+    o.retry_allowed = [&] {
+        ++asked;
+        return false;
+    };
+    const auto start = std::chrono::steady_clock::now();
+    auto res = run(ioc_, c->async_receive_message(queue_url, o));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 500ms);
+    ASSERT_FALSE(res);
+    EXPECT_EQ(res.error().kind, errc::server);
+    EXPECT_EQ(res.error().http_status, 500u);
+    EXPECT_EQ(res.error().request_id, "i");
+    EXPECT_EQ(asked, 1);
+    EXPECT_EQ(server_.requests().size(), 1u);
+
+    // Says yes before the pause and no after it (a stop requested during the pause).
+    auto c2 = make_slow_retry_client(ioc_, server_.url(), *provider_, 20ms);
+    server_.push(internal);
+    asked = 0;
+    o.retry_allowed = [&] { return ++asked == 1; };
+    res = run(ioc_, c2->async_receive_message(queue_url, o));
+    ASSERT_FALSE(res);
+    EXPECT_EQ(res.error().kind, errc::server);
+    EXPECT_EQ(asked, 2);
+    EXPECT_EQ(server_.requests().size(), 2u);
+    EXPECT_EQ(c2->stats().retries, 0u);
+    EXPECT_EQ(c2->stats().failures, 1u);
+
+    // Without a hook the same 500 is retried.
+    server_.push(internal);
+    server_.push({200, receive_body(""), {}, false, {}});
+    o.retry_allowed = nullptr;
+    res = run(ioc_, c2->async_receive_message(queue_url, o));
+    ASSERT_TRUE(res) << c2->explain(res.error());
+    EXPECT_EQ(server_.requests().size(), 4u);
+    EXPECT_EQ(c2->stats().retries, 1u);
+}
+
 } // namespace
 } // namespace sqs2pg::sqs

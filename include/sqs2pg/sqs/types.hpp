@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -120,6 +121,14 @@ struct receive_options {
     /// Message attributes to return: "All", ".*", exact names or prefixes ("trace.*").
     std::vector<std::string> message_attribute_names;
     std::string receive_request_attempt_id; ///< FIFO only; empty: not sent
+    /// Asked before each retry of this receive, before the backoff pause and again after
+    /// it; when it returns false the call returns the last attempt's error at once. The
+    /// attempt under way is never cut short by it. For a stopping process: SQS completes a
+    /// receive server-side, so cancelling a long poll leaves its messages invisible for a
+    /// visibility timeout; instead let the outstanding polls finish and have this say no,
+    /// so a poll that timed out or failed is not tried again. Empty: always allowed. Called
+    /// on the executor's thread; must not throw.
+    std::function<bool()> retry_allowed;
 };
 
 /// One SendMessageBatch entry.
