@@ -245,18 +245,24 @@ struct client::impl {
                     {"r" + std::to_string(entries.size()), m.receipt_handle, timeout});
         }
         stats.rejected_messages += rejected.size();
-        if (entries.empty())
-            co_return;
-        change_message_visibility_batch_request request{queue_url, std::move(entries)};
-        auto res = co_await async_call(std::move(request), options.call_timeout);
-        if (!res) {
-            ops::log(ops::level::warn, "sqs_release_failed",
-                     {{"kind", kind_name(res.error().kind)}, {"code", res.error().code}});
-            co_return;
+        // At most 10 entries per call: a response may hold more messages than a receive
+        // can ask for, and one oversized batch would be refused whole.
+        for (std::size_t begin = 0; begin < entries.size(); begin += max_batch_entries) {
+            const std::size_t end =
+                std::min(entries.size(), begin + static_cast<std::size_t>(max_batch_entries));
+            std::vector<visibility_entry> batch(std::make_move_iterator(entries.begin() + begin),
+                                                std::make_move_iterator(entries.begin() + end));
+            change_message_visibility_batch_request request{queue_url, std::move(batch)};
+            auto res = co_await async_call(std::move(request), options.call_timeout);
+            if (!res) {
+                ops::log(ops::level::warn, "sqs_release_failed",
+                         {{"kind", kind_name(res.error().kind)}, {"code", res.error().code}});
+                continue;
+            }
+            stats.released_messages += res->successful.size();
+            for (const auto& f : res->failed)
+                ops::log(ops::level::warn, "sqs_release_failed", {{"code", f.code}});
         }
-        stats.released_messages += res->successful.size();
-        for (const auto& f : res->failed)
-            ops::log(ops::level::warn, "sqs_release_failed", {{"code", f.code}});
     }
 };
 

@@ -650,6 +650,37 @@ TEST_F(ScriptedSqs, RejectedMessagesAreLeftToTheVisibilityTimeoutWhenReleaseIsDi
     EXPECT_EQ(server_.requests().size(), 1u);
 }
 
+TEST_F(ScriptedSqs, MoreRejectedMessagesThanABatchHoldsAreReleasedInSeveralBatches) {
+    // A broken server may answer with more messages than a receive can ask for (10).
+    auto c = make_client();
+    std::string messages;
+    for (int i = 0; i < 12; ++i)
+        messages += xml_message("m" + std::to_string(i), "x", base::md5_hex("y"));
+    server_.push({200, receive_body(messages), {}, false, {}});
+    server_.push(release_ok(10));
+    std::string rest;
+    for (int i = 10; i < 12; ++i)
+        rest += "<ChangeMessageVisibilityBatchResultEntry><Id>r" + std::to_string(i) +
+                "</Id></ChangeMessageVisibilityBatchResultEntry>";
+    server_.push(
+        {200,
+         "<ChangeMessageVisibilityBatchResponse><ChangeMessageVisibilityBatchResult>" + rest +
+             "</ChangeMessageVisibilityBatchResult></ChangeMessageVisibilityBatchResponse>",
+         {},
+         false,
+         {}});
+    receive_options o;
+    o.wait_time_seconds = 0;
+    auto res = run(ioc_, c->async_receive_message(queue_url, o));
+    ASSERT_TRUE(res) << c->explain(res.error());
+    EXPECT_EQ(res->rejected.size(), 12u);
+    EXPECT_EQ(c->stats().rejected_messages, 12u);
+    EXPECT_EQ(c->stats().released_messages, 12u);
+    ASSERT_EQ(server_.requests().size(), 3u);
+    EXPECT_EQ(release_timeouts(server_.requests()[1]).size(), 10u);
+    EXPECT_EQ(release_timeouts(server_.requests()[2]).size(), 2u);
+}
+
 // ---- the caller's hook on retries --------------------------------------------------------
 
 // A client whose retries pause up to `base_delay` (then twice that): long enough that a
