@@ -14,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/field.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <stdexcept>
@@ -44,6 +45,15 @@ error transport_error(std::string_view action, boost::system::error_code ec) {
                        ec == http::errc::tls_failed || ec == http::errc::tls_verify_failed ||
                        ec == http::errc::invalid_url);
     return e;
+}
+
+// The caller's say on retries: only a receive carries one (receive_options::retry_allowed).
+const std::function<bool()>* retry_hook(const receive_message_request& r) noexcept {
+    return &r.options.retry_allowed;
+}
+template <class Request>
+const std::function<bool()>* retry_hook(const Request&) noexcept {
+    return nullptr;
 }
 
 std::string_view header(const http::response& res, std::string_view name) {
@@ -137,6 +147,7 @@ struct client::impl {
         wire_request w = encode(options.wire, r);
         if (w.target == "/" && !endpoint.path.empty())
             w.target = endpoint.path;
+        const std::function<bool()>* const hook = retry_hook(r);
         for (unsigned attempt = 1;; ++attempt) {
             auto res = co_await async_attempt(r, w, deadline);
             if (res)
@@ -162,7 +173,10 @@ struct client::impl {
                               {"hint", hint(e.kind)}});
                 co_return res;
             }
-            ++stats.retries;
+            // The caller may stop retries (a stopping process) without cancelling: asked
+            // before the pause, and again after it.
+            if (withheld(hook, e, attempt))
+                co_return res;
             ops::log(ops::level::warn, "sqs_retry",
                      {{"action", e.action},
                       {"kind", kind_name(e.kind)},
@@ -183,7 +197,25 @@ struct client::impl {
                     co_return cancelled;
                 }
             }
+            if (withheld(hook, e, attempt))
+                co_return res;
+            ++stats.retries;
         }
+    }
+
+    /// Whether the caller's hook refuses the retry after `e`; counts and logs the refusal.
+    bool withheld(const std::function<bool()>* hook, const error& e, unsigned attempt) {
+        if (hook == nullptr || !*hook || (*hook)())
+            return false;
+        ++stats.failures;
+        ops::log(ops::level::info, "sqs_retry_withheld",
+                 {{"action", e.action},
+                  {"kind", kind_name(e.kind)},
+                  {"code", e.code},
+                  {"http_status", e.http_status},
+                  {"request_id", e.request_id},
+                  {"attempt", attempt}});
+        return true;
     }
 
     std::chrono::milliseconds receive_deadline(const receive_options& o) const {
@@ -191,32 +223,63 @@ struct client::impl {
                std::chrono::seconds(o.wait_time_seconds.value_or(max_wait_time_seconds));
     }
 
-    /// Logs the rejected messages (ids and reasons only) and makes them visible again.
+    /// Logs the rejected messages (ids, reasons and receive counts only) and makes them
+    /// visible again after a pause that grows with their receive count.
     asio::awaitable<void> async_release(const std::string& queue_url,
                                         const std::vector<rejected_message>& rejected) {
+        const auto& release = options.rejected_release;
         std::vector<visibility_entry> entries;
         for (const auto& m : rejected) {
+            const int timeout = release.timeout(m.receive_count);
+            const bool released = release.enabled && !m.receipt_handle.empty();
+            const std::string count =
+                m.receive_count ? std::to_string(*m.receive_count) : std::string("unknown");
             ops::log(ops::level::warn, "sqs_message_rejected",
-                     {{"message_id", m.message_id}, {"reason", m.reason}});
-            if (!m.receipt_handle.empty() && options.rejected_visibility_timeout)
-                entries.push_back({"r" + std::to_string(entries.size()), m.receipt_handle,
-                                   *options.rejected_visibility_timeout});
+                     {{"message_id", m.message_id},
+                      {"reason", m.reason},
+                      {"receive_count", count},
+                      {"released", released},
+                      {"visibility_timeout_s", timeout}});
+            if (released)
+                entries.push_back(
+                    {"r" + std::to_string(entries.size()), m.receipt_handle, timeout});
         }
         stats.rejected_messages += rejected.size();
-        if (entries.empty())
-            co_return;
-        change_message_visibility_batch_request request{queue_url, std::move(entries)};
-        auto res = co_await async_call(std::move(request), options.call_timeout);
-        if (!res) {
-            ops::log(ops::level::warn, "sqs_release_failed",
-                     {{"kind", kind_name(res.error().kind)}, {"code", res.error().code}});
-            co_return;
+        // At most 10 entries per call: a response may hold more messages than a receive
+        // can ask for, and one oversized batch would be refused whole.
+        for (std::size_t begin = 0; begin < entries.size(); begin += max_batch_entries) {
+            const std::size_t end =
+                std::min(entries.size(), begin + static_cast<std::size_t>(max_batch_entries));
+            std::vector<visibility_entry> batch(std::make_move_iterator(entries.begin() + begin),
+                                                std::make_move_iterator(entries.begin() + end));
+            change_message_visibility_batch_request request{queue_url, std::move(batch)};
+            auto res = co_await async_call(std::move(request), options.call_timeout);
+            if (!res) {
+                ops::log(ops::level::warn, "sqs_release_failed",
+                         {{"kind", kind_name(res.error().kind)}, {"code", res.error().code}});
+                continue;
+            }
+            stats.released_messages += res->successful.size();
+            for (const auto& f : res->failed)
+                ops::log(ops::level::warn, "sqs_release_failed", {{"code", f.code}});
         }
-        stats.released_messages += res->successful.size();
-        for (const auto& f : res->failed)
-            ops::log(ops::level::warn, "sqs_release_failed", {{"code", f.code}});
     }
 };
+
+int rejected_release_options::timeout(std::optional<std::uint32_t> receive_count) const noexcept {
+    const auto clamp = [](std::int64_t s) {
+        return static_cast<int>(std::clamp<std::int64_t>(s, 0, max_visibility_timeout_seconds));
+    };
+    const std::int64_t cap = clamp(max.count());
+    if (!receive_count)
+        return clamp(unknown_count.count());
+    // first * 2^(n-1), doubling at most until the cap is reached (no overflow, and at most
+    // ~16 steps whatever n is).
+    std::int64_t t = clamp(first.count());
+    for (std::uint32_t n = 1; n < *receive_count && t > 0 && t < cap; ++n)
+        t *= 2;
+    return static_cast<int>(std::min(t, cap));
+}
 
 // The public calls build their request (an aggregate) in a named local before awaiting
 // async_call: GCC 12 destroys a braced aggregate temporary inside a co_await expression

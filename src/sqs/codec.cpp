@@ -441,13 +441,20 @@ result<receive_result> decode_response(protocol p, const receive_message_request
     auto raw = dispatch_decode(p, r, w);
     if (!raw)
         return raw.error();
+    // A receive count the request did not ask for is not trusted: SQS would not send it.
+    const auto& names = r.options.attribute_names;
+    const bool asked_count = std::ranges::find(names, "All") != names.end() ||
+                             std::ranges::find(names, "ApproximateReceiveCount") != names.end();
     receive_result out;
     out.messages.reserve(raw->messages.size());
     for (auto& m : raw->messages) {
-        if (const auto problem = integrity_problem(m); !problem.empty())
-            out.rejected.push_back({std::move(m.message_id), std::move(m.receipt_handle), problem});
-        else
+        if (const auto problem = integrity_problem(m); !problem.empty()) {
+            const auto count = asked_count ? m.approximate_receive_count() : std::nullopt;
+            out.rejected.emplace_back(std::move(m.message_id), std::move(m.receipt_handle), problem,
+                                      count);
+        } else {
             out.messages.push_back(std::move(m));
+        }
     }
     return out;
 }
@@ -544,6 +551,10 @@ error make_error(std::string_view action, errc kind, const wire_response& w, std
     e.sender_fault = w.status < 500;
     e.action = action;
     return e;
+}
+
+error too_deep_error(std::string_view action, const wire_response& w) {
+    return make_error(action, errc::bad_response, w, "sqs2pg.ResponseTooDeep");
 }
 
 } // namespace detail

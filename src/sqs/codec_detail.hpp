@@ -32,6 +32,9 @@ struct raw_output {
 /// An error with kind, status, request id and action filled in.
 error make_error(std::string_view action, errc kind, const wire_response& w, std::string code = {});
 
+/// The bad_response for a body nested deeper than max_response_depth (any status).
+error too_deep_error(std::string_view action, const wire_response& w);
+
 // Query protocol (form POST, XML).
 wire_request query_encode(const get_queue_url_request& r);
 wire_request query_encode(const create_queue_request& r);

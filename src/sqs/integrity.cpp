@@ -48,7 +48,13 @@ std::string_view integrity_problem(const message& m) {
         return "missing MessageId";
     if (m.receipt_handle.empty())
         return "missing ReceiptHandle";
-    if (!m.md5_of_body.empty() && !base::iequals_ascii(m.md5_of_body, base::md5_hex(m.body)))
+    // Without a Body the real one is unknown (processing "" would lose it); without a
+    // digest nothing vouches for the body. SQS always sends both.
+    if (!m.has_body)
+        return "missing Body";
+    if (!m.has_md5_of_body)
+        return "missing MD5OfBody";
+    if (!base::iequals_ascii(m.md5_of_body, base::md5_hex(m.body)))
         return "MD5OfBody mismatch";
     // SQS digests the attributes it returns; with none returned there is nothing to check.
     if (!m.md5_of_message_attributes.empty() && !m.message_attributes.empty() &&

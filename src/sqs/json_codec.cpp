@@ -4,6 +4,7 @@
 
 #include "codec_detail.hpp"
 
+#include <boost/json/error.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -75,6 +76,12 @@ std::string text(const json::object& o, std::string_view key) {
     return text(o.if_contains(key));
 }
 
+// Whether `key` holds a value text() reads (null, objects and arrays count as absent).
+bool has_scalar(const json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    return v != nullptr && !v->is_null() && !v->is_object() && !v->is_array();
+}
+
 bool boolean(const json::object& o, std::string_view key) {
     const auto* v = o.if_contains(key);
     if (v == nullptr)
@@ -100,7 +107,9 @@ message read_message(const json::object& m) {
     out.message_id = text(m, "MessageId");
     out.receipt_handle = text(m, "ReceiptHandle");
     out.body = text(m, "Body");
+    out.has_body = has_scalar(m, "Body");
     out.md5_of_body = text(m, "MD5OfBody");
+    out.has_md5_of_body = has_scalar(m, "MD5OfBody");
     out.md5_of_message_attributes = text(m, "MD5OfMessageAttributes");
     if (const auto* attrs = object_at(m, "Attributes")) {
         out.attributes.reserve(attrs->size());
@@ -125,6 +134,15 @@ message read_message(const json::object& m) {
         }
     }
     return out;
+}
+
+// Parses a response body. Boost.JSON's parser keeps its own stack, and with the depth
+// capped neither it nor the destruction of the value (which recurses) goes deeper than
+// max_response_depth; a deeper body fails with json::error::too_deep.
+json::value parse_body(std::string_view body, boost::system::error_code& ec) {
+    json::parse_options options;
+    options.max_depth = max_response_depth;
+    return json::parse(body, ec, {}, options);
 }
 
 // Bare error name: "com.amazonaws.sqs#QueueDoesNotExist" -> "QueueDoesNotExist"; some
@@ -327,7 +345,9 @@ std::optional<error> error_from(std::string_view action, const json::object* o,
 
 std::optional<error> json_error(std::string_view action, const wire_response& w) {
     boost::system::error_code ec;
-    const json::value v = json::parse(w.body, ec);
+    const json::value v = parse_body(w.body, ec);
+    if (ec == json::error::too_deep)
+        return too_deep_error(action, w);
     return error_from(action, ec ? nullptr : v.if_object(), w);
 }
 
@@ -339,7 +359,9 @@ result<raw_output> json_decode(std::string_view action, output_shape shape,
     // empty ReceiveMessage (mandatory members are still checked below).
     const bool blank = w.body.find_first_not_of(" \t\r\n") == std::string_view::npos;
     boost::system::error_code ec;
-    const json::value v = blank ? json::value(json::object()) : json::parse(w.body, ec);
+    const json::value v = blank ? json::value(json::object()) : parse_body(w.body, ec);
+    if (ec == json::error::too_deep)
+        return too_deep_error(action, w);
     if (ec || !v.is_object())
         return bad();
     const auto& o = v.get_object();

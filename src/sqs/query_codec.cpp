@@ -82,15 +82,49 @@ pugi::xml_node child(const pugi::xml_node& parent, std::string_view name) noexce
     return {};
 }
 
-// Depth-first search that includes `root` itself.
+// The first element called `name` in document order (pre-order, `root` itself first).
+// Iterative, following parent links: a recursive search took one stack frame per level
+// and a hostile body nested 200,000 deep overflowed the stack.
 pugi::xml_node find(const pugi::xml_node& root, std::string_view name) noexcept {
-    if (root.type() == pugi::node_element && local_name(root) == name)
-        return root;
-    for (pugi::xml_node c = root.first_child(); c; c = c.next_sibling())
-        if (c.type() == pugi::node_element)
-            if (auto found = find(c, name))
-                return found;
+    pugi::xml_node n = root;
+    while (n) {
+        if (n.type() == pugi::node_element && local_name(n) == name)
+            return n;
+        if (const auto first = n.first_child()) {
+            n = first;
+            continue;
+        }
+        while (n != root && !n.next_sibling())
+            n = n.parent();
+        if (n == root)
+            return {};
+        n = n.next_sibling();
+    }
     return {};
+}
+
+// Whether an element lies deeper than `limit` (the document element is level 1). The
+// same iterative walk over the whole tree; pugixml's own parser is iterative too.
+bool deeper_than(const pugi::xml_document& doc, std::size_t limit) noexcept {
+    std::size_t depth = 1;
+    pugi::xml_node n = doc.first_child();
+    while (n) {
+        if (n.type() == pugi::node_element && depth > limit)
+            return true;
+        if (const auto first = n.first_child()) {
+            n = first;
+            ++depth;
+            continue;
+        }
+        while (!n.next_sibling()) {
+            n = n.parent();
+            --depth;
+            if (!n || n == doc)
+                return false;
+        }
+        n = n.next_sibling();
+    }
+    return false;
 }
 
 // All character data of an element (text and CDATA pieces joined).
@@ -112,9 +146,14 @@ std::string child_text(const pugi::xml_node& parent, std::string_view name) {
 constexpr unsigned parse_options =
     (pugi::parse_default & ~pugi::parse_eol) | pugi::parse_ws_pcdata_single;
 
-bool load(pugi::xml_document& doc, std::string_view body) {
-    return static_cast<bool>(
-        doc.load_buffer(body.data(), body.size(), parse_options, pugi::encoding_utf8));
+enum class loaded { ok, unreadable, too_deep };
+
+// Parses `body`; a document nested deeper than max_response_depth is refused before
+// anything else looks at it.
+loaded load(pugi::xml_document& doc, std::string_view body) {
+    if (!doc.load_buffer(body.data(), body.size(), parse_options, pugi::encoding_utf8))
+        return loaded::unreadable;
+    return deeper_than(doc, max_response_depth) ? loaded::too_deep : loaded::ok;
 }
 
 std::string request_id_of(const pugi::xml_node& root, const wire_response& w) {
@@ -137,11 +176,13 @@ message read_message(const pugi::xml_node& m) {
             out.message_id = text(c);
         else if (name == "ReceiptHandle")
             out.receipt_handle = text(c);
-        else if (name == "Body")
+        else if (name == "Body") {
             out.body = text(c);
-        else if (name == "MD5OfBody")
+            out.has_body = true;
+        } else if (name == "MD5OfBody") {
             out.md5_of_body = text(c);
-        else if (name == "MD5OfMessageAttributes")
+            out.has_md5_of_body = true;
+        } else if (name == "MD5OfMessageAttributes")
             out.md5_of_message_attributes = text(c);
         else if (name == "Attribute")
             out.attributes.emplace_back(child_text(c, "Name"), child_text(c, "Value"));
@@ -356,8 +397,14 @@ std::optional<error> error_from(std::string_view action, const pugi::xml_node& r
 
 std::optional<error> xml_error(std::string_view action, const wire_response& w) {
     pugi::xml_document doc;
-    if (!load(doc, w.body))
+    switch (load(doc, w.body)) {
+    case loaded::unreadable:
         return std::nullopt;
+    case loaded::too_deep:
+        return too_deep_error(action, w);
+    case loaded::ok:
+        break;
+    }
     return error_from(action, doc.document_element(), w);
 }
 
@@ -368,8 +415,14 @@ result<raw_output> xml_decode(std::string_view action, output_shape shape, const
     if (shape == output_shape::none &&
         w.body.find_first_not_of(" \t\r\n") == std::string_view::npos)
         return raw_output{};
-    if (!load(doc, w.body))
+    switch (load(doc, w.body)) {
+    case loaded::unreadable:
         return bad();
+    case loaded::too_deep:
+        return too_deep_error(action, w);
+    case loaded::ok:
+        break;
+    }
     const auto root = doc.document_element();
     if (auto e = error_from(action, root, w))
         return std::move(*e);

@@ -53,6 +53,14 @@ send_entry::send_entry(std::string id, std::string body, std::optional<int> dela
     , message_group_id(std::move(message_group_id))
     , message_deduplication_id(std::move(message_deduplication_id)) {}
 
+rejected_message::rejected_message(std::string message_id, std::string receipt_handle,
+                                   std::string_view reason,
+                                   std::optional<std::uint32_t> receive_count)
+    : message_id(std::move(message_id))
+    , receipt_handle(std::move(receipt_handle))
+    , reason(reason)
+    , receive_count(receive_count) {}
+
 delete_entry::delete_entry(std::string id, std::string receipt_handle)
     : id(std::move(id))
     , receipt_handle(std::move(receipt_handle)) {}

@@ -22,6 +22,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <map>
 
 namespace sqs2pg::sqs {
 namespace {
@@ -127,11 +128,12 @@ T run(asio::io_context& ioc, asio::awaitable<T> aw) {
 
 const std::string queue_url = "http://127.0.0.1/123456789012/scripted";
 
-std::string xml_message(const std::string& id, const std::string& body, const std::string& md5) {
+std::string xml_message(const std::string& id, const std::string& body, const std::string& md5,
+                        const std::string& receive_count = "1") {
     return "<Message><MessageId>" + id + "</MessageId><ReceiptHandle>handle+" + id +
            "/==</ReceiptHandle><MD5OfBody>" + md5 + "</MD5OfBody><Body>" + body +
-           "</Body><Attribute><Name>ApproximateReceiveCount</Name><Value>1</Value></Attribute></"
-           "Message>";
+           "</Body><Attribute><Name>ApproximateReceiveCount</Name><Value>" + receive_count +
+           "</Value></Attribute></Message>";
 }
 
 std::string receive_body(const std::string& messages) {
@@ -390,7 +392,8 @@ TEST_F(ScriptedSqs, ACorruptedMessageIsExcludedCountedAndMadeVisibleAgain) {
     const auto& release = server_.requests()[1];
     EXPECT_NE(release.body().find("Action=ChangeMessageVisibilityBatch"), std::string::npos);
     EXPECT_NE(release.body().find("ReceiptHandle=handle%2Bbad%2F%3D%3D"), std::string::npos);
-    EXPECT_NE(release.body().find("VisibilityTimeout=0"), std::string::npos);
+    // Received once: 2 seconds (see ARejectedMessageIsReleasedForLonger...).
+    EXPECT_NE(release.body().find("VisibilityTimeout=2&"), std::string::npos);
     // Never deleted.
     EXPECT_EQ(release.body().find("DeleteMessage"), std::string::npos);
 }
@@ -460,6 +463,354 @@ TEST_F(ScriptedSqs, AnUnreachableEndpointIsATransportErrorAfterRetries) {
     EXPECT_FALSE(res.error().request_sent);
     EXPECT_EQ(c.stats().retries, 2u);
     EXPECT_NE(c.explain(res.error()).find("endpoint http://127.0.0.1:"), std::string::npos);
+}
+
+// ---- hostile answers -------------------------------------------------------------------
+
+// An x-www-form-urlencoded body as name -> value ('+' is a space, %XX a byte).
+std::map<std::string, std::string> form_params(std::string_view body) {
+    const auto decode = [](std::string_view s) {
+        std::string out;
+        for (std::size_t i = 0; i < s.size(); ++i) {
+            if (s[i] == '+')
+                out += ' ';
+            else if (s[i] == '%' && i + 2 < s.size()) {
+                out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+                i += 2;
+            } else
+                out += s[i];
+        }
+        return out;
+    };
+    std::map<std::string, std::string> out;
+    while (!body.empty()) {
+        const auto amp = body.find('&');
+        const auto pair = body.substr(0, amp);
+        const auto eq = pair.find('=');
+        out[decode(pair.substr(0, eq))] =
+            eq == std::string_view::npos ? std::string() : decode(pair.substr(eq + 1));
+        body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
+    }
+    return out;
+}
+
+// The VisibilityTimeout a ChangeMessageVisibilityBatch query request set per receipt handle.
+std::map<std::string, int> release_timeouts(const bhttp::request<bhttp::string_body>& req) {
+    const auto params = form_params(req.body());
+    EXPECT_EQ(params.count("Action") ? params.at("Action") : "", "ChangeMessageVisibilityBatch");
+    std::map<std::string, int> out;
+    for (int i = 1; i <= 10; ++i) {
+        const std::string prefix = "ChangeMessageVisibilityBatchRequestEntry." + std::to_string(i);
+        const auto handle = params.find(prefix + ".ReceiptHandle");
+        if (handle == params.end())
+            break;
+        out[handle->second] = std::stoi(params.at(prefix + ".VisibilityTimeout"));
+    }
+    return out;
+}
+
+// A ChangeMessageVisibilityBatch answer reporting entries r0..r<n-1> as done.
+step release_ok(int n) {
+    std::string entries;
+    for (int i = 0; i < n; ++i)
+        entries += "<ChangeMessageVisibilityBatchResultEntry><Id>r" + std::to_string(i) +
+                   "</Id></ChangeMessageVisibilityBatchResultEntry>";
+    return {200,
+            "<ChangeMessageVisibilityBatchResponse><ChangeMessageVisibilityBatchResult>" + entries +
+                "</ChangeMessageVisibilityBatchResult></ChangeMessageVisibilityBatchResponse>",
+            {},
+            false,
+            {}};
+}
+
+TEST_F(ScriptedSqs, AMessageWithoutBodyIsRejectedMadeVisibleAgainAndNeverDeleted) {
+    // SQS always sends Body and MD5OfBody; without them the body is unknown, not empty.
+    auto c = make_client();
+    const std::string good = xml_message("good", "intact", base::md5_hex("intact"));
+    const std::string no_body = "<Message><MessageId>nobody</MessageId><ReceiptHandle>handle+"
+                                "nobody/==</ReceiptHandle></Message>";
+    server_.push({200, receive_body(good + no_body), {}, false, {}});
+    server_.push(release_ok(1));
+    receive_options o;
+    o.wait_time_seconds = 0;
+    auto res = run(ioc_, c->async_receive_message(queue_url, o));
+    ASSERT_TRUE(res) << c->explain(res.error());
+    ASSERT_EQ(res->messages.size(), 1u);
+    EXPECT_EQ(res->messages[0].message_id, "good");
+    ASSERT_EQ(res->rejected.size(), 1u);
+    EXPECT_EQ(res->rejected[0].message_id, "nobody");
+    EXPECT_EQ(res->rejected[0].reason, "missing Body");
+    EXPECT_EQ(c->stats().rejected_messages, 1u);
+    EXPECT_EQ(c->stats().released_messages, 1u);
+    ASSERT_EQ(server_.requests().size(), 2u);
+    const auto timeouts = release_timeouts(server_.requests()[1]);
+    EXPECT_EQ(timeouts.size(), 1u);
+    EXPECT_TRUE(timeouts.contains("handle+nobody/=="));
+    EXPECT_EQ(server_.requests()[1].body().find("DeleteMessage"), std::string::npos);
+}
+
+TEST_F(ScriptedSqs, AJsonMessageWithoutDigestIsRejectedAndMadeVisibleAgain) {
+    auto c = make_client(protocol::json);
+    server_.push({200,
+                  R"({"Messages":[{"MessageId":"m1","ReceiptHandle":"h1","Body":"unverified",)"
+                  R"("Attributes":{"ApproximateReceiveCount":"3"}}]})",
+                  {{"Content-Type", "application/x-amz-json-1.0"}},
+                  false,
+                  {}});
+    server_.push({200, R"({"Successful":[{"Id":"r0"}],"Failed":[]})", {}, false, {}});
+    receive_options o;
+    o.wait_time_seconds = 0;
+    auto res = run(ioc_, c->async_receive_message(queue_url, o));
+    ASSERT_TRUE(res) << c->explain(res.error());
+    EXPECT_TRUE(res->messages.empty());
+    ASSERT_EQ(res->rejected.size(), 1u);
+    EXPECT_EQ(res->rejected[0].reason, "missing MD5OfBody");
+    EXPECT_EQ(c->stats().released_messages, 1u);
+    ASSERT_EQ(server_.requests().size(), 2u);
+    EXPECT_EQ(server_.requests()[1]["X-Amz-Target"], "AmazonSQS.ChangeMessageVisibilityBatch");
+    EXPECT_NE(server_.requests()[1].body().find(R"("ReceiptHandle":"h1")"), std::string::npos);
+    // Received three times: 2^3 seconds.
+    EXPECT_NE(server_.requests()[1].body().find(R"("VisibilityTimeout":8)"), std::string::npos);
+}
+
+TEST_F(ScriptedSqs, ARejectedMessageIsReleasedForLongerTheMoreOftenItWasReceived) {
+    // Released at once, a corrupt message on a queue without a redrive policy came back
+    // about 11 times a second for ever: min(2^count, 900) seconds instead.
+    auto c = make_client();
+    const std::string tampered = base::md5_hex("original");
+    server_.push({200,
+                  receive_body(xml_message("once", "x", tampered, "1") +
+                               xml_message("five", "x", tampered, "5") +
+                               xml_message("twenty", "x", tampered, "20")),
+                  {},
+                  false,
+                  {}});
+    server_.push(release_ok(3));
+    receive_options o;
+    o.wait_time_seconds = 0;
+    auto res = run(ioc_, c->async_receive_message(queue_url, o));
+    ASSERT_TRUE(res) << c->explain(res.error());
+    EXPECT_TRUE(res->messages.empty());
+    EXPECT_EQ(res->rejected.size(), 3u);
+    EXPECT_EQ(c->stats().released_messages, 3u);
+    ASSERT_EQ(server_.requests().size(), 2u);
+    const auto timeouts = release_timeouts(server_.requests()[1]);
+    EXPECT_EQ(timeouts,
+              (std::map<std::string, int>{
+                  {"handle+once/==", 2}, {"handle+five/==", 32}, {"handle+twenty/==", 900}}));
+}
+
+TEST_F(ScriptedSqs, ARejectedMessageWithAnUnknownReceiveCountIsReleasedFor30Seconds) {
+    auto c = make_client();
+    const std::string tampered = base::md5_hex("original");
+    const std::string no_count = "<Message><MessageId>nocount</MessageId><ReceiptHandle>handle+"
+                                 "nocount/==</ReceiptHandle><MD5OfBody>" +
+                                 tampered + "</MD5OfBody><Body>x</Body></Message>";
+    // Asked for every attribute: one without the count, one with a count that is no number.
+    server_.push(
+        {200, receive_body(no_count + xml_message("garbled", "x", tampered, "x5")), {}, false, {}});
+    server_.push(release_ok(2));
+    // Asked for SentTimestamp only: a count the receive did not ask for is not trusted.
+    server_.push({200, receive_body(xml_message("unasked", "x", tampered, "5")), {}, false, {}});
+    server_.push(release_ok(1));
+    receive_options all;
+    all.wait_time_seconds = 0;
+    auto res = run(ioc_, c->async_receive_message(queue_url, all));
+    ASSERT_TRUE(res) << c->explain(res.error());
+    EXPECT_EQ(res->rejected.size(), 2u);
+    receive_options sent_only;
+    sent_only.wait_time_seconds = 0;
+    sent_only.attribute_names.assign(1, "SentTimestamp");
+    res = run(ioc_, c->async_receive_message(queue_url, sent_only));
+    ASSERT_TRUE(res) << c->explain(res.error());
+    EXPECT_EQ(res->rejected.size(), 1u);
+    ASSERT_EQ(server_.requests().size(), 4u);
+    EXPECT_EQ(release_timeouts(server_.requests()[1]),
+              (std::map<std::string, int>{{"handle+nocount/==", 30}, {"handle+garbled/==", 30}}));
+    EXPECT_EQ(release_timeouts(server_.requests()[3]),
+              (std::map<std::string, int>{{"handle+unasked/==", 30}}));
+}
+
+TEST_F(ScriptedSqs, RejectedMessagesAreLeftToTheVisibilityTimeoutWhenReleaseIsDisabled) {
+    client_options options;
+    options.region = "eu-west-1";
+    options.rejected_release.enabled = false;
+    client c(ioc_.get_executor(), http::endpoint::parse(server_.url()).value(), *provider_,
+             options);
+    server_.push(
+        {200, receive_body(xml_message("bad", "x", base::md5_hex("y"), "4")), {}, false, {}});
+    receive_options o;
+    o.wait_time_seconds = 0;
+    auto res = run(ioc_, c.async_receive_message(queue_url, o));
+    ASSERT_TRUE(res) << c.explain(res.error());
+    ASSERT_EQ(res->rejected.size(), 1u);
+    EXPECT_EQ(res->rejected[0].receive_count, 4u);
+    EXPECT_EQ(c.stats().rejected_messages, 1u);
+    EXPECT_EQ(c.stats().released_messages, 0u);
+    EXPECT_EQ(server_.requests().size(), 1u);
+}
+
+TEST_F(ScriptedSqs, MoreRejectedMessagesThanABatchHoldsAreReleasedInSeveralBatches) {
+    // A broken server may answer with more messages than a receive can ask for (10).
+    auto c = make_client();
+    std::string messages;
+    for (int i = 0; i < 12; ++i)
+        messages += xml_message("m" + std::to_string(i), "x", base::md5_hex("y"));
+    server_.push({200, receive_body(messages), {}, false, {}});
+    server_.push(release_ok(10));
+    std::string rest;
+    for (int i = 10; i < 12; ++i)
+        rest += "<ChangeMessageVisibilityBatchResultEntry><Id>r" + std::to_string(i) +
+                "</Id></ChangeMessageVisibilityBatchResultEntry>";
+    server_.push(
+        {200,
+         "<ChangeMessageVisibilityBatchResponse><ChangeMessageVisibilityBatchResult>" + rest +
+             "</ChangeMessageVisibilityBatchResult></ChangeMessageVisibilityBatchResponse>",
+         {},
+         false,
+         {}});
+    receive_options o;
+    o.wait_time_seconds = 0;
+    auto res = run(ioc_, c->async_receive_message(queue_url, o));
+    ASSERT_TRUE(res) << c->explain(res.error());
+    EXPECT_EQ(res->rejected.size(), 12u);
+    EXPECT_EQ(c->stats().rejected_messages, 12u);
+    EXPECT_EQ(c->stats().released_messages, 12u);
+    ASSERT_EQ(server_.requests().size(), 3u);
+    EXPECT_EQ(release_timeouts(server_.requests()[1]).size(), 10u);
+    EXPECT_EQ(release_timeouts(server_.requests()[2]).size(), 2u);
+}
+
+// ---- the caller's hook on retries --------------------------------------------------------
+
+// A client whose retries pause up to `base_delay` (then twice that): long enough that a
+// retry shows in the time a call takes.
+std::unique_ptr<client> make_slow_retry_client(asio::io_context& ioc, const std::string& url,
+                                               aws::credentials_provider& provider,
+                                               std::chrono::milliseconds base_delay) {
+    client_options options;
+    options.region = "eu-west-1";
+    options.retry = {8, base_delay, base_delay * 2};
+    options.call_timeout = 300ms;
+    return std::make_unique<client>(ioc.get_executor(), http::endpoint::parse(url).value(),
+                                    provider, options);
+}
+
+TEST_F(ScriptedSqs, ATimedOutReceiveIsRetriedWhileTheHookAllowsIt) {
+    auto c = make_slow_retry_client(ioc_, server_.url(), *provider_, 20ms);
+    server_.push({200, receive_body(""), {}, false, 1500ms}); // past the 300 ms deadline
+    server_.push(
+        {200, receive_body(xml_message("m1", "hello", base::md5_hex("hello"))), {}, false, {}});
+    int asked = 0;
+    receive_options o;
+    o.wait_time_seconds = 0;
+    o.retry_allowed = [&] {
+        ++asked;
+        return true;
+    };
+    auto res = run(ioc_, c->async_receive_message(queue_url, o));
+    ASSERT_TRUE(res) << c->explain(res.error());
+    EXPECT_EQ(res->messages.size(), 1u);
+    EXPECT_EQ(server_.requests().size(), 2u);
+    EXPECT_EQ(c->stats().retries, 1u);
+    EXPECT_EQ(asked, 2); // before the pause and after it
+}
+
+TEST_F(ScriptedSqs, AfterAStopRequestAReceiveThatTimedOutIsNotRetried) {
+    // sqs2pg stopping: the long poll under way is left to finish (not cancelled), but
+    // once it has timed out it is not tried again - up to 8 attempts made a finished
+    // drain exit 1.
+    auto c = make_slow_retry_client(ioc_, server_.url(), *provider_, 2s);
+    server_.push({200, receive_body(""), {}, false, 1500ms}); // past the 300 ms deadline
+    bool stopping = false;
+    receive_options o;
+    o.wait_time_seconds = 0;
+    o.retry_allowed = [&] { return !stopping; };
+    auto fut = asio::co_spawn(ioc_, c->async_receive_message(queue_url, o), asio::use_future);
+    while (server_.requests().empty())
+        ioc_.run_one();
+    stopping = true; // the attempt is under way
+    const auto stop_requested = std::chrono::steady_clock::now();
+    while (fut.wait_for(0s) != std::future_status::ready)
+        ioc_.run_one();
+    const auto took = std::chrono::steady_clock::now() - stop_requested;
+    auto res = fut.get();
+    ASSERT_FALSE(res);
+    EXPECT_EQ(res.error().kind, errc::timeout);
+    EXPECT_EQ(server_.requests().size(), 1u);
+    EXPECT_EQ(c->stats().retries, 0u);
+    EXPECT_EQ(c->stats().failures, 1u);
+    EXPECT_LT(took, 1s); // the rest of the 300 ms attempt, no pause
+    server_.stop();
+}
+
+TEST_F(ScriptedSqs, AfterAStopRequestALongPollUnderWayStillDeliversItsMessages) {
+    auto c = make_slow_retry_client(ioc_, server_.url(), *provider_, 2s);
+    server_.push(
+        {200, receive_body(xml_message("m1", "hello", base::md5_hex("hello"))), {}, false, 100ms});
+    int asked = 0;
+    receive_options o;
+    o.wait_time_seconds = 0;
+    o.retry_allowed = [&] {
+        ++asked;
+        return false;
+    };
+    auto res = run(ioc_, c->async_receive_message(queue_url, o));
+    ASSERT_TRUE(res) << c->explain(res.error());
+    EXPECT_EQ(res->messages.size(), 1u);
+    EXPECT_EQ(asked, 0); // only a retry asks
+}
+
+TEST_F(ScriptedSqs, TheRetryHookIsAskedBeforeThePauseAndAgainAfterIt) {
+    const step internal{
+        500,
+        "<ErrorResponse><Error><Type>Receiver</Type><Code>InternalError</Code></Error>"
+        "<RequestId>i</RequestId></ErrorResponse>",
+        {},
+        false,
+        {}};
+    receive_options o;
+    o.wait_time_seconds = 0;
+
+    // Says no at once: the 500 comes back without the (up to 2 s) pause.
+    auto c = make_slow_retry_client(ioc_, server_.url(), *provider_, 2s);
+    server_.push(internal);
+    int asked = 0;
+    o.retry_allowed = [&] {
+        ++asked;
+        return false;
+    };
+    const auto start = std::chrono::steady_clock::now();
+    auto res = run(ioc_, c->async_receive_message(queue_url, o));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 500ms);
+    ASSERT_FALSE(res);
+    EXPECT_EQ(res.error().kind, errc::server);
+    EXPECT_EQ(res.error().http_status, 500u);
+    EXPECT_EQ(res.error().request_id, "i");
+    EXPECT_EQ(asked, 1);
+    EXPECT_EQ(server_.requests().size(), 1u);
+
+    // Says yes before the pause and no after it (a stop requested during the pause).
+    auto c2 = make_slow_retry_client(ioc_, server_.url(), *provider_, 20ms);
+    server_.push(internal);
+    asked = 0;
+    o.retry_allowed = [&] { return ++asked == 1; };
+    res = run(ioc_, c2->async_receive_message(queue_url, o));
+    ASSERT_FALSE(res);
+    EXPECT_EQ(res.error().kind, errc::server);
+    EXPECT_EQ(asked, 2);
+    EXPECT_EQ(server_.requests().size(), 2u);
+    EXPECT_EQ(c2->stats().retries, 0u);
+    EXPECT_EQ(c2->stats().failures, 1u);
+
+    // Without a hook the same 500 is retried.
+    server_.push(internal);
+    server_.push({200, receive_body(""), {}, false, {}});
+    o.retry_allowed = nullptr;
+    res = run(ioc_, c2->async_receive_message(queue_url, o));
+    ASSERT_TRUE(res) << c2->explain(res.error());
+    EXPECT_EQ(server_.requests().size(), 4u);
+    EXPECT_EQ(c2->stats().retries, 1u);
 }
 
 } // namespace

@@ -26,6 +26,27 @@ class credentials_provider;
 
 namespace sqs2pg::sqs {
 
+/// How long a message that failed the integrity check stays invisible when the client
+/// releases it (ChangeMessageVisibilityBatch right after the receive). Released at once,
+/// such a message came straight back - about 11 receives a second, for ever, on a queue
+/// without a redrive policy - so the timeout grows with how often SQS handed it out:
+/// min(first * 2^(n-1), max) seconds for ApproximateReceiveCount n (by default 2, 4, 8,
+/// ... 512, then 900 s = 15 min), `unknown_count` when n is unknown. n is known when the
+/// receive asked for it (attribute_names holds "All" or "ApproximateReceiveCount") and
+/// SQS returned it as a number.
+struct rejected_release_options {
+    /// false: rejected messages are not released; they reappear after the visibility
+    /// timeout of the queue (or of the receive).
+    bool enabled = true;
+    std::chrono::seconds first{2};          ///< after the first receive (n = 1)
+    std::chrono::seconds max{900};          ///< the growth stops here
+    std::chrono::seconds unknown_count{30}; ///< n not asked for, not returned, malformed
+
+    /// The timeout for a message received `receive_count` times (nullopt: unknown; 0 is
+    /// taken as 1), in whole seconds within SQS's 0..43,200.
+    int timeout(std::optional<std::uint32_t> receive_count) const noexcept;
+};
+
 struct client_options {
     protocol wire = protocol::query;
     std::string region; ///< signing region, e.g. "us-east-1" (required)
@@ -34,11 +55,11 @@ struct client_options {
     /// Deadline of one attempt of a call that does not long-poll; a ReceiveMessage gets
     /// its wait time (20 s when the queue default applies) on top.
     std::chrono::milliseconds call_timeout{20'000};
-    /// Messages that fail the integrity check are made visible again with this timeout
-    /// (seconds; 0: at once) so they are retried and, on a queue with a redrive policy,
-    /// end in the dead-letter queue after maxReceiveCount. nullopt: leave them to the
-    /// queue's visibility timeout.
-    std::optional<int> rejected_visibility_timeout = 0;
+    /// Messages that fail the integrity check are made visible again after a pause that
+    /// grows with their receive count (see rejected_release_options), so they are retried
+    /// - a transient corruption heals - without spinning, and on a queue with a redrive
+    /// policy end in the dead-letter queue after maxReceiveCount.
+    rejected_release_options rejected_release;
 };
 
 /// Counters since construction, for logs and metrics.

@@ -5,6 +5,7 @@
 #include <sqs2pg/sqs/error.hpp>
 #include <sqs2pg/sqs/types.hpp>
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,12 @@ enum class protocol { query, json };
 std::string_view protocol_name(protocol p) noexcept;
 /// Parses "query" / "json"; nullopt otherwise.
 std::optional<protocol> parse_protocol(std::string_view text) noexcept;
+
+/// The deepest nesting a response body may have: elements in XML (the document element
+/// is level 1), objects and arrays in JSON (the top-level value is level 1). SQS's own
+/// answers stay under 10. A deeper body, under any HTTP status, is errc::bad_response
+/// with code "sqs2pg.ResponseTooDeep"; nothing in the codec recurses with the depth.
+inline constexpr std::size_t max_response_depth = 64;
 
 /// An encoded request, before the transport adds Host and the signer its headers.
 struct wire_request {
@@ -194,7 +201,8 @@ wire_request encode(protocol p, const change_message_visibility_request& r);
 wire_request encode(protocol p, const set_queue_attributes_request& r);
 
 // Decoders: the result, or the error the response carries (any status; a 200 with an
-// error body is an error too). Tolerant of the moto/AWS differences in
+// error body is an error too; a body nested deeper than max_response_depth is
+// bad_response). Tolerant of the moto/AWS differences in
 // docs/sqs-protocol.md: elements matched by local name, either error shape, either
 // body format (a JSON request answered with XML is still understood).
 // Receive checks MD5OfBody and MD5OfMessageAttributes and moves failures to `rejected`;

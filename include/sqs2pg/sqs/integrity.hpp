@@ -16,10 +16,12 @@ namespace sqs2pg::sqs {
 /// (the raw bytes for Binary). Empty input gives the MD5 of nothing.
 std::string md5_of_message_attributes(std::span<const message_attribute> attributes);
 
-/// Why `m` must not be processed ("MD5OfBody mismatch", "MD5OfMessageAttributes
-/// mismatch", "missing ReceiptHandle", ...) or an empty view if it passes. A digest SQS
-/// did not send is not checked; digests compare case-insensitively. The view has static
-/// storage.
+/// Why `m` must not be processed ("missing MessageId", "missing ReceiptHandle", "missing
+/// Body", "missing MD5OfBody", "MD5OfBody mismatch", "MD5OfMessageAttributes mismatch")
+/// or an empty view if it passes. Body and MD5OfBody must both have been sent (SQS always
+/// sends them; an absent body is unknown, not empty), and a present MD5OfBody is always
+/// compared, even when empty. MD5OfMessageAttributes is checked when SQS sent it with
+/// attributes. Digests compare case-insensitively. The view has static storage.
 std::string_view integrity_problem(const message& m);
 
 } // namespace sqs2pg::sqs

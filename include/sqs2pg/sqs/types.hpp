@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -48,7 +49,7 @@ struct message_attribute {
 struct message {
     std::string message_id;
     std::string receipt_handle;
-    std::string body;
+    std::string body;                      ///< empty when absent: see has_body
     std::string md5_of_body;               ///< hex, as sent by SQS (verified on receipt)
     std::string md5_of_message_attributes; ///< hex or empty (verified when present)
     /// System attributes as returned (SentTimestamp, ApproximateReceiveCount, ...).
@@ -72,15 +73,30 @@ struct message {
     std::optional<std::string_view> message_group_id() const noexcept;         ///< FIFO
     std::optional<std::string_view> message_deduplication_id() const noexcept; ///< FIFO
     std::optional<std::string_view> sequence_number() const noexcept;          ///< FIFO
+
+    /// Whether the response carried a Body / an MD5OfBody at all (an empty element or
+    /// string is present, a missing or null one is not). SQS always sends both, so the
+    /// integrity check rejects a message that lacks either: every message a receive
+    /// returns has both set. The decoder sets them; a message built by hand starts with
+    /// neither.
+    bool has_body = false;
+    bool has_md5_of_body = false;
 };
 
 /// A received message that failed the integrity check (or could not be read). Its body
 /// is not kept: it must never be processed. The client makes it visible again.
 struct rejected_message {
+    rejected_message() = default;
+    rejected_message(std::string message_id, std::string receipt_handle, std::string_view reason,
+                     std::optional<std::uint32_t> receive_count = {});
+
     std::string message_id;     ///< may be empty if the response lacked it
     std::string receipt_handle; ///< empty if the response lacked it (then it reappears
                                 ///< after the visibility timeout)
-    std::string_view reason;    ///< static text: "MD5OfBody mismatch", ...
+    std::string_view reason;    ///< static text: "MD5OfBody mismatch", "missing Body", ...
+    /// ApproximateReceiveCount, when the receive asked for it ("All" or the name in
+    /// attribute_names) and SQS returned a number; it sets the release timeout.
+    std::optional<std::uint32_t> receive_count;
 };
 
 /// What ReceiveMessage returned: the messages that passed the checks, and those that
@@ -105,6 +121,14 @@ struct receive_options {
     /// Message attributes to return: "All", ".*", exact names or prefixes ("trace.*").
     std::vector<std::string> message_attribute_names;
     std::string receive_request_attempt_id; ///< FIFO only; empty: not sent
+    /// Asked before each retry of this receive, before the backoff pause and again after
+    /// it; when it returns false the call returns the last attempt's error at once. The
+    /// attempt under way is never cut short by it. For a stopping process: SQS completes a
+    /// receive server-side, so cancelling a long poll leaves its messages invisible for a
+    /// visibility timeout; instead let the outstanding polls finish and have this say no,
+    /// so a poll that timed out or failed is not tried again. Empty: always allowed. Called
+    /// on the executor's thread; must not throw.
+    std::function<bool()> retry_allowed;
 };
 
 /// One SendMessageBatch entry.

@@ -86,13 +86,21 @@ TEST(DecodeVariants, BodiesKeepWhitespaceCdataAndLiteralCarriageReturns) {
 }
 
 TEST(DecodeVariants, MessagesWithoutHandlesOrDigestsAreHandledSafely) {
-    // No MD5OfBody: nothing to check, the message passes.
+    // No MD5OfBody: SQS always sends one, so nothing vouches for this body.
     std::string doc = receive_xml("", "", "x", "");
     doc.erase(doc.find("<MD5OfBody></MD5OfBody>"), 23);
     auto res = decode_response(protocol::query, receive_message_request{queue_url, {}},
                                response(200, doc));
     ASSERT_TRUE(res);
-    EXPECT_EQ(res->messages.size(), 1u);
+    EXPECT_TRUE(res->messages.empty());
+    ASSERT_EQ(res->rejected.size(), 1u);
+    EXPECT_EQ(res->rejected[0].reason, "missing MD5OfBody");
+    // An empty MD5OfBody is compared like any other (and fails).
+    res = decode_response(protocol::query, receive_message_request{queue_url, {}},
+                          response(200, receive_xml("", "", "x", "")));
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->rejected.size(), 1u);
+    EXPECT_EQ(res->rejected[0].reason, "MD5OfBody mismatch");
     // No receipt handle: it could never be deleted, so it is not returned for processing.
     doc = receive_xml("", "", "x", base::md5_hex("x"));
     const auto start = doc.find("<ReceiptHandle>");

@@ -44,6 +44,8 @@ message good_message() {
     m.md5_of_body = base::md5_hex(m.body);
     m.message_attributes = {{"k", "String", "v"}};
     m.md5_of_message_attributes = "0a77b0642718c3d9dd47090567d11e0d";
+    m.has_body = true;
+    m.has_md5_of_body = true;
     return m;
 }
 
@@ -61,12 +63,36 @@ TEST(IntegrityCheck, PassesIntactMessagesAndNamesEachProblem) {
     m = good_message();
     m.message_id.clear();
     EXPECT_EQ(integrity_problem(m), "missing MessageId");
-    // Digests SQS did not send are not invented.
+    // An attribute digest SQS did not send is not invented.
     m = good_message();
-    m.md5_of_body.clear();
     m.md5_of_message_attributes.clear();
-    m.body = "anything";
+    m.message_attributes[0].value = "anything";
     EXPECT_EQ(integrity_problem(m), "");
+    // Body and MD5OfBody must both have been sent; absent is not empty.
+    m = good_message();
+    m.has_body = false;
+    EXPECT_EQ(integrity_problem(m), "missing Body");
+    m.body.clear();
+    m.md5_of_body = base::md5_hex("");
+    EXPECT_EQ(integrity_problem(m), "missing Body");
+    m = good_message();
+    m.has_md5_of_body = false;
+    m.md5_of_body.clear();
+    EXPECT_EQ(integrity_problem(m), "missing MD5OfBody");
+    m = good_message();
+    m.md5_of_body.clear(); // present but empty: compared, and wrong
+    EXPECT_EQ(integrity_problem(m), "MD5OfBody mismatch");
+    // A present empty body with the digest of nothing is intact.
+    m = good_message();
+    m.body.clear();
+    m.md5_of_body = "d41d8cd98f00b204e9800998ecf8427e";
+    EXPECT_EQ(integrity_problem(m), "");
+    // A message built by hand has neither.
+    EXPECT_EQ(integrity_problem(message{}), "missing MessageId");
+    message bare;
+    bare.message_id = "id";
+    bare.receipt_handle = "rh";
+    EXPECT_EQ(integrity_problem(bare), "missing Body");
 }
 
 } // namespace

@@ -1,5 +1,6 @@
-// Error kinds for both protocols' codes, what is retried or fatal, and the backoff
-// schedule (capped exponential, full jitter).
+// Error kinds for both protocols' codes, what is retried or fatal, the backoff schedule
+// (capped exponential, full jitter) and the release timeout of rejected messages.
+#include <sqs2pg/sqs/client.hpp>
 #include <sqs2pg/sqs/error.hpp>
 #include <sqs2pg/sqs/retry.hpp>
 
@@ -164,6 +165,36 @@ TEST(RetryPolicy, TransportErrorsOnlyWhenRepeatingIsSafe) {
     EXPECT_FALSE(p.next_delay(make(errc::server, "InternalError", 500), 1, false, 1));
     EXPECT_TRUE(p.next_delay(make(errc::server, "InternalError", 500), 1, true, 1));
     EXPECT_TRUE(p.next_delay(make(errc::over_limit, "OverLimit", 403), 1, true, 1));
+}
+
+TEST(RejectedRelease, TheTimeoutDoublesWithTheReceiveCountUpToFifteenMinutes) {
+    const rejected_release_options r;
+    EXPECT_TRUE(r.enabled);
+    EXPECT_EQ(r.timeout(1u), 2);
+    EXPECT_EQ(r.timeout(2u), 4);
+    EXPECT_EQ(r.timeout(3u), 8);
+    EXPECT_EQ(r.timeout(5u), 32);
+    EXPECT_EQ(r.timeout(9u), 512);
+    EXPECT_EQ(r.timeout(10u), 900);
+    EXPECT_EQ(r.timeout(20u), 900);
+    EXPECT_EQ(r.timeout(std::numeric_limits<std::uint32_t>::max()), 900);
+    EXPECT_EQ(r.timeout(0u), 2); // SQS counts from 1
+    EXPECT_EQ(r.timeout(std::nullopt), 30);
+}
+
+TEST(RejectedRelease, SettingsAreKeptWithinWhatSqsAccepts) {
+    rejected_release_options r;
+    r.first = std::chrono::seconds(0); // released at once, every time
+    EXPECT_EQ(r.timeout(7u), 0);
+    r.first = std::chrono::seconds(10);
+    r.max = std::chrono::hours(24); // beyond SQS's 12 hours
+    EXPECT_EQ(r.timeout(1u), 10);
+    EXPECT_EQ(r.timeout(4u), 80);
+    EXPECT_EQ(r.timeout(100u), 43'200);
+    r.max = std::chrono::seconds(5); // below `first`: the cap wins
+    EXPECT_EQ(r.timeout(1u), 5);
+    r.unknown_count = std::chrono::seconds(-3);
+    EXPECT_EQ(r.timeout(std::nullopt), 0);
 }
 
 } // namespace
