@@ -17,6 +17,7 @@ sqs_queue::sqs_queue(sqs::client& client, receive_settings settings)
     options_.attribute_names.push_back("SentTimestamp");
     options_.attribute_names.push_back("ApproximateReceiveCount");
     options_.message_attribute_names.clear();
+    options_.retry_allowed = [this] { return !retries_stopped_; };
 }
 
 asio::awaitable<sqs::result<sqs::receive_result>> sqs_queue::async_receive() {

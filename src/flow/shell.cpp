@@ -51,6 +51,10 @@ void shell::dispatch() {
     const std::uint32_t w = core.take_wakeups();
     if (w == 0)
         return;
+    if (!retries_stopped_ && core.state() != run_state::running) {
+        retries_stopped_ = true;
+        queue.stop_receive_retries();
+    }
     if ((w & wake::cancel) != 0)
         for (auto& s : signals_)
             s.emit(asio::cancellation_type::terminal);

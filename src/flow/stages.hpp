@@ -55,6 +55,7 @@ private:
     std::array<event, 8> events_;
     std::list<asio::cancellation_signal> signals_;
     std::size_t tasks_running_ = 0;
+    bool retries_stopped_ = false;
 };
 
 /// `op`'s result; if it throws, `failed`, with the exception kept in `error` so the caller

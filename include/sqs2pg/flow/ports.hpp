@@ -48,6 +48,9 @@ public:
     virtual std::string explain(const sqs::error& e) const = 0;
     /// Attempts the client repeated on its own (for the retries metric).
     virtual std::uint64_t client_retries() const = 0;
+    /// The run is stopping: receives under way may finish, but none is retried any more
+    /// (a retry is a new receive, which would hide messages again).
+    virtual void stop_receive_retries() = 0;
 };
 
 /// Where rows go. async_write waits while disconnected and never throws for database
@@ -85,11 +88,13 @@ public:
     boost::asio::awaitable<sqs::result<sqs::queue_attributes>> async_depth() override;
     std::string explain(const sqs::error& e) const override;
     std::uint64_t client_retries() const override;
+    void stop_receive_retries() override { retries_stopped_ = true; }
 
 private:
     sqs::client& client_;
     receive_settings settings_;
     sqs::receive_options options_;
+    bool retries_stopped_ = false;
 };
 
 /// The sink on a started pg::writer (which must outlive it).

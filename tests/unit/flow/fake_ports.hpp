@@ -143,6 +143,8 @@ public:
 
     std::string explain(const sqs::error& e) const override { return "fake queue: " + e.code; }
     std::uint64_t client_retries() const override { return 0; }
+    void stop_receive_retries() override { retries_stopped = true; }
+    bool retries_stopped = false;
 
 private:
     entry* find(const std::string& receipt) {

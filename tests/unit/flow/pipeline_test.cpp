@@ -84,6 +84,7 @@ TEST(Pipeline, DrainsEveryMessageExactlyOnce) {
         EXPECT_EQ(n, 1) << user;
     EXPECT_EQ(h.sink.rejects.size(), 10u);
     EXPECT_EQ(h.sink.rejects.begin()->second, "missing_field");
+    EXPECT_TRUE(h.queue.retries_stopped); // once stopping, no receive is retried
     const auto& s = h.result->summary;
     EXPECT_EQ(s.inserted, 990u);
     EXPECT_EQ(s.rejected, 10u);
