@@ -239,7 +239,7 @@ config_result<run_config> make_run_config(const parsed_options& o, const environ
         const auto* m = o.find("mask");
         return config_error{
             fmt::format("sqs2pg: --mask-key-file: a key is required for {} masking (create one "
-                        "with `sqs2pg keygen > mask.keys`, then pass --mask-key-file mask.keys "
+                        "with `sqs2pg keygen --out mask.keys`, then pass --mask-key-file mask.keys "
                         "or put its line in SQS2PG_MASK_KEY)",
                         m ? m->value : std::string("hmac-sha256"))};
     }

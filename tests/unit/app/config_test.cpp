@@ -453,10 +453,11 @@ TEST(ConfigErrors, ListenAddress) {
 }
 
 TEST(ConfigErrors, MaskKeyRequiredForKeyedMasks) {
-    EXPECT_EQ(error_of({"--queue-url=http://h/1/q"}),
-              "sqs2pg: --mask-key-file: a key is required for hmac-sha256 masking (create one "
-              "with `sqs2pg keygen > mask.keys`, then pass --mask-key-file mask.keys or put its "
-              "line in SQS2PG_MASK_KEY)");
+    EXPECT_EQ(
+        error_of({"--queue-url=http://h/1/q"}),
+        "sqs2pg: --mask-key-file: a key is required for hmac-sha256 masking (create one "
+        "with `sqs2pg keygen --out mask.keys`, then pass --mask-key-file mask.keys or put its "
+        "line in SQS2PG_MASK_KEY)");
     EXPECT_NE(error_of({"--queue-url=http://h/1/q", "--mask=aes-siv"}).find("for aes-siv masking"),
               std::string::npos);
     EXPECT_EQ(error_of(with_minimal({"--mask-key-file="})),

@@ -4,9 +4,14 @@
 // tests/unit/sqs, the sealed key id in tests/unit/mask, time formats in tests/unit/base.)
 #include <sqs2pg/app/commands/rejects.hpp>
 
+#include "test_env.hpp"
+#include <sys/stat.h>
+
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
 #include <sstream>
 
 namespace sqs2pg::app {
@@ -190,6 +195,35 @@ TEST(RejectsRun, UsageErrorsExitTwoWithoutTouchingAnything) {
     const std::vector<std::string> h{"list", "--help"};
     EXPECT_EQ(run_rejects(h, {}, help, err), 0);
     EXPECT_TRUE(help.str().starts_with("usage: sqs2pg rejects list")) << help.str();
+}
+
+TEST(RejectsRun, AKeyFileOthersCanReadIsRefusedBeforeAnythingIsTouched) {
+    const std::string path = "/tmp/" + test::unique_name("sqs2pg_rejects_keys_");
+    {
+        std::ofstream f(path);
+        f << "k1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n";
+    }
+    ASSERT_EQ(::chmod(path.c_str(), 0640), 0);
+    // The --pg given would fail at once if it were used: status 2 shows it was not.
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"show", "id", "--mask-key-file", path, "--pg",
+                                   "host=/nonexistent port=1"},
+          std::vector<std::string>{"replay", "id", "--mask-key-file", path, "--pg",
+                                   "host=/nonexistent port=1", "--queue-url",
+                                   "http://127.0.0.1:1/1/q", "--region", "eu-west-1"}}) {
+        std::ostringstream out;
+        std::ostringstream err;
+        // (No instance metadata lookup either, should anything ask for credentials.)
+        const auto env = env_of({{"AWS_EC2_METADATA_DISABLED", "true"},
+                                 {"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"},
+                                 {"AWS_SECRET_ACCESS_KEY", "secret"}});
+        EXPECT_EQ(run_rejects(args, env, out, err), 2) << args[0] << ": " << err.str();
+        EXPECT_TRUE(out.str().empty()) << out.str();
+        EXPECT_EQ(err.str(), "sqs2pg rejects " + args[0] + ": --mask-key-file " + path +
+                                 ": readable by group or others (mode 0640); run chmod 600 " +
+                                 path + "\n");
+    }
+    std::remove(path.c_str());
 }
 
 TEST(RejectsHelp, NamesEveryOptionAndFitsEightyColumns) {
