@@ -388,7 +388,7 @@ TEST_F(Rejects, ShowReportsEachBodyThatCannotBeOpenedAndStillShowsTheOthers) {
 
 TEST_F(Rejects, ShowOnATerminalEscapesControlCharacters) {
     const std::string body = "{\"ip\": \"\x1b]0;owned\x07\", \"x\": \"\xc2\x9b"
-                             "2J\"}\n";
+                             "2J\x7f\"}\n";
     add_rejects({{"esc", "not_json"}}, {{"esc", body}});
     auto e = env();
     e.stdout_is_tty = true;
@@ -398,9 +398,15 @@ TEST_F(Rejects, ShowOnATerminalEscapesControlCharacters) {
     EXPECT_EQ(o.out.find("\xc2\x9b"), std::string::npos);
     EXPECT_NE(o.out.find("\\x1b]0;owned\\x07"), std::string::npos) << o.out;
     EXPECT_NE(o.out.find("\\u009b2J"), std::string::npos) << o.out;
-    // JSON is escaped by JSON itself.
+    // JSON escapes what JSON escapes itself, and DEL and the C1 controls as \u escapes.
     const auto j = rejects_cmd({"show", "esc", "--format", "json"}, e);
+    ASSERT_EQ(j.status, 0) << j.err;
     EXPECT_EQ(std::string(boost::json::parse(lines(j.out)[0]).at("body").as_string()), body);
+    EXPECT_EQ(j.out.find('\x1b'), std::string::npos) << j.out;
+    EXPECT_EQ(j.out.find('\x7f'), std::string::npos) << j.out;
+    EXPECT_EQ(j.out.find("\xc2\x9b"), std::string::npos) << j.out;
+    EXPECT_NE(j.out.find("\\u009b2J"), std::string::npos) << j.out;
+    EXPECT_NE(j.out.find("\\u007f"), std::string::npos) << j.out;
 }
 
 // --- replay ---

@@ -53,7 +53,7 @@ void report(context& c, std::string_view id, std::string_view status, std::strin
         o["new_message_id"] = new_id;
     if (!error.empty())
         o["error"] = error;
-    c.out << json::serialize(o) << '\n';
+    c.out << json_for_terminal(json::serialize(o)) << '\n';
 }
 
 std::string mark_by_hand(const pg::table_names& tables, std::string_view id,

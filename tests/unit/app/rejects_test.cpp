@@ -338,6 +338,26 @@ TEST(RejectsFormat, JsonHasEveryFieldAndEscapes) {
     EXPECT_EQ(v.at("body_error").as_string(), "no_body");
 }
 
+TEST(RejectsFormat, JsonEscapesDelAndC1ControlsTooForTerminals) {
+    // JSON itself escapes only U+0000..U+001F, '"' and '\\': DEL and the C1 controls
+    // (U+009B is CSI to many terminals) would reach the terminal raw.
+    auto r = record("id\x7f", "not_json");
+    const std::string body = "a\x7f b\xc2\x9b"
+                             "2J c\xc2\x80 d\xc2\x9f e\xc2\xa0 f\xc3\xa9 g\xe2\x9c\x93";
+    const std::string line = format_reject_json(r, std::string_view(body));
+    EXPECT_EQ(line.find('\x7f'), std::string::npos) << line;
+    for (const char* c1 : {"\xc2\x80", "\xc2\x9b", "\xc2\x9f"})
+        EXPECT_EQ(line.find(c1), std::string::npos) << line;
+    EXPECT_NE(line.find(R"("message_id":"id\u007f")"), std::string::npos) << line;
+    EXPECT_NE(line.find(R"(a\u007f b\u009b2J c\u0080 d\u009f e)"), std::string::npos) << line;
+    // Printable characters beyond stay as they are (U+00A0, U+00E9, U+2713).
+    EXPECT_NE(line.find("e\xc2\xa0 f\xc3\xa9 g\xe2\x9c\x93"), std::string::npos) << line;
+    // Still one valid JSON object with the exact values.
+    const auto v = boost::json::parse(line).as_object();
+    EXPECT_EQ(v.at("body").as_string(), body);
+    EXPECT_EQ(v.at("message_id").as_string(), "id\x7f");
+}
+
 TEST(RejectsFormat, TerminalEscaping) {
     EXPECT_EQ(escape_for_terminal("{\"a\": 1}\n\tb"), "{\"a\": 1}\n\tb");
     EXPECT_EQ(escape_for_terminal("x\x1b]0;t\x07y\rz\x7f"), "x\\x1b]0;t\\x07y\\x0dz\\x7f");
