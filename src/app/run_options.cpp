@@ -206,6 +206,10 @@ config_result<run_config> make_run_config(const parsed_options& o, const environ
         return make_error(o.find("dead-letter-queue-url")->origin,
                           fmt::format("must be the dead-letter queue's http(s) URL (got '{}')",
                                       show_value(*dlq)));
+    if (dlq) {
+        if (auto refused = refuse_plain_http_to_aws(o.find("dead-letter-queue-url")->origin, *dlq))
+            return *refused;
+    }
     flow::pipeline_config& p = c.pipeline;
     p.dead_letter_queue_url = dlq;
 

@@ -110,6 +110,33 @@ TEST_F(command_line, AKeyFileGroupOrOthersCanReadIsRefusedWithTheFix) {
     EXPECT_NE(r.err.find("run chmod 600 " + shared), std::string::npos) << r.err;
 }
 
+// Each of these would sign requests for AWS and send them, session token included, in
+// clear: refused before anything is sent.
+TEST_F(command_line, PlainHttpToAnAwsEndpointIsRefused) {
+    auto args = without(run_args(), "--endpoint-url");
+    args.insert(args.end(), {"--endpoint-url", "http://sqs.us-east-1.amazonaws.com"});
+    expect_refused(args, run_env(),
+                   {"--endpoint-url", "plain http://", "sqs.us-east-1.amazonaws.com", "https://"});
+}
+
+TEST_F(command_line, PlainHttpToAwsFromTheEnvironmentIsRefused) {
+    // The standard AWS variable feeds --endpoint-url and is named.
+    expect_refused(without(run_args(), "--endpoint-url"),
+                   run_env({"AWS_ENDPOINT_URL_SQS=http://sqs.us-east-1.amazonaws.com"}),
+                   {"AWS_ENDPOINT_URL_SQS", "plain http://"});
+}
+
+TEST_F(command_line, PlainHttpAwsQueueUrlsAreRefused) {
+    auto args = without(run_args(), "--queue-url");
+    args.insert(args.end(),
+                {"--queue-url", "http://sqs.eu-west-1.amazonaws.com/123456789012/login-queue"});
+    expect_refused(args, run_env(), {"--queue-url", "plain http://"});
+    auto r = run(run_args({"--dead-letter-queue-url", "http://sqs.us-east-1.amazonaws.com/1/dlq"}),
+                 run_env(), 30s);
+    EXPECT_TRUE(r.status.exited_with(2)) << r.status.describe() << "\n" << r.err;
+    EXPECT_TRUE(r.err.starts_with("sqs2pg: --dead-letter-queue-url: plain http://")) << r.err;
+}
+
 TEST_F(command_line, ABadDatabaseUrlIsRefusedWithoutEchoingThePassword) {
     auto args = without(run_args(), "--pg");
     args.insert(args.end(), {"--pg", "mysql://user:hunter2secret@127.0.0.1/db"});

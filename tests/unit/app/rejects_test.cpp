@@ -226,6 +226,32 @@ TEST(RejectsRun, AKeyFileOthersCanReadIsRefusedBeforeAnythingIsTouched) {
     std::remove(path.c_str());
 }
 
+TEST(RejectsArgs, PlainHttpToAwsIsRefusedForReplay) {
+    EXPECT_EQ(error_of({"replay", "--all", "--queue-url",
+                        "http://sqs.eu-west-1.amazonaws.com/123456789012/q"}),
+              "sqs2pg: --queue-url: plain http:// to an AWS host (sqs.eu-west-1.amazonaws.com) "
+              "would send the session token and the messages unencrypted; use https://");
+    EXPECT_NE(error_of({"replay", "--all", "--queue-name", "q", "--endpoint-url",
+                        "http://sqs.eu-west-1.amazonaws.com"})
+                  .find("sqs2pg: --endpoint-url: plain http:// to an AWS host"),
+              std::string::npos);
+    auto env = with_key;
+    env.vars["SQS2PG_QUEUE_URL"] = "http://sqs.cn-north-1.amazonaws.com.cn/1/q";
+    EXPECT_NE(error_of({"replay", "--all"}, env).find("sqs2pg: SQS2PG_QUEUE_URL: plain http://"),
+              std::string::npos);
+    env = with_key;
+    env.vars["AWS_ENDPOINT_URL_SQS"] = "http://sqs.us-east-1.amazonaws.com";
+    EXPECT_NE(error_of({"replay", "--all", "--queue-name", "q"}, env)
+                  .find("sqs2pg: AWS_ENDPOINT_URL_SQS: plain http://"),
+              std::string::npos);
+    // Emulators and other hosts stay reachable over plain http.
+    EXPECT_TRUE(parse({"replay", "--all", "--queue-url", "http://127.0.0.1:4566/1/q"}));
+    EXPECT_TRUE(
+        parse({"replay", "--all", "--queue-name", "q", "--endpoint-url", "http://localhost:4566"}));
+    EXPECT_TRUE(parse(
+        {"replay", "--all", "--queue-url", "https://sqs.eu-west-1.amazonaws.com/123456789012/q"}));
+}
+
 TEST(RejectsHelp, NamesEveryOptionAndFitsEightyColumns) {
     const std::string all = rejects_help(std::nullopt);
     for (const char* o : {"--reason",
