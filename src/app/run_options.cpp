@@ -212,6 +212,10 @@ config_result<run_config> make_run_config(const parsed_options& o, const environ
         return make_error(o.find("dead-letter-queue-url")->origin,
                           fmt::format("must be the dead-letter queue's http(s) URL (got '{}')",
                                       show_value(*dlq)));
+    if (dlq) {
+        if (auto refused = refuse_plain_http_to_aws(o.find("dead-letter-queue-url")->origin, *dlq))
+            return *refused;
+    }
     flow::pipeline_config& p = c.pipeline;
     p.dead_letter_queue_url = dlq;
 
@@ -245,7 +249,7 @@ config_result<run_config> make_run_config(const parsed_options& o, const environ
         const auto* m = o.find("mask");
         return config_error{
             fmt::format("sqs2pg: --mask-key-file: a key is required for {} masking (create one "
-                        "with `sqs2pg keygen > mask.keys`, then pass --mask-key-file mask.keys "
+                        "with `sqs2pg keygen --out mask.keys`, then pass --mask-key-file mask.keys "
                         "or put its line in SQS2PG_MASK_KEY)",
                         m ? m->value : std::string("hmac-sha256"))};
     }

@@ -1,6 +1,7 @@
 // The settings run shares with other commands, validated by the same rules: the queue
 // and how to reach it, the PostgreSQL connection string, the table.
 #include <sqs2pg/app/shared_options.hpp>
+#include <sqs2pg/base/text.hpp>
 
 #include <unistd.h>
 
@@ -58,6 +59,40 @@ bool is_http_url(std::string_view s, bool need_path) {
     return path.size() > 1;
 }
 
+std::optional<std::string> plain_http_aws_host(std::string_view url) {
+    constexpr std::string_view http = "http://";
+    if (url.size() < http.size() || !base::iequals_ascii(url.substr(0, http.size()), http))
+        return std::nullopt;
+    std::string_view authority = url.substr(http.size());
+    authority = authority.substr(0, authority.find_first_of("/?#"));
+    if (const auto at = authority.rfind('@'); at != std::string_view::npos)
+        authority.remove_prefix(at + 1);
+    if (authority.starts_with('['))
+        return std::nullopt; // an IPv6 address
+    std::string host = base::ascii_lower(authority.substr(0, authority.find(':')));
+    while (host.ends_with('.'))
+        host.pop_back(); // the fully qualified spelling names the same host
+    const auto is_or_under = [&](std::string_view domain) {
+        return host == domain || (host.size() > domain.size() && host.ends_with(domain) &&
+                                  host[host.size() - domain.size() - 1] == '.');
+    };
+    // AWS's own domains: the global and China partitions, and the dual-stack endpoints.
+    if (is_or_under("amazonaws.com") || is_or_under("amazonaws.com.cn") || is_or_under("api.aws"))
+        return host;
+    return std::nullopt;
+}
+
+std::optional<config_error> refuse_plain_http_to_aws(std::string_view origin,
+                                                     std::string_view url) {
+    const auto host = plain_http_aws_host(url);
+    if (!host)
+        return std::nullopt;
+    return make_error(origin, fmt::format("plain http:// to an AWS host ({}) would send the "
+                                          "session token and the messages unencrypted; use "
+                                          "https://",
+                                          show_value(*host)));
+}
+
 config_result<sqs_target> get_sqs_target(const parsed_options& o) {
     sqs_target t;
     // The queue: exactly one of URL and name. A flag beats the environment, so a
@@ -82,6 +117,8 @@ config_result<sqs_target> get_sqs_target(const parsed_options& o) {
                                           "https://sqs.us-east-1.amazonaws.com/123456789012/"
                                           "login-queue (got '{}')",
                                           show_value(url->value)));
+        if (auto refused = refuse_plain_http_to_aws(url->origin, url->value))
+            return *refused;
         t.queue_url = url->value;
     } else {
         if (!is_queue_name(name->value))
@@ -97,6 +134,10 @@ config_result<sqs_target> get_sqs_target(const parsed_options& o) {
         return make_error(
             o.find("endpoint-url")->origin,
             fmt::format("must be an http:// or https:// URL (got '{}')", show_value(*endpoint)));
+    if (endpoint) {
+        if (auto refused = refuse_plain_http_to_aws(o.find("endpoint-url")->origin, *endpoint))
+            return *refused;
+    }
     t.endpoint_url = endpoint;
 
     SQS2PG_TRY(region, get_string(o, "region"));

@@ -16,6 +16,8 @@ public:
             return "no masking key configured";
         case errc::key_file_unreadable:
             return "the mask key file cannot be read";
+        case errc::key_file_permissions:
+            return "the mask key file is open to group or others (chmod 600 it)";
         case errc::key_syntax:
             return "a keyring line is not 'KEY_ID KEY [active]'";
         case errc::key_invalid_id:

@@ -1,4 +1,4 @@
-// Keyring text format, key file loading (with a permission check) and key generation.
+// Keyring text format, key file loading (owner-only files only) and key generation.
 #include <sqs2pg/base/crypto.hpp>
 #include <sqs2pg/base/encoding.hpp>
 #include <sqs2pg/mask/keyring.hpp>
@@ -80,6 +80,34 @@ token_list split_tokens(std::string_view line) {
         }
     }
     return out;
+}
+
+// `path` as one shell word: as it is when that is safe, else in single quotes.
+std::string shell_word(std::string_view path) {
+    const bool plain = !path.empty() && std::all_of(path.begin(), path.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               std::string_view("_-./+,:@%=").find(c) != std::string_view::npos;
+    });
+    if (plain)
+        return std::string(path);
+    std::string out = "'";
+    for (char c : path) {
+        if (c == '\'')
+            out += "'\\''";
+        else
+            out += c;
+    }
+    out += '\'';
+    return out;
+}
+
+// Why a key file with this mode is refused, and the command that fixes it.
+std::string permission_problem(const std::string& path, mode_t mode) {
+    const char* what = (mode & (S_IRGRP | S_IROTH)) != 0   ? "readable by"
+                       : (mode & (S_IWGRP | S_IWOTH)) != 0 ? "writable by"
+                                                           : "accessible to";
+    return fmt::format("--mask-key-file {}: {} group or others (mode {:04o}); run chmod 600 {}",
+                       path, what, mode & 07777, shell_word(path));
 }
 
 std::string utc_now_text() {
@@ -214,11 +242,11 @@ boost::system::result<keyring, load_error> load_keyring_file(const std::string& 
                     fmt::format("mask key file {} is not a regular file of at most {} bytes", path,
                                 max_key_file_size));
     }
+    // Like ssh with a private key: a key others may read (or replace) is refused, before
+    // a byte of it is read.
     if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-        const std::string mode = fmt::format("{:04o}", st.st_mode & 07777);
-        const std::string fix = "chmod 600 " + path;
-        ops::log(ops::level::warn, "mask_key_file_permissions",
-                 {{"path", path}, {"mode", mode}, {"fix", fix}});
+        ::close(fd);
+        return fail(errc::key_file_permissions, permission_problem(path, st.st_mode));
     }
     std::string text(static_cast<std::size_t>(st.st_size), '\0');
     std::size_t got = 0;
@@ -266,7 +294,7 @@ std::string no_key_message() {
            "sqs2pg masks ip and device_id with a secret key (mode hmac-sha256 by default) and "
            "none was given.\n"
            "Create a key once and keep it private:\n"
-           "    sqs2pg keygen > mask.keys && chmod 600 mask.keys\n"
+           "    sqs2pg keygen --out mask.keys\n"
            "then pass it with --mask-key-file mask.keys, or put its key line in the "
            "environment:\n"
            "    export SQS2PG_MASK_KEY=\"$(grep -v '^#' mask.keys)\"\n"

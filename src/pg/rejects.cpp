@@ -1,6 +1,7 @@
 // Queries behind the rejects subcommands.
 #include <sqs2pg/base/encoding.hpp>
 #include <sqs2pg/pg/error.hpp>
+#include <sqs2pg/pg/params.hpp>
 #include <sqs2pg/pg/rejects.hpp>
 
 #include <fmt/format.h>
@@ -38,6 +39,19 @@ reject_record read_record(const PGresult* r, int row) {
     rec.replayed_at = get_time(r, row, 6);
     if (PQgetisnull(r, row, 7) == 0)
         rec.replayed_message_id = PQgetvalue(r, row, 7);
+    return rec;
+}
+
+// read_record plus the sealed body, hex-encoded in column `body_col`.
+boost::system::result<reject_record> read_record_with_body(const PGresult* r, int row,
+                                                           int body_col) {
+    reject_record rec = read_record(r, row);
+    if (PQgetisnull(r, row, body_col) == 0) {
+        auto body = base::from_hex(PQgetvalue(r, row, body_col));
+        if (!body)
+            return errc::protocol;
+        rec.sealed_body = std::move(*body);
+    }
     return rec;
 }
 
@@ -89,23 +103,74 @@ async_find_reject(connection& conn, const table_names& tables, std::string_view 
     const PGresult* res = r->get();
     if (PQntuples(res) == 0)
         co_return std::optional<reject_record>{};
-    reject_record rec = read_record(res, 0);
-    if (PQgetisnull(res, 0, 8) == 0) {
-        auto body = base::from_hex(PQgetvalue(res, 0, 8));
-        if (!body)
-            co_return errc::protocol;
-        rec.sealed_body = std::move(*body);
+    auto rec = read_record_with_body(res, 0, 8);
+    if (!rec)
+        co_return rec.error();
+    co_return std::optional<reject_record>(std::move(*rec));
+}
+
+asio::awaitable<boost::system::result<time_point>> async_database_time(connection& conn) {
+    auto r =
+        co_await conn.async_query("SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8");
+    if (!r)
+        co_return r.error();
+    if (PQntuples(r->get()) != 1)
+        co_return errc::protocol;
+    co_return get_time(r->get(), 0, 0).value_or(time_point{});
+}
+
+asio::awaitable<boost::system::result<void>> async_begin(connection& conn) {
+    auto r = co_await conn.async_query("BEGIN");
+    if (!r)
+        co_return r.error();
+    co_return boost::system::result<void>{};
+}
+
+asio::awaitable<boost::system::result<void>> async_commit(connection& conn) {
+    auto r = co_await conn.async_query("COMMIT");
+    if (!r)
+        co_return r.error();
+    if (std::string_view(PQcmdStatus(r->get())) != "COMMIT")
+        co_return errc::server_error; // the transaction had failed and was rolled back
+    co_return boost::system::result<void>{};
+}
+
+asio::awaitable<boost::system::result<std::vector<reject_record>>>
+async_lock_for_replay(connection& conn, const table_names& tables,
+                      std::span<const std::string> message_ids,
+                      const std::optional<time_point>& replayed_before) {
+    const std::string sql = fmt::format(
+        "SELECT {}, encode(sealed_body, 'hex') FROM {} WHERE message_id = ANY($1::text[])"
+        " AND (replayed_at IS NULL OR replayed_at < timestamptz 'epoch' + $2::int8 * interval "
+        "'1 microsecond') FOR UPDATE SKIP LOCKED",
+        columns, tables.rejects.quoted());
+    array_builder ids(param_format::text, element_type::text, message_ids.size());
+    for (const auto& id : message_ids)
+        ids.add_text(id);
+    const std::optional<std::string> params[] = {ids.finish(), micros(replayed_before)};
+    auto r = co_await conn.async_query_params(sql, params);
+    if (!r)
+        co_return r.error();
+    const PGresult* res = r->get();
+    std::vector<reject_record> out;
+    out.reserve(static_cast<std::size_t>(PQntuples(res)));
+    for (int i = 0; i < PQntuples(res); ++i) {
+        auto rec = read_record_with_body(res, i, 8);
+        if (!rec)
+            co_return rec.error();
+        out.push_back(std::move(*rec));
     }
-    co_return std::optional<reject_record>(std::move(rec));
+    co_return out;
 }
 
 asio::awaitable<boost::system::result<bool>> async_mark_replayed(connection& conn,
                                                                  const table_names& tables,
                                                                  std::string_view message_id,
                                                                  std::string_view new_message_id) {
-    const std::string sql = fmt::format(
-        "UPDATE {} SET replayed_at = now(), replayed_message_id = $2 WHERE message_id = $1",
-        tables.rejects.quoted());
+    const std::string sql =
+        fmt::format("UPDATE {} SET replayed_at = clock_timestamp(), replayed_message_id = $2 WHERE "
+                    "message_id = $1",
+                    tables.rejects.quoted());
     const std::optional<std::string> params[] = {std::string(message_id),
                                                  std::string(new_message_id)};
     auto r = co_await conn.async_query_params(sql, params);

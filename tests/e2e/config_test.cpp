@@ -7,6 +7,7 @@
 #include "test_env.hpp"
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <fstream>
 
 namespace sqs2pg::e2e {
@@ -84,13 +85,56 @@ TEST_F(command_line, AKeyFileThatIsNotAKeyringIsNamedWithoutEchoingIt) {
         std::ofstream f(bad);
         f << "k1 not-a-key-secretish-material\n";
     }
-    ::chmod(bad.c_str(), 0600); // a readable key file is warned about: not this test's point
+    ::chmod(bad.c_str(), 0600); // a readable key file is refused too: not this test's point
     auto args = without(run_args(), "--mask-key-file");
     args.insert(args.end(), {"--mask-key-file", bad});
     expect_refused(args, run_env(), {bad});
     // (expect_refused checked the single line; the value must not be echoed in it)
     auto r = run(args, run_env(), 30s);
     EXPECT_EQ(r.err.find("secretish"), std::string::npos) << r.err;
+}
+
+TEST_F(command_line, AKeyFileGroupOrOthersCanReadIsRefusedWithTheFix) {
+    const auto shared = dir_ + "/shared.keys";
+    std::filesystem::copy_file(key_file_, shared);
+    ASSERT_EQ(::chmod(shared.c_str(), 0640), 0);
+    auto args = without(run_args(), "--mask-key-file");
+    args.insert(args.end(), {"--mask-key-file", shared});
+    expect_refused(args, run_env(),
+                   {"--mask-key-file " + shared + ": readable by group or others (mode 0640)",
+                    "run chmod 600 " + shared});
+    // From the variable too.
+    auto r = run(without(run_args(), "--mask-key-file"),
+                 run_env({"SQS2PG_MASK_KEY_FILE=" + shared}), 30s);
+    EXPECT_TRUE(r.status.exited_with(2)) << r.status.describe() << "\n" << r.err;
+    EXPECT_NE(r.err.find("run chmod 600 " + shared), std::string::npos) << r.err;
+}
+
+// Each of these would sign requests for AWS and send them, session token included, in
+// clear: refused before anything is sent.
+TEST_F(command_line, PlainHttpToAnAwsEndpointIsRefused) {
+    auto args = without(run_args(), "--endpoint-url");
+    args.insert(args.end(), {"--endpoint-url", "http://sqs.us-east-1.amazonaws.com"});
+    expect_refused(args, run_env(),
+                   {"--endpoint-url", "plain http://", "sqs.us-east-1.amazonaws.com", "https://"});
+}
+
+TEST_F(command_line, PlainHttpToAwsFromTheEnvironmentIsRefused) {
+    // The standard AWS variable feeds --endpoint-url and is named.
+    expect_refused(without(run_args(), "--endpoint-url"),
+                   run_env({"AWS_ENDPOINT_URL_SQS=http://sqs.us-east-1.amazonaws.com"}),
+                   {"AWS_ENDPOINT_URL_SQS", "plain http://"});
+}
+
+TEST_F(command_line, PlainHttpAwsQueueUrlsAreRefused) {
+    auto args = without(run_args(), "--queue-url");
+    args.insert(args.end(),
+                {"--queue-url", "http://sqs.eu-west-1.amazonaws.com/123456789012/login-queue"});
+    expect_refused(args, run_env(), {"--queue-url", "plain http://"});
+    auto r = run(run_args({"--dead-letter-queue-url", "http://sqs.us-east-1.amazonaws.com/1/dlq"}),
+                 run_env(), 30s);
+    EXPECT_TRUE(r.status.exited_with(2)) << r.status.describe() << "\n" << r.err;
+    EXPECT_TRUE(r.err.starts_with("sqs2pg: --dead-letter-queue-url: plain http://")) << r.err;
 }
 
 TEST_F(command_line, ABadDatabaseUrlIsRefusedWithoutEchoingThePassword) {

@@ -26,6 +26,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 namespace sqs2pg::e2e {
@@ -573,16 +574,18 @@ void e2e_test::SetUp() {
     schema_ = test::unique_name("e2e_");
     db().exec("CREATE SCHEMA " + schema_);
 
-    // The key as a user makes it: `sqs2pg keygen > mask.keys && chmod 600 mask.keys`.
-    auto keygen = run({"keygen"}, run_env(), 30s);
-    ASSERT_TRUE(keygen.status.exited_with(0)) << keygen.status.describe() << ": " << keygen.err;
-    key_text_ = keygen.out;
+    // The key as a user makes it: `sqs2pg keygen --out mask.keys` (mode 0600 from the start).
     key_file_ = dir_ + "/mask.keys";
+    auto keygen = run({"keygen", "--out", key_file_}, run_env(), 30s);
+    ASSERT_TRUE(keygen.status.exited_with(0)) << keygen.status.describe() << ": " << keygen.err;
+    ASSERT_EQ(keygen.out, "") << "keygen --out printed the key";
+    struct stat st {};
+    ASSERT_EQ(::stat(key_file_.c_str(), &st), 0) << key_file_;
+    ASSERT_EQ(st.st_mode & 07777, 0600u) << "keygen --out made the key file with another mode";
     {
-        std::ofstream f(key_file_, std::ios::binary);
-        f << key_text_;
+        std::ifstream f(key_file_, std::ios::binary);
+        key_text_.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
     }
-    ::chmod(key_file_.c_str(), 0600);
 }
 
 void e2e_test::TearDown() {

@@ -388,7 +388,7 @@ TEST_F(Rejects, ShowReportsEachBodyThatCannotBeOpenedAndStillShowsTheOthers) {
 
 TEST_F(Rejects, ShowOnATerminalEscapesControlCharacters) {
     const std::string body = "{\"ip\": \"\x1b]0;owned\x07\", \"x\": \"\xc2\x9b"
-                             "2J\"}\n";
+                             "2J\x7f\"}\n";
     add_rejects({{"esc", "not_json"}}, {{"esc", body}});
     auto e = env();
     e.stdout_is_tty = true;
@@ -398,9 +398,15 @@ TEST_F(Rejects, ShowOnATerminalEscapesControlCharacters) {
     EXPECT_EQ(o.out.find("\xc2\x9b"), std::string::npos);
     EXPECT_NE(o.out.find("\\x1b]0;owned\\x07"), std::string::npos) << o.out;
     EXPECT_NE(o.out.find("\\u009b2J"), std::string::npos) << o.out;
-    // JSON is escaped by JSON itself.
+    // JSON escapes what JSON escapes itself, and DEL and the C1 controls as \u escapes.
     const auto j = rejects_cmd({"show", "esc", "--format", "json"}, e);
+    ASSERT_EQ(j.status, 0) << j.err;
     EXPECT_EQ(std::string(boost::json::parse(lines(j.out)[0]).at("body").as_string()), body);
+    EXPECT_EQ(j.out.find('\x1b'), std::string::npos) << j.out;
+    EXPECT_EQ(j.out.find('\x7f'), std::string::npos) << j.out;
+    EXPECT_EQ(j.out.find("\xc2\x9b"), std::string::npos) << j.out;
+    EXPECT_NE(j.out.find("\\u009b2J"), std::string::npos) << j.out;
+    EXPECT_NE(j.out.find("\\u007f"), std::string::npos) << j.out;
 }
 
 // --- replay ---
@@ -652,10 +658,12 @@ TEST_F(Rejects, TheBinaryRefusesBadUsageWithStatusTwoAndReplaysWithTheRunSetting
 // sent, and nothing is left sent-but-unmarked.
 TEST_F(Rejects, TheFirstInterruptLetsTheBatchInFlightFinishAndBeMarked) {
     const auto bodies = add_numbered(12, "not_json"); // ids in list order: r-0, r-1, r-10, ...
-    // Hold r-0's row so that marking the first batch waits on the lock.
+    // A SHARE lock on the table: the replay reads and locks the first batch's rows and
+    // sends them, then marking them waits on the lock. (A row lock would not do: a
+    // replay skips rows another transaction holds, as another replay would hold them.)
     sync_db locker(conninfo_);
     locker.exec("BEGIN");
-    locker.exec("SELECT 1 FROM " + rejects() + " WHERE message_id = 'r-0' FOR UPDATE");
+    locker.exec("LOCK TABLE " + rejects() + " IN SHARE MODE");
 
     std::vector<std::string> envp{"PATH=/usr/bin:/bin"};
     for (const auto& [k, v] : env().vars)
@@ -695,6 +703,85 @@ TEST_F(Rejects, TheFirstInterruptLetsTheBatchInFlightFinishAndBeMarked) {
     const auto rest = rejects_cmd({"replay", "--all"});
     EXPECT_EQ(rest.status, 0) << rest.err;
     EXPECT_NE(rest.err.find("2 replayed"), std::string::npos) << rest.err;
+}
+
+// Two replays of the same rejects at the same time (two processes, two connections): each
+// reject is sent exactly once, by one of them, and marked with the id it arrived with;
+// the other skips it. The same holds for two --force replays.
+TEST_F(Rejects, TwoReplaysAtOnceSendEachRejectExactlyOnce) {
+    const auto bodies = add_numbered(30, "not_json"); // three batches each
+    std::vector<std::string> envp{"PATH=/usr/bin:/bin"};
+    for (const auto& [k, v] : env().vars)
+        envp.push_back(k + "=" + v);
+
+    // Both runs start, and each gets as far as marking what it sent, before either can
+    // commit a mark: a SHARE lock on the table lets them read, lock rows and send, but
+    // holds every UPDATE until both wait on it.
+    const auto both = [&](std::vector<std::string> extra) {
+        sync_db locker(conninfo_);
+        locker.exec("BEGIN");
+        locker.exec("LOCK TABLE " + rejects() + " IN SHARE MODE");
+        std::vector<std::string> args{"rejects", "replay",  "--all",   "--format", "json",
+                                      "--pg",    conninfo_, "--table", table()};
+        args.insert(args.end(), extra.begin(), extra.end());
+        binary first(args, envp);
+        binary second(args, envp);
+        const auto deadline = std::chrono::steady_clock::now() + 25s;
+        while (db_->count("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                          "'sqs2pg rejects' AND wait_event_type = 'Lock'") < 2) {
+            if (std::chrono::steady_clock::now() > deadline) {
+                ADD_FAILURE() << "the two runs did not both reach marking:\n"
+                              << first.err_so_far() << second.err_so_far();
+                break;
+            }
+            std::this_thread::sleep_for(20ms);
+        }
+        locker.exec("ROLLBACK");
+        return std::vector<outcome>{first.wait(), second.wait()};
+    };
+    // What the runs said about each reject ("replayed", "skipped", ...).
+    const auto statuses = [](const std::vector<outcome>& runs) {
+        std::map<std::string, std::vector<std::string>> by_id;
+        for (const auto& o : runs)
+            for (const auto& l : lines(o.out)) {
+                const auto v = boost::json::parse(l).as_object();
+                by_id[std::string(v.at("message_id").as_string())].push_back(
+                    std::string(v.at("status").as_string()));
+            }
+        return by_id;
+    };
+    const auto check_sent_once = [&](const std::vector<outcome>& runs) {
+        for (const auto& o : runs)
+            EXPECT_EQ(o.status, 0) << o.err;
+        const auto got = drain_queue(bodies.size());
+        std::map<std::string, int> times;
+        for (const auto& m : got) {
+            const auto* attr = m.find_message_attribute(app::replay_attribute);
+            ASSERT_NE(attr, nullptr) << m.body;
+            ++times[attr->value];
+            EXPECT_EQ(m.body, bodies.at(attr->value));
+        }
+        EXPECT_EQ(got.size(), bodies.size()) << runs[0].err << runs[1].err;
+        EXPECT_EQ(times.size(), bodies.size());
+        for (const auto& [id, n] : times)
+            EXPECT_EQ(n, 1) << id << " was sent " << n << " times";
+        // The row names the copy that was sent, and one run says it replayed it.
+        for (const auto& m : got) {
+            if (const auto* attr = m.find_message_attribute(app::replay_attribute)) {
+                EXPECT_EQ(replayed_as(attr->value), m.message_id) << attr->value;
+            }
+        }
+        const auto said = statuses(runs);
+        EXPECT_EQ(said.size(), bodies.size());
+        for (const auto& [id, what] : said)
+            EXPECT_EQ(std::count(what.begin(), what.end(), "replayed"), 1) << id;
+    };
+
+    check_sent_once(both({}));
+    EXPECT_EQ(db_->count("SELECT count(*) FROM " + rejects() + " WHERE replayed_at IS NULL"), 0);
+
+    // --force sends replayed rejects again; two forced runs at once still send each once.
+    check_sent_once(both({"--force"}));
 }
 
 // End to end with the pipeline: `sqs2pg run --drain` keeps the sample's bad message as a

@@ -44,4 +44,15 @@ config_result<std::optional<table_name>> get_table(const parsed_options& o);
 /// non-empty last path segment too (a queue URL).
 bool is_http_url(std::string_view s, bool need_path);
 
+/// The host of `url` (lowercase, without port or trailing dot) when `url` is plain http://
+/// to AWS - amazonaws.com, amazonaws.com.cn, api.aws or a host under one of them -, where
+/// the signed requests, a session token among them, would travel unencrypted; nullopt for
+/// https://, other hosts (emulators, private endpoints) and anything unparsable.
+std::optional<std::string> plain_http_aws_host(std::string_view url);
+
+/// The one-line refusal of plain http:// to AWS for the value of `origin` (a flag or the
+/// variable it came from), or nullopt when `url` is fine. Used for every URL option that
+/// decides where SQS requests go: queue, endpoint and dead-letter queue URLs.
+std::optional<config_error> refuse_plain_http_to_aws(std::string_view origin, std::string_view url);
+
 } // namespace sqs2pg::app

@@ -23,6 +23,7 @@ enum class errc {
     malformed,             ///< not a masked value / sealed body of a known format
     authentication_failed, ///< wrong key, wrong context, or the data was altered
     unknown_mode,          ///< a mode name that is none of hmac-sha256, aes-siv, sha256
+    key_file_permissions,  ///< group or others may read, write or execute the key file
 };
 
 const boost::system::error_category& mask_category() noexcept;

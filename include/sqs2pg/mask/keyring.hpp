@@ -63,8 +63,9 @@ bool valid_key_id(std::string_view id) noexcept;
 boost::system::result<keyring, load_error> parse_keyring(std::string_view text,
                                                          std::string_view origin);
 
-/// Reads and parses the key file at `path`, wiping the read buffer afterwards. Logs a
-/// warning (ops::log "mask_key_file_permissions") if group or others may read it.
+/// Reads and parses the key file at `path`, wiping the read buffer afterwards. A file
+/// group or others have any permission on is refused unread (errc::key_file_permissions,
+/// with the mode and the chmod that fixes it), as ssh refuses such a private key.
 boost::system::result<keyring, load_error> load_keyring_file(const std::string& path);
 
 /// Where the keys come from, as configured: --mask-key-file and SQS2PG_MASK_KEY.

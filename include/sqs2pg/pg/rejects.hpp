@@ -1,5 +1,6 @@
 // The Postgres side of `sqs2pg rejects list|show|replay`: list reject records, fetch one
-// with its sealed body, and mark one replayed or delete it after a successful replay.
+// with its sealed body, lock a replay batch's rejects, and mark one replayed or delete it
+// after a successful replay.
 #pragma once
 
 #include <sqs2pg/pg/connection.hpp>
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,8 +52,28 @@ async_list_rejects(connection& conn, const table_names& tables, const reject_fil
 boost::asio::awaitable<boost::system::result<std::optional<reject_record>>>
 async_find_reject(connection& conn, const table_names& tables, std::string_view message_id);
 
-/// Records that the reject was sent to the queue again as `new_message_id`. Returns
-/// false if no reject has this message id.
+/// The database's clock now (clock_timestamp()), to compare with the times it records.
+boost::asio::awaitable<boost::system::result<time_point>> async_database_time(connection& conn);
+
+/// BEGIN and COMMIT of the transaction a replay batch runs in. async_commit fails unless
+/// the server committed (an aborted transaction answers COMMIT with ROLLBACK).
+boost::asio::awaitable<boost::system::result<void>> async_begin(connection& conn);
+boost::asio::awaitable<boost::system::result<void>> async_commit(connection& conn);
+
+/// For a replay, inside the caller's open transaction: locks (FOR UPDATE) and returns,
+/// with their sealed bodies, the rejects among `message_ids` that may be sent - not
+/// replayed yet, or, when `replayed_before` is set (--force), replayed before that time.
+/// Rows another transaction holds are skipped (SKIP LOCKED), never waited for: two replays
+/// never hold the same reject, and a row another replay marked meanwhile no longer
+/// qualifies. The locks last until the transaction ends, so a replay that dies releases
+/// them with its session. Order: none in particular.
+boost::asio::awaitable<boost::system::result<std::vector<reject_record>>>
+async_lock_for_replay(connection& conn, const table_names& tables,
+                      std::span<const std::string> message_ids,
+                      const std::optional<time_point>& replayed_before);
+
+/// Records that the reject was sent to the queue again as `new_message_id`, at the
+/// database's clock_timestamp(). Returns false if no reject has this message id.
 boost::asio::awaitable<boost::system::result<bool>>
 async_mark_replayed(connection& conn, const table_names& tables, std::string_view message_id,
                     std::string_view new_message_id);

@@ -6,7 +6,14 @@
 #include <sqs2pg/mask/masker.hpp>
 #include <sqs2pg/mask/normalize.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <istream>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -15,13 +22,19 @@ namespace sqs2pg::app {
 namespace {
 
 constexpr std::string_view keygen_usage =
-    "usage: sqs2pg keygen [--kid ID]\n"
-    "Prints a new 32-byte masking key as a keyring line 'ID HEX active'.\n"
-    "  --kid ID   key id (1-16 of A-Z a-z 0-9 _ -); default: k + 6 random hex digits\n"
-    "First key:  sqs2pg keygen > mask.keys && chmod 600 mask.keys\n"
+    "usage: sqs2pg keygen [--kid ID] [--out FILE]\n"
+    "Makes a new 32-byte masking key, a keyring line 'ID HEX active'.\n"
+    "  --kid ID    key id (1-16 of A-Z a-z 0-9 _ -); default: k + 6 random hex digits\n"
+    "  --out FILE  create FILE, readable by you only (mode 0600) from the start, and\n"
+    "              write the key there; an existing FILE is never overwritten.\n"
+    "              Without --out the key goes to standard output (e.g. for\n"
+    "              SQS2PG_MASK_KEY).\n"
+    "First key:  sqs2pg keygen --out mask.keys\n"
     "Rotation:   sqs2pg keygen >> mask.keys, then remove 'active' from the old key's line\n"
     "            (keep the old line: aes-siv values and sealed bodies made with it stay "
-    "readable)\n";
+    "readable)\n"
+    "Exit status: 0 done; 1 writing FILE failed; 2 bad usage, or FILE exists or cannot\n"
+    "be created.\n";
 
 constexpr std::string_view unmask_usage =
     "usage: sqs2pg unmask [--mask-key-file PATH] [--raw] [VALUE...]\n"
@@ -34,10 +47,53 @@ constexpr std::string_view unmask_usage =
     "written as \\xNN and a backslash as \\\\, so each value stays on its line and cannot\n"
     "drive the terminal. --raw writes the bytes as they are.\n";
 
+// Creates `path` for a new key and writes `text` to it: O_EXCL, so an existing file (a
+// key that data may depend on) is never replaced and a symlink never followed, and mode
+// 0600 from the first byte, whatever the umask. Returns the exit status; on failure
+// nothing is left behind.
+int write_new_key_file(const std::string& path, std::string_view text, std::ostream& err) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        const int e = errno;
+        if (e == EEXIST)
+            err << "sqs2pg keygen: --out " << path
+                << ": already exists; not overwritten (it may hold the key your data needs): "
+                   "choose another name, or add a key to it with sqs2pg keygen >> "
+                << path << '\n';
+        else
+            err << "sqs2pg keygen: --out " << path << ": cannot create it: " << std::strerror(e)
+                << '\n';
+        return 2;
+    }
+    int e = 0; // the first failure's errno
+    // The umask can only have taken bits away; make it exactly owner read and write.
+    if (::fchmod(fd, 0600) != 0)
+        e = errno;
+    for (std::size_t done = 0; e == 0 && done < text.size();) {
+        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n > 0)
+            done += static_cast<std::size_t>(n);
+        else if (n == 0 || errno != EINTR)
+            e = n == 0 ? EIO : errno;
+    }
+    if (e == 0 && ::fsync(fd) != 0) // a key lost in a crash would be lost for good
+        e = errno;
+    if (::close(fd) != 0 && e == 0)
+        e = errno;
+    if (e != 0) {
+        ::unlink(path.c_str());
+        err << "sqs2pg keygen: --out " << path << ": cannot write it: " << std::strerror(e)
+            << " (removed)\n";
+        return 1;
+    }
+    return 0;
+}
+
 } // namespace
 
 int run_keygen(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
     std::string kid;
+    std::optional<std::string> out_file;
     for (std::size_t i = 0; i < args.size(); ++i) {
         if (args[i] == "--help" || args[i] == "-h") {
             out << keygen_usage;
@@ -47,7 +103,19 @@ int run_keygen(std::span<const std::string_view> args, std::ostream& out, std::o
             kid = std::string(args[++i]);
             continue;
         }
+        if (args[i] == "--out" && i + 1 < args.size()) {
+            out_file = std::string(args[++i]);
+            continue;
+        }
+        if (args[i].starts_with("--out=")) {
+            out_file = std::string(args[i].substr(6));
+            continue;
+        }
         err << "sqs2pg keygen: unexpected argument '" << args[i] << "'\n" << keygen_usage;
+        return 2;
+    }
+    if (out_file && out_file->empty()) {
+        err << "sqs2pg keygen: --out: must not be empty\n";
         return 2;
     }
     if (kid.empty())
@@ -58,12 +126,23 @@ int run_keygen(std::span<const std::string_view> args, std::ostream& out, std::o
         return 2;
     }
     std::string text = mask::generate_key_text(kid);
+    if (out_file) {
+        const int status = write_new_key_file(*out_file, text, err);
+        base::cleanse(text);
+        if (status != 0)
+            return status;
+        err << "sqs2pg keygen: new key '" << kid << "' in " << *out_file
+            << " (mode 0600). Keep it secret and backed up: without it, values cannot be\n"
+               "matched with later ones or unmasked. Use it with --mask-key-file "
+            << *out_file << ".\n";
+        return 0;
+    }
     out << text << std::flush;
     base::cleanse(text);
     err << "sqs2pg keygen: new key '" << kid
         << "'. Keep it secret (chmod 600) and backed up: without it, values cannot be\n"
-           "matched with later ones or unmasked. Use it with --mask-key-file FILE or "
-           "SQS2PG_MASK_KEY.\n";
+           "matched with later ones or unmasked. Use it with --mask-key-file FILE (write one "
+           "with --out FILE) or SQS2PG_MASK_KEY.\n";
     return 0;
 }
 

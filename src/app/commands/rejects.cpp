@@ -61,8 +61,12 @@ asio::awaitable<bool> async_open_pg(context& c, pg::connection& conn) {
         co_return false;
     }
     // A lock held elsewhere must not hang the command; the name shows in pg_stat_activity.
+    // A replay holds a batch's rows in a transaction while it sends them (a few SQS calls):
+    // if this process hangs or its network goes, the server ends the session, and with it
+    // the locks, after 10 minutes idle (a process that dies releases them at once).
     auto set = co_await conn.async_query(
-        "SET statement_timeout = '30s'; SET application_name = 'sqs2pg rejects'");
+        "SET statement_timeout = '30s'; SET idle_in_transaction_session_timeout = '10min'; "
+        "SET application_name = 'sqs2pg rejects'");
     if (!set) {
         c.say(fmt::format("PostgreSQL: {}", set.error().message()));
         co_return false;

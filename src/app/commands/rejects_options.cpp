@@ -185,7 +185,9 @@ std::string rejects_help(std::optional<rejects_action> action) {
         "  mapping change or after the producer fixed its payloads. Each reject sent is\n"
         "  marked replayed with its new message id; only what SQS accepted is marked.\n"
         "  Rejects already replayed are skipped unless --force, so running the same\n"
-        "  replay again sends nothing twice. Ctrl-C stops after the batch in flight.\n";
+        "  replay again sends nothing twice; nor do two replays at once (each locks\n"
+        "  the rows it sends, the other skips them). Ctrl-C stops after the batch in\n"
+        "  flight.\n";
     std::string out;
     if (!action) {
         out = "usage: sqs2pg rejects list|show|replay [OPTIONS] [MESSAGE_ID...]\n"

@@ -109,7 +109,27 @@ std::string format_reject_json(const pg::reject_record& r,
         o["body"] = nullptr;
     if (!body_error.empty())
         o["body_error"] = body_error;
-    return json::serialize(o);
+    return json_for_terminal(json::serialize(o));
+}
+
+std::string json_for_terminal(std::string_view json) {
+    std::string out;
+    out.reserve(json.size());
+    for (std::size_t i = 0; i < json.size(); ++i) {
+        const auto c = static_cast<unsigned char>(json[i]);
+        const auto next = i + 1 < json.size() ? static_cast<unsigned char>(json[i + 1]) : 0u;
+        if (c == 0x7f) {
+            out += "\\u007f";
+        } else if (c == 0xc2 && next >= 0x80 && next <= 0x9f) {
+            // U+0080..U+009F in UTF-8; 0xc2 only ever starts a sequence, so this never
+            // splits one.
+            out += fmt::format("\\u{:04x}", next);
+            ++i;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
 }
 
 std::string escape_for_terminal(std::string_view body, bool single_line) {

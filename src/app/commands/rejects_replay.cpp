@@ -1,5 +1,7 @@
 // `sqs2pg rejects replay`: opens the chosen rejects' bodies and sends them back to the
 // queue in SendMessageBatch calls the sqs planner sizes, marking each one SQS accepted.
+// Each batch holds its rows locked from before the send until the mark commits, so two
+// replays at once never send the same reject.
 #include <sqs2pg/app/sqs_settings.hpp>
 #include <sqs2pg/aws/credentials_provider.hpp>
 #include <sqs2pg/base/crypto.hpp>
@@ -27,7 +29,8 @@ namespace {
 
 struct replay_counts {
     std::size_t replayed = 0;
-    std::size_t skipped = 0;
+    std::size_t skipped = 0; ///< already replayed
+    std::size_t busy = 0;    ///< held by another replay running at the same time
     std::size_t failed = 0;
 };
 
@@ -35,6 +38,12 @@ struct replay_counts {
 struct ready_entry {
     std::string message_id;
     std::string body;
+};
+
+// A reject SQS accepted, and the MessageId it got.
+struct accepted_entry {
+    std::string message_id;
+    std::string new_message_id;
 };
 
 void report(context& c, std::string_view id, std::string_view status, std::string_view new_id = {},
@@ -53,7 +62,7 @@ void report(context& c, std::string_view id, std::string_view status, std::strin
         o["new_message_id"] = new_id;
     if (!error.empty())
         o["error"] = error;
-    c.out << json::serialize(o) << '\n';
+    c.out << json_for_terminal(json::serialize(o)) << '\n';
 }
 
 std::string mark_by_hand(const pg::table_names& tables, std::string_view id,
@@ -113,12 +122,11 @@ sqs::send_entry replay_entry(const ready_entry& r, bool fifo) {
     return e;
 }
 
-// Sends `entries` (those of `batch`, in order) in one call and marks what SQS accepted.
-// Returns false when the run must stop (a fatal SQS error, or PostgreSQL failed: its
-// state is then unknown).
-asio::awaitable<bool> async_send(context& c, sqs_session& s, pg::connection& conn,
-                                 const pg::table_names& tables, std::span<const ready_entry> batch,
-                                 std::vector<sqs::send_entry> entries, replay_counts& n) {
+// Sends `entries` (those of `batch`, in order) in one call; what SQS accepted goes to
+// `accepted`, to be marked. Returns false when the run must stop (a fatal SQS error).
+asio::awaitable<bool> async_send(context& c, sqs_session& s, std::span<const ready_entry> batch,
+                                 std::vector<sqs::send_entry> entries, replay_counts& n,
+                                 std::vector<accepted_entry>& accepted) {
     for (std::size_t i = 0; i < entries.size(); ++i)
         entries[i].id = fmt::format("r{}", i);
     std::string url = s.queue_url;
@@ -146,7 +154,6 @@ asio::awaitable<bool> async_send(context& c, sqs_session& s, pg::connection& con
         c.out << std::flush;
         co_return !sqs::is_fatal(e);
     }
-    bool pg_ok = true;
     for (std::size_t i = 0; i < batch.size(); ++i) {
         const std::string entry_id = fmt::format("r{}", i);
         const std::string& id = batch[i].message_id;
@@ -162,17 +169,42 @@ asio::awaitable<bool> async_send(context& c, sqs_session& s, pg::connection& con
                                      [&](const sqs::sent_message& m) { return m.id == entry_id; });
         if (it == sent->successful.end())
             continue; // the client reports every entry in one of the lists
-        const std::string new_id = it->message_id;
-        if (pg_ok) {
-            auto marked = co_await pg::async_mark_replayed(conn, tables, id, new_id);
-            if (marked && *marked) {
-                ++n.replayed;
-                report(c, id, "replayed", new_id);
-                continue;
-            }
-            if (!marked)
-                c.say(pg_failure(conn, tables, marked.error()));
-            pg_ok = marked.has_value();
+        accepted.push_back(accepted_entry{id, it->message_id});
+    }
+    c.out << std::flush;
+    co_return true;
+}
+
+// Marks what SQS accepted and commits the batch's transaction, which also releases its
+// rows. Each is reported replayed once that committed; otherwise as sent but not marked,
+// with the UPDATE that marks it by hand. Returns false when PostgreSQL failed (the run
+// stops: the connection's state is unknown).
+asio::awaitable<bool> async_mark_and_commit(context& c, pg::connection& conn,
+                                            const pg::table_names& tables,
+                                            const std::vector<accepted_entry>& accepted,
+                                            replay_counts& n) {
+    bool pg_ok = true;
+    std::vector<bool> marked(accepted.size(), false);
+    for (std::size_t i = 0; i < accepted.size() && pg_ok; ++i) {
+        auto m = co_await pg::async_mark_replayed(conn, tables, accepted[i].message_id,
+                                                  accepted[i].new_message_id);
+        if (!m)
+            c.say(pg_failure(conn, tables, m.error()));
+        pg_ok = m.has_value();
+        marked[i] = m && *m;
+    }
+    if (pg_ok) {
+        auto committed = co_await pg::async_commit(conn);
+        if (!committed)
+            c.say(pg_failure(conn, tables, committed.error()));
+        pg_ok = committed.has_value();
+    }
+    for (std::size_t i = 0; i < accepted.size(); ++i) {
+        const auto& [id, new_id] = accepted[i];
+        if (pg_ok && marked[i]) {
+            ++n.replayed;
+            report(c, id, "replayed", new_id);
+            continue;
         }
         ++n.failed;
         c.say(fmt::format("{}: sent as {} but not marked replayed, so a later replay would send "
@@ -218,37 +250,96 @@ asio::awaitable<int> async_replay(context& c) {
         }
     }
 
+    // --force sends again what was replayed before this run started, not what another
+    // replay running now sends (database time: the clock replayed_at is set by).
+    std::optional<pg::time_point> replayed_before;
+    if (c.req.force && !c.req.dry_run) {
+        auto now = co_await pg::async_database_time(conn);
+        if (!now) {
+            c.say(pg_failure(conn, tables, now.error()));
+            co_return 1;
+        }
+        replayed_before = *now;
+    }
+
     replay_counts n;
     std::size_t next = 0;          // ids[next..] have not been looked at
     std::size_t not_attempted = 0; // looked at and ready, but not sent after a stop
     bool stopped = false;
     while (next < ids.size() && !stopped && !c.stop_requested) {
-        // Up to 10 rejects: fetch, check, open; then send what opened.
+        // Up to 10 rejects: fetch, check, open; then send what opened. Except for a dry
+        // run, in one transaction that holds their rows from before they are sent until
+        // they are marked, so that a replay running at the same time skips them.
         std::vector<ready_entry> ready;
         const std::size_t end = std::min(ids.size(), next + sqs::max_batch_entries);
-        for (; next < end; ++next) {
-            const std::string& id = ids[next];
-            auto found = co_await pg::async_find_reject(conn, tables, id);
-            if (!found) {
-                c.say(pg_failure(conn, tables, found.error()));
+        std::vector<pg::reject_record> locked;
+        if (!c.req.dry_run) {
+            auto begun = co_await pg::async_begin(conn);
+            if (!begun) {
+                c.say(pg_failure(conn, tables, begun.error()));
+                stopped = true;
+                break; // nothing of this batch was looked at
+            }
+            const std::span<const std::string> these(ids.data() + next, end - next);
+            auto rows = co_await pg::async_lock_for_replay(conn, tables, these, replayed_before);
+            if (!rows) {
+                c.say(pg_failure(conn, tables, rows.error()));
                 stopped = true;
                 break;
             }
-            if (!*found) {
-                ++n.failed;
-                c.say(fmt::format("{}: no such reject", clean(id)));
-                report(c, id, "failed", {}, "not_found");
-                continue;
+            locked = std::move(*rows);
+        }
+        for (; next < end; ++next) {
+            const std::string& id = ids[next];
+            std::optional<pg::reject_record> record;
+            if (!c.req.dry_run) {
+                const auto it = std::find_if(locked.begin(), locked.end(),
+                                             [&](const auto& r) { return r.message_id == id; });
+                if (it != locked.end())
+                    record = std::move(*it);
             }
-            const pg::reject_record& r = **found;
-            if (r.replayed_at && !c.req.force) {
-                ++n.skipped;
-                c.say(fmt::format("{}: already replayed {}; skipped (--force sends it again)",
-                                  clean(id), replayed_text(r)));
-                report(c, id, "skipped", r.replayed_message_id.value_or(""), "already_replayed");
-                continue;
+            if (!record) {
+                // Not locked for this run (or a dry run): look at it to say why.
+                auto found = co_await pg::async_find_reject(conn, tables, id);
+                if (!found) {
+                    c.say(pg_failure(conn, tables, found.error()));
+                    stopped = true;
+                    break;
+                }
+                if (!*found) {
+                    ++n.failed;
+                    c.say(fmt::format("{}: no such reject", clean(id)));
+                    report(c, id, "failed", {}, "not_found");
+                    continue;
+                }
+                const pg::reject_record& r = **found;
+                const bool sendable =
+                    !r.replayed_at ||
+                    (c.req.force &&
+                     (c.req.dry_run || (replayed_before && *r.replayed_at < *replayed_before)));
+                if (r.replayed_at && !sendable) {
+                    ++n.skipped;
+                    c.say(fmt::format("{}: already replayed {}; skipped{}", clean(id),
+                                      replayed_text(r),
+                                      c.req.force ? " (by another replay, after this one started)"
+                                                  : " (--force sends it again)"));
+                    report(c, id, "skipped", r.replayed_message_id.value_or(""),
+                           "already_replayed");
+                    continue;
+                }
+                if (!c.req.dry_run) {
+                    // Sendable, yet not locked for this run: another transaction holds its
+                    // row, i.e. another replay is sending it right now.
+                    ++n.busy;
+                    c.say(fmt::format("{}: being replayed by another run right now (its row is "
+                                      "locked); skipped",
+                                      clean(id)));
+                    report(c, id, "skipped", {}, "being_replayed");
+                    continue;
+                }
+                record = std::move(**found);
             }
-            auto body = open_body(*c.sealer, r);
+            auto body = open_body(*c.sealer, *record);
             if (!body) {
                 ++n.failed;
                 c.say(fmt::format("{}: {}", clean(id), body.error().text));
@@ -278,6 +369,7 @@ asio::awaitable<int> async_replay(context& c) {
                 entries.push_back(replay_entry(e, fifo));
                 payloads.push_back(sqs::payload_bytes(entries.back()));
             }
+            std::vector<accepted_entry> accepted;
             std::size_t at = 0;
             for (const std::size_t count : sqs::plan_send_batches(payloads)) {
                 const std::span<const ready_entry> batch(ready.data() + at, count);
@@ -288,11 +380,14 @@ asio::awaitable<int> async_replay(context& c) {
                 at += count;
                 if (stopped)
                     not_attempted += count;
-                else if (!co_await async_send(c, s, conn, tables, batch, std::move(call), n))
+                else if (!co_await async_send(c, s, batch, std::move(call), n, accepted))
                     stopped = true;
                 for (auto& e : call) // still ours when not sent
                     base::cleanse(e.body);
             }
+            // What was sent is marked even when the run stops now.
+            if (!co_await async_mark_and_commit(c, conn, tables, accepted, n))
+                stopped = true;
         } else {
             not_attempted += ready.size();
         }
@@ -310,6 +405,8 @@ asio::awaitable<int> async_replay(context& c) {
                                         : fmt::format("{} replayed to {}", n.replayed, s.queue_url);
     if (n.skipped > 0)
         summary += fmt::format(", {} skipped (already replayed)", n.skipped);
+    if (n.busy > 0)
+        summary += fmt::format(", {} skipped (being replayed by another run)", n.busy);
     if (n.failed > 0)
         summary += fmt::format(", {} failed", n.failed);
     if (more)

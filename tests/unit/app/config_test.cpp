@@ -424,6 +424,59 @@ TEST(ConfigErrors, Urls) {
               std::string::npos);
 }
 
+TEST(ConfigErrors, PlainHttpToAwsIsRefused) {
+    // Plain http:// to AWS would carry the signed requests, and with them a session token,
+    // in clear: refused at configuration time, for every URL option and its variables.
+    const std::string why = ": plain http:// to an AWS host (sqs.us-east-1.amazonaws.com) would "
+                            "send the session token and the messages unencrypted; use https://";
+    EXPECT_EQ(error_of({"--queue-url=http://sqs.us-east-1.amazonaws.com/123456789012/q",
+                        "--mask-key-file=/k"}),
+              "sqs2pg: --queue-url" + why);
+    EXPECT_EQ(error_of(with_minimal({"--endpoint-url=http://sqs.us-east-1.amazonaws.com"})),
+              "sqs2pg: --endpoint-url" + why);
+    EXPECT_EQ(error_of(with_minimal(
+                  {"--dead-letter-queue-url=http://sqs.us-east-1.amazonaws.com/123456789012/dlq"})),
+              "sqs2pg: --dead-letter-queue-url" + why);
+    EXPECT_EQ(
+        error_of(minimal, env_of({{"AWS_ENDPOINT_URL_SQS", "http://sqs.us-east-1.amazonaws.com"}})),
+        "sqs2pg: AWS_ENDPOINT_URL_SQS" + why);
+    EXPECT_EQ(
+        error_of(minimal, env_of({{"AWS_ENDPOINT_URL", "http://sqs.us-east-1.amazonaws.com/"}})),
+        "sqs2pg: AWS_ENDPOINT_URL" + why);
+    EXPECT_EQ(error_of({"--mask-key-file=/k"},
+                       env_of({{"SQS2PG_QUEUE_URL",
+                                "http://sqs.us-east-1.amazonaws.com/123456789012/q"}})),
+              "sqs2pg: SQS2PG_QUEUE_URL" + why);
+    EXPECT_NE(error_of(minimal, env_of({{"SQS2PG_DEAD_LETTER_QUEUE_URL",
+                                         "http://sqs.us-east-1.amazonaws.com/1/dlq"}}))
+                  .find("sqs2pg: SQS2PG_DEAD_LETTER_QUEUE_URL: plain http://"),
+              std::string::npos);
+    // Every spelling of an AWS host: any case, a port, a trailing dot, the bare domain,
+    // China's partition.
+    for (const char* url :
+         {"http://SQS.US-EAST-1.AMAZONAWS.COM", "http://sqs.us-east-1.amazonaws.com:80",
+          "http://sqs.us-east-1.amazonaws.com.", "http://amazonaws.com",
+          "http://vpce-1a2b.sqs.us-east-1.vpce.amazonaws.com",
+          "http://sqs.cn-north-1.amazonaws.com.cn", "http://sqs.us-east-1.api.aws",
+          "http://amazonaws.com.cn:8080/"}) {
+        const auto m = error_of(with_minimal({std::string("--endpoint-url=") + url}));
+        EXPECT_TRUE(m.starts_with("sqs2pg: --endpoint-url: plain http:// to an AWS host"))
+            << url << ": " << m;
+    }
+    // Emulators, private hosts and look-alikes stay allowed over http, AWS over https.
+    for (const char* url :
+         {"http://127.0.0.1:4566", "http://localhost", "http://sqs.internal", "http://[::1]:4566",
+          "http://notamazonaws.com", "http://amazonaws.com.example.org",
+          "https://sqs.us-east-1.amazonaws.com", "https://sqs.cn-north-1.amazonaws.com.cn"})
+        EXPECT_EQ(run_ok(with_minimal({std::string("--endpoint-url=") + url})).sqs.endpoint_url,
+                  url);
+    EXPECT_EQ(run_ok({"--queue-url=https://sqs.us-east-1.amazonaws.com/123456789012/q",
+                      "--mask-key-file=/k",
+                      "--dead-letter-queue-url=https://sqs.us-east-1.amazonaws.com/1/dlq"})
+                  .sqs.queue_url,
+              "https://sqs.us-east-1.amazonaws.com/123456789012/q");
+}
+
 TEST(ConfigErrors, QueueNames) {
     EXPECT_EQ(error_of({"--queue-name=bad name", "--mask-key-file=/k"}),
               "sqs2pg: --queue-name: must be 1 to 80 letters, digits, - or _ (optionally ending "
@@ -453,10 +506,11 @@ TEST(ConfigErrors, ListenAddress) {
 }
 
 TEST(ConfigErrors, MaskKeyRequiredForKeyedMasks) {
-    EXPECT_EQ(error_of({"--queue-url=http://h/1/q"}),
-              "sqs2pg: --mask-key-file: a key is required for hmac-sha256 masking (create one "
-              "with `sqs2pg keygen > mask.keys`, then pass --mask-key-file mask.keys or put its "
-              "line in SQS2PG_MASK_KEY)");
+    EXPECT_EQ(
+        error_of({"--queue-url=http://h/1/q"}),
+        "sqs2pg: --mask-key-file: a key is required for hmac-sha256 masking (create one "
+        "with `sqs2pg keygen --out mask.keys`, then pass --mask-key-file mask.keys or put its "
+        "line in SQS2PG_MASK_KEY)");
     EXPECT_NE(error_of({"--queue-url=http://h/1/q", "--mask=aes-siv"}).find("for aes-siv masking"),
               std::string::npos);
     EXPECT_EQ(error_of(with_minimal({"--mask-key-file="})),

@@ -4,11 +4,15 @@
 
 #include "test_env.hpp"
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <vector>
 
@@ -46,6 +50,85 @@ TEST(KeygenCommand, PrintsAKeyringThatMasks) {
     EXPECT_EQ(keygen({"--kid", "no:colons"}).status, 2);
     EXPECT_EQ(keygen({"--bogus"}).status, 2);
     EXPECT_EQ(keygen({"--help"}).status, 0);
+}
+
+// A fresh directory for files the commands write; removed with what is in it.
+class scratch_dir {
+public:
+    scratch_dir()
+        : path_("/tmp/" + test::unique_name("sqs2pg_keygen_")) {
+        ::mkdir(path_.c_str(), 0700);
+    }
+    ~scratch_dir() { std::filesystem::remove_all(path_); }
+    std::string file(std::string_view name) const { return path_ + "/" + std::string(name); }
+
+private:
+    std::string path_;
+};
+
+mode_t mode_of(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0)
+        return 07777;
+    return st.st_mode & 07777;
+}
+
+std::string contents(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+TEST(KeygenCommand, OutCreatesTheFileOwnerOnlyFromTheStart) {
+    const scratch_dir dir;
+    const std::string path = dir.file("mask.keys");
+    // Even with a umask that would leave the file open to everyone.
+    const mode_t old_umask = ::umask(0);
+    const run_result r = keygen({"--kid", "file1", "--out", path});
+    ::umask(old_umask);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "") << "the key goes to the file only";
+    EXPECT_EQ(mode_of(path), 0600u);
+    auto keys = mask::parse_keyring(contents(path), "mask.keys");
+    ASSERT_TRUE(keys) << keys.error().message;
+    EXPECT_EQ(keys->active().id(), "file1");
+    EXPECT_NE(r.err.find(path), std::string::npos) << r.err;
+    // The file loads as a key file (owner-only, so no complaint).
+    auto loaded = mask::load_keyring_file(path);
+    ASSERT_TRUE(loaded) << loaded.error().message;
+
+    // The --out=FILE spelling.
+    const std::string second = dir.file("second.keys");
+    ASSERT_EQ(keygen({"--out=" + second}).status, 0);
+    EXPECT_EQ(mode_of(second), 0600u);
+}
+
+TEST(KeygenCommand, OutNeverOverwritesAnExistingFile) {
+    const scratch_dir dir;
+    const std::string path = dir.file("mask.keys");
+    ASSERT_EQ(keygen({"--out", path}).status, 0);
+    const std::string before = contents(path);
+    const run_result again = keygen({"--out", path});
+    EXPECT_EQ(again.status, 2);
+    EXPECT_EQ(again.out, "");
+    EXPECT_EQ(std::count(again.err.begin(), again.err.end(), '\n'), 1) << again.err;
+    EXPECT_TRUE(again.err.starts_with("sqs2pg keygen: ")) << again.err;
+    EXPECT_NE(again.err.find(path), std::string::npos) << again.err;
+    EXPECT_NE(again.err.find("exists"), std::string::npos) << again.err;
+    EXPECT_EQ(contents(path), before) << "the existing key must stay as it was";
+
+    // A symlink, even one pointing nowhere, is not followed.
+    const std::string link = dir.file("link.keys");
+    ASSERT_EQ(::symlink(dir.file("target.keys").c_str(), link.c_str()), 0);
+    EXPECT_EQ(keygen({"--out", link}).status, 2);
+    EXPECT_FALSE(std::filesystem::exists(dir.file("target.keys")));
+
+    // A directory that does not exist: named, status 2.
+    const run_result missing = keygen({"--out", dir.file("no/such/dir.keys")});
+    EXPECT_EQ(missing.status, 2);
+    EXPECT_NE(missing.err.find(dir.file("no/such/dir.keys")), std::string::npos) << missing.err;
+
+    EXPECT_EQ(keygen({"--out"}).status, 2);
+    EXPECT_EQ(keygen({"--out="}).status, 2);
 }
 
 class UnmaskCommand : public ::testing::Test {
@@ -115,6 +198,18 @@ TEST_F(UnmaskCommand, KeyFileOptionAndKeyringErrors) {
     EXPECT_NE(bad.err.find("SQS2PG_MASK_KEY line 1"), std::string::npos);
     EXPECT_EQ(unmask({"--nope"}, key_text_).status, 2);
     EXPECT_EQ(unmask({"--mask-key-file"}, key_text_).status, 2);
+}
+
+TEST_F(UnmaskCommand, AKeyFileOthersCanReadIsRefused) {
+    const scratch_dir dir;
+    const std::string path = dir.file("mask.keys");
+    std::ofstream(path) << key_text_; // the key the values were masked with
+    ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
+    const run_result r = unmask({"--mask-key-file", path, ip_}, std::nullopt);
+    EXPECT_EQ(r.status, 2);
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err, "sqs2pg unmask: --mask-key-file " + path +
+                         ": readable by group or others (mode 0644); run chmod 600 " + path + "\n");
 }
 
 } // namespace

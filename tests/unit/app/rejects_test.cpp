@@ -4,9 +4,14 @@
 // tests/unit/sqs, the sealed key id in tests/unit/mask, time formats in tests/unit/base.)
 #include <sqs2pg/app/commands/rejects.hpp>
 
+#include "test_env.hpp"
+#include <sys/stat.h>
+
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
 #include <sstream>
 
 namespace sqs2pg::app {
@@ -192,6 +197,61 @@ TEST(RejectsRun, UsageErrorsExitTwoWithoutTouchingAnything) {
     EXPECT_TRUE(help.str().starts_with("usage: sqs2pg rejects list")) << help.str();
 }
 
+TEST(RejectsRun, AKeyFileOthersCanReadIsRefusedBeforeAnythingIsTouched) {
+    const std::string path = "/tmp/" + test::unique_name("sqs2pg_rejects_keys_");
+    {
+        std::ofstream f(path);
+        f << "k1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n";
+    }
+    ASSERT_EQ(::chmod(path.c_str(), 0640), 0);
+    // The --pg given would fail at once if it were used: status 2 shows it was not.
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"show", "id", "--mask-key-file", path, "--pg",
+                                   "host=/nonexistent port=1"},
+          std::vector<std::string>{"replay", "id", "--mask-key-file", path, "--pg",
+                                   "host=/nonexistent port=1", "--queue-url",
+                                   "http://127.0.0.1:1/1/q", "--region", "eu-west-1"}}) {
+        std::ostringstream out;
+        std::ostringstream err;
+        // (No instance metadata lookup either, should anything ask for credentials.)
+        const auto env = env_of({{"AWS_EC2_METADATA_DISABLED", "true"},
+                                 {"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"},
+                                 {"AWS_SECRET_ACCESS_KEY", "secret"}});
+        EXPECT_EQ(run_rejects(args, env, out, err), 2) << args[0] << ": " << err.str();
+        EXPECT_TRUE(out.str().empty()) << out.str();
+        EXPECT_EQ(err.str(), "sqs2pg rejects " + args[0] + ": --mask-key-file " + path +
+                                 ": readable by group or others (mode 0640); run chmod 600 " +
+                                 path + "\n");
+    }
+    std::remove(path.c_str());
+}
+
+TEST(RejectsArgs, PlainHttpToAwsIsRefusedForReplay) {
+    EXPECT_EQ(error_of({"replay", "--all", "--queue-url",
+                        "http://sqs.eu-west-1.amazonaws.com/123456789012/q"}),
+              "sqs2pg: --queue-url: plain http:// to an AWS host (sqs.eu-west-1.amazonaws.com) "
+              "would send the session token and the messages unencrypted; use https://");
+    EXPECT_NE(error_of({"replay", "--all", "--queue-name", "q", "--endpoint-url",
+                        "http://sqs.eu-west-1.amazonaws.com"})
+                  .find("sqs2pg: --endpoint-url: plain http:// to an AWS host"),
+              std::string::npos);
+    auto env = with_key;
+    env.vars["SQS2PG_QUEUE_URL"] = "http://sqs.cn-north-1.amazonaws.com.cn/1/q";
+    EXPECT_NE(error_of({"replay", "--all"}, env).find("sqs2pg: SQS2PG_QUEUE_URL: plain http://"),
+              std::string::npos);
+    env = with_key;
+    env.vars["AWS_ENDPOINT_URL_SQS"] = "http://sqs.us-east-1.amazonaws.com";
+    EXPECT_NE(error_of({"replay", "--all", "--queue-name", "q"}, env)
+                  .find("sqs2pg: AWS_ENDPOINT_URL_SQS: plain http://"),
+              std::string::npos);
+    // Emulators and other hosts stay reachable over plain http.
+    EXPECT_TRUE(parse({"replay", "--all", "--queue-url", "http://127.0.0.1:4566/1/q"}));
+    EXPECT_TRUE(
+        parse({"replay", "--all", "--queue-name", "q", "--endpoint-url", "http://localhost:4566"}));
+    EXPECT_TRUE(parse(
+        {"replay", "--all", "--queue-url", "https://sqs.eu-west-1.amazonaws.com/123456789012/q"}));
+}
+
 TEST(RejectsHelp, NamesEveryOptionAndFitsEightyColumns) {
     const std::string all = rejects_help(std::nullopt);
     for (const char* o : {"--reason",
@@ -302,6 +362,26 @@ TEST(RejectsFormat, JsonHasEveryFieldAndEscapes) {
     v = boost::json::parse(format_reject_json(r, std::nullopt, "no_body")).as_object();
     EXPECT_TRUE(v.at("body").is_null());
     EXPECT_EQ(v.at("body_error").as_string(), "no_body");
+}
+
+TEST(RejectsFormat, JsonEscapesDelAndC1ControlsTooForTerminals) {
+    // JSON itself escapes only U+0000..U+001F, '"' and '\\': DEL and the C1 controls
+    // (U+009B is CSI to many terminals) would reach the terminal raw.
+    auto r = record("id\x7f", "not_json");
+    const std::string body = "a\x7f b\xc2\x9b"
+                             "2J c\xc2\x80 d\xc2\x9f e\xc2\xa0 f\xc3\xa9 g\xe2\x9c\x93";
+    const std::string line = format_reject_json(r, std::string_view(body));
+    EXPECT_EQ(line.find('\x7f'), std::string::npos) << line;
+    for (const char* c1 : {"\xc2\x80", "\xc2\x9b", "\xc2\x9f"})
+        EXPECT_EQ(line.find(c1), std::string::npos) << line;
+    EXPECT_NE(line.find(R"("message_id":"id\u007f")"), std::string::npos) << line;
+    EXPECT_NE(line.find(R"(a\u007f b\u009b2J c\u0080 d\u009f e)"), std::string::npos) << line;
+    // Printable characters beyond stay as they are (U+00A0, U+00E9, U+2713).
+    EXPECT_NE(line.find("e\xc2\xa0 f\xc3\xa9 g\xe2\x9c\x93"), std::string::npos) << line;
+    // Still one valid JSON object with the exact values.
+    const auto v = boost::json::parse(line).as_object();
+    EXPECT_EQ(v.at("body").as_string(), body);
+    EXPECT_EQ(v.at("message_id").as_string(), "id\x7f");
 }
 
 TEST(RejectsFormat, TerminalEscaping) {

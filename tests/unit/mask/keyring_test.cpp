@@ -1,5 +1,5 @@
 // Keyring text format, its errors (which never echo key material), the key file with its
-// permission warning, key sources, the no-key refusal and key generation.
+// permission refusal, key sources, the no-key refusal and key generation.
 #include <sqs2pg/base/encoding.hpp>
 #include <sqs2pg/mask/keyring.hpp>
 #include <sqs2pg/mask/masker.hpp>
@@ -7,7 +7,9 @@
 
 #include "test_env.hpp"
 #include "test_keys.hpp"
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -47,7 +49,11 @@ private:
 
 std::string write_key_file(const std::string& text, mode_t mode) {
     const std::string path = "/tmp/" + test::unique_name("sqs2pg_keys_");
-    std::ofstream(path) << text;
+    // Created owner-only, as a key file should be, then given the mode under test.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    EXPECT_GE(fd, 0) << path;
+    EXPECT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+    ::close(fd);
     ::chmod(path.c_str(), mode);
     return path;
 }
@@ -118,28 +124,57 @@ TEST(Keyring, ErrorsNameTheLineAndNeverTheKey) {
     EXPECT_NE(parse_error("\n\nk1 nope\n").message.find("line 3"), std::string::npos);
 }
 
-TEST(KeyringFile, LoadsAndWarnsWhenOthersCanRead) {
+TEST(KeyringFile, LoadsOnlyWhenGroupAndOthersHaveNoAccess) {
     const std::string text = "# test\nk1 " + std::string(key_0_to_31) + "\n";
-    {
+    for (const mode_t mode : {0600, 0400}) {
         captured_log log;
-        const std::string path = write_key_file(text, 0600);
+        const std::string path = write_key_file(text, mode);
         auto r = load_keyring_file(path);
         ASSERT_TRUE(r) << r.error().message;
         EXPECT_EQ(r->active().id(), "k1");
-        EXPECT_EQ(log.text().find("mask_key_file_permissions"), std::string::npos);
+        EXPECT_EQ(log.text(), "");
         std::remove(path.c_str());
     }
-    {
+    // Like ssh with a private key: any access for group or others is refused, and the
+    // message says how to fix it. Nothing is read, so nothing of the key shows anywhere.
+    const std::pair<mode_t, std::string_view> refused[] = {
+        {0644, "readable by group or others (mode 0644)"},
+        {0640, "readable by group or others (mode 0640)"},
+        {0604, "readable by group or others (mode 0604)"},
+        {0620, "writable by group or others (mode 0620)"},
+        {0602, "writable by group or others (mode 0602)"},
+        {0610, "accessible to group or others (mode 0610)"},
+    };
+    for (const auto& [mode, what] : refused) {
         captured_log log;
-        const std::string path = write_key_file(text, 0644);
-        ASSERT_TRUE(load_keyring_file(path));
-        const std::string lines = log.text();
-        EXPECT_NE(lines.find("\"event\":\"mask_key_file_permissions\""), std::string::npos);
-        EXPECT_NE(lines.find("\"mode\":\"0644\""), std::string::npos);
-        EXPECT_NE(lines.find("chmod 600"), std::string::npos);
-        EXPECT_EQ(lines.find(std::string(key_0_to_31)), std::string::npos);
+        const std::string path = write_key_file(text, mode);
+        auto r = load_keyring_file(path);
+        ASSERT_FALSE(r) << std::oct << mode;
+        EXPECT_EQ(r.error().message,
+                  "--mask-key-file " + path + ": " + std::string(what) + "; run chmod 600 " + path);
+        EXPECT_EQ(r.error().message.find(std::string(key_0_to_31)), std::string::npos);
+        EXPECT_EQ(log.text().find(std::string(key_0_to_31)), std::string::npos);
+        // load_keyring, the path every command takes, refuses it the same way.
+        auto via_source = load_keyring({path, std::nullopt});
+        ASSERT_FALSE(via_source);
+        EXPECT_EQ(via_source.error().message, r.error().message);
         std::remove(path.c_str());
     }
+}
+
+TEST(KeyringFile, TheFixQuotesAPathTheShellWouldSplit) {
+    const std::string dir = "/tmp/" + test::unique_name("sqs2pg keys ");
+    ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
+    const std::string path = dir + "/it's.keys";
+    { std::ofstream(path) << "k1 " << key_0_to_31 << "\n"; }
+    ::chmod(path.c_str(), 0640);
+    auto r = load_keyring_file(path);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("; run chmod 600 '" + dir + "/it'\\''s.keys'"),
+              std::string::npos)
+        << r.error().message;
+    std::remove(path.c_str());
+    ::rmdir(dir.c_str());
 }
 
 TEST(KeyringFile, MissingFileAndDirectory) {

@@ -9,9 +9,11 @@
 
 namespace sqs2pg::app {
 
-/// `sqs2pg keygen [--kid ID]`: writes a new key (comment line + `ID HEX active`) to
-/// `out`, hints to `err`. `args` are the words after "keygen". Returns the exit status:
-/// 0, or 2 for a usage error.
+/// `sqs2pg keygen [--kid ID] [--out FILE]`: makes a new key (comment line + `ID HEX
+/// active`) and writes it to FILE, created with O_EXCL and mode 0600, or without --out to
+/// `out`; hints to `err`. `args` are the words after "keygen". Returns the exit status:
+/// 0; 2 for a usage error or a FILE that exists or cannot be created; 1 if writing FILE
+/// failed (it is removed).
 int run_keygen(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 
 /// `sqs2pg unmask [--mask-key-file PATH] [VALUE...]`: prints the original of each aes-siv

@@ -87,6 +87,7 @@ std::string format_reject_table(std::span<const pg::reject_record> records, bool
 /// One reject as a JSON object (no newline): message_id, reason, receive_count, sent_at,
 /// first_seen, last_seen, replayed_at, replayed_message_id (times RFC 3339 UTC with
 /// microseconds, base::format_iso8601, null when unset); plus "body" when `body` is given.
+/// Terminal-safe like every JSON line of `sqs2pg rejects` (json_for_terminal).
 std::string format_reject_json(const pg::reject_record& r,
                                const std::optional<std::string_view>& body = std::nullopt,
                                std::string_view body_error = {});
@@ -96,5 +97,12 @@ std::string format_reject_json(const pg::reject_record& r,
 /// `single_line`: newline and tab too, and a backslash doubled, so the text fits on one
 /// line and reads back unambiguously (unmask prints one value per line).
 std::string escape_for_terminal(std::string_view body, bool single_line = false);
+
+/// Serialized JSON made safe for a terminal without changing what it means: JSON escapes
+/// only U+0000-U+001F itself, so DEL (0x7f) and the C1 controls U+0080-U+009F (U+009B is
+/// CSI to many terminals) become \u007f / \u0080 ... \u009f. Outside strings serialized
+/// JSON is ASCII, so every such character is inside a string, and the values parse back
+/// the same. (Bytes that are not UTF-8 are left as they are: JSON has no escape for them.)
+std::string json_for_terminal(std::string_view json);
 
 } // namespace sqs2pg::app
