@@ -175,7 +175,7 @@ const std::vector<option_spec>& run_specs() {
         {"allow-core-dumps",
          "",
          g_ops,
-         "let a crash write a core dump (it holds keys, credentials and message bodies)",
+         "let a crash write a core dump (it would hold keys and message bodies)",
          "off",
          {"SQS2PG_ALLOW_CORE_DUMPS"}},
     };
