@@ -2,12 +2,14 @@
 """A PostgreSQL wire-protocol proxy on loopback that injects two faults into the
 sessions passing through it (sqs2pg connects to it with --pg host=127.0.0.1 port=P).
 
-- lost_commit: the server's answers are read message by message. Once a session is
-  established (its first ReadyForQuery), the answers of each Sync are held until its
-  ReadyForQuery; a group that holds BindComplete, a CommandComplete of SELECT/INSERT
-  (sqs2pg's rows or rejects statement), no ErrorResponse, and ends in ReadyForQuery
-  status 'I' is a committed write. At a set rate (seeded) such a group is dropped and
-  both sides are closed: the transaction committed, the client never hears it.
+- lost_commit: both directions are read message by message. Once a session is
+  established (its first ReadyForQuery), each Sync (or simple Query) of the client
+  opens a group, and the server's answers to it are held until its ReadyForQuery. A
+  group whose Binds name a prepared statement (sqs2pg's batches use its two named
+  statements; the startup checks and ledger pruning use unnamed ones), whose answers
+  hold a CommandComplete of SELECT/INSERT and no ErrorResponse, and that ends in
+  ReadyForQuery status 'I' is a committed batch. At a set rate (seeded) its answers are
+  dropped and both sides closed: the transaction committed, the client never hears it.
 - blackhole(): every session open at that moment goes silent for good: nothing more is
   forwarded either way and the server side is closed (its backend rolls back what has no
   Sync yet, and so holds no locks), while the client's side stays open and unanswered,
@@ -31,6 +33,9 @@ class Session:
     def __init__(self):
         self.blackholed = False
         self.closers = []
+        # One entry per Sync / Query the client sent, in order: did it bind a named
+        # (prepared) statement? The server answers them in the same order.
+        self.groups = collections.deque()
 
 
 class PgFaultProxy:
@@ -110,10 +115,11 @@ class PgFaultProxy:
                 if code == CANCEL_REQUEST:
                     passthrough = True
                 break
-            up = asyncio.ensure_future(self._pump_raw(c_reader, s_writer, session))
             if passthrough:
+                up = asyncio.ensure_future(self._pump_raw(c_reader, s_writer, session))
                 down = asyncio.ensure_future(self._pump_raw(s_reader, c_writer, session))
             else:
+                up = asyncio.ensure_future(self._pump_requests(c_reader, s_writer, session))
                 down = asyncio.ensure_future(self._pump_answers(s_reader, c_writer, s_writer, session))
             await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
             for t in (up, down):
@@ -147,6 +153,28 @@ class PgFaultProxy:
         except (ConnectionError, OSError):
             return
 
+    async def _pump_requests(self, c_reader, s_writer, session):
+        named_bind = False
+        try:
+            while True:
+                head = await c_reader.readexactly(5)
+                body = await c_reader.readexactly(struct.unpack("!i", head[1:])[0] - 4)
+                if session.blackholed:
+                    return
+                mtype = head[:1]
+                if mtype == b"B":
+                    statement = body[body.index(b"\0") + 1:]  # after the portal name
+                    named_bind |= not statement.startswith(b"\0")
+                elif mtype == b"S":
+                    session.groups.append(named_bind)
+                    named_bind = False
+                elif mtype == b"Q":
+                    session.groups.append(False)
+                s_writer.write(head + body)
+                await s_writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            return
+
     async def _pump_answers(self, s_reader, c_writer, s_writer, session):
         established = False
         group = []
@@ -173,7 +201,8 @@ class PgFaultProxy:
                     tags_ok = True
                 if mtype != b"Z":
                     continue
-                committed_write = b"2" in types and tags_ok and b"E" not in types and body[:1] == b"I"
+                named = session.groups.popleft() if session.groups else False
+                committed_write = named and tags_ok and b"E" not in types and body[:1] == b"I"
                 if committed_write:
                     self.committed_groups += 1
                 if (committed_write and self.lost_commit_rate > 0
