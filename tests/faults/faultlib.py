@@ -275,6 +275,7 @@ class Child:
         self.expect = 0           # expected exit status; -9 once we kill it
         self.signals = []         # (time, signal name)
         self.started = time.monotonic()
+        self.started_wall = time.time()
         self.ended = None
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
             self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
@@ -304,6 +305,30 @@ class Child:
             self.proc.kill()
             self.proc.wait()
             self.poll()
+
+    def ops_port(self):
+        """The --listen port, from the ops.listening log event (None until logged)."""
+        if getattr(self, "_port", None) is None:
+            for e in self.events():
+                if e.get("event") == "ops.listening":
+                    self._port = int(e["port"])
+                    break
+        return getattr(self, "_port", None)
+
+    def readiness(self):
+        """GET /readyz: '200 ready', '503 not ready: <reason>', or 'no answer'."""
+        port = self.ops_port()
+        if port is None or not self.running():
+            return None
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:
+            conn.request("GET", "/readyz")
+            r = conn.getresponse()
+            return f"{r.status} {r.read().decode(errors='replace').strip()}"
+        except (OSError, http.client.HTTPException):
+            return None if not self.running() else "no answer"
+        finally:
+            conn.close()
 
     def summary(self):
         try:

@@ -27,6 +27,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import urllib.parse
@@ -91,6 +92,7 @@ class Scenario:
     visibility: int = None        # --visibility-timeout
     extra_checks: str = ""
     baseline: bool = False
+    expect_skipped: bool = False  # the fault must show as duplicates skipped by the ledger
 
 
 def errors(rate):
@@ -154,7 +156,8 @@ SCENARIOS = [
              pg_proxy=True, act="blackhole", allowance=60),
     Scenario("pg-lost-commit", "slow-pg",
              "a committed batch's answer (after ReadyForQuery) dropped and the connection closed: 25%, at most 4",
-             pg_proxy=True, lost_commit=(0.25, 4), allowance=10),
+             pg_proxy=True, lost_commit=(0.25, 4), allowance=10, expect_skipped=True,
+             extra_checks="the rewritten batches are skipped as duplicates (summary duplicates_skipped > 0)"),
 
     Scenario("scale-in", "scale",
              "4 processes on one queue: kill -9 one at 15% of the rows (restarted 2 s later), "
@@ -256,7 +259,8 @@ class Run:
                 "--endpoint-url", b["client_endpoint"], "--region", REGION,
                 "--sqs-protocol", self.prof["protocol"], "--pg", self.pg_conninfo(name),
                 "--table", f"{self.schema}.user_logins", "--mask-key-file", self.suite.key_file,
-                "--log-format", "json", "--log-level", "info", "--receivers", "4"]
+                "--log-format", "json", "--log-level", "info", "--receivers", "4",
+                "--listen", "127.0.0.1:0"]
         vis = visibility or self.sc.visibility
         if vis:
             args += ["--visibility-timeout", str(vis)]
@@ -391,17 +395,34 @@ class Run:
                 # 300 s, far beyond the bound, so anything they leave invisible breaks it;
                 # c is the one killed with -9 and takes 5 s, so its messages come back in time.
                 self.start(name, visibility=5 if name == "c" else 300)
-        if self.sc.act:
-            try:
-                getattr(self, "act_" + self.sc.act)()
-            except Exception:  # a broken choreography is a failed scenario, not a crash
-                self.notes.append("choreography failed: " + traceback.format_exc(limit=3).strip())
-        while self.any_running() and time.monotonic() < self.limit:
-            time.sleep(0.05)
+        sampling = threading.Event()
+        sampler = threading.Thread(target=self.sample_readiness, args=(sampling,), daemon=True)
+        sampler.start()
+        try:
+            if self.sc.act:
+                try:
+                    getattr(self, "act_" + self.sc.act)()
+                except Exception:  # a broken choreography is a failed scenario, not a crash
+                    self.notes.append("choreography failed: " + traceback.format_exc(limit=3).strip())
+            while self.any_running() and time.monotonic() < self.limit:
+                time.sleep(0.05)
+        finally:
+            sampling.set()
+            sampler.join(5)
         for c in self.children:
             c.kill_at_limit()
         ends = [c.ended for c in self.children if c.ended is not None]
         self.seconds = (max(ends) if ends else time.monotonic()) - self.t0
+
+    def sample_readiness(self, done):
+        """What an orchestrator's readiness probe sees: /readyz of every running process,
+        twice a second; each state is kept with the time it was first seen."""
+        self.readiness = {}
+        while not done.wait(0.5):
+            for c in list(self.children):
+                state = c.readiness()
+                if state and state not in self.readiness:
+                    self.readiness[state] = round(time.monotonic() - self.t0, 1)
 
     # -- checks --
     def check(self):
@@ -409,6 +430,7 @@ class Run:
         db = self.suite.db
         msgs = self.messages
         valid_users = msgs.valid_user_ids
+
         def select(table, sql):  # a table sqs2pg never created holds nothing
             if not db.query("SELECT to_regclass(%s)", (f"{self.schema}.{table}",))[0][0]:
                 problems.append(f"table {self.schema}.{table} does not exist")
@@ -472,6 +494,9 @@ class Run:
             problems.append(f"took {self.seconds:.1f} s, bound {self.bound:.1f} s")
         if self.sc.hold_empty:
             problems += self.check_no_receive_after_stop()
+        if self.sc.expect_skipped and self.totals("duplicates_skipped") == 0 and self.injected():
+            problems.append("a committed batch whose answer was lost was not reported as duplicates "
+                            "when written again (duplicates_skipped 0)")
         if not self.sc.baseline and not self.injected():
             problems.append("no fault was injected (the scenario proved nothing)")
         problems += self.notes
@@ -485,8 +510,12 @@ class Run:
         if not stops:
             return ["no pipeline.stopping event logged"]
         stop = stops[0]
+        proxy = self.backend["proxy"]
+        if not any(start < stop and (end is None or end > stop) for start, end in proxy.hold_log):
+            # The drain stopped while no receive was held: this run did not test the case.
+            out.append("inconclusive: no ReceiveMessage answer was being held when the drain stopped")
         # A request that left before the stop reaches the proxy within milliseconds.
-        late = [t for t, a in self.backend["proxy"].request_log if a == "ReceiveMessage" and t > stop + 0.2]
+        late = [t for t, a in proxy.request_log if a == "ReceiveMessage" and t > stop + 0.2]
         retries = [e for e in ev if e.get("event") == "sqs_retry" and e.get("action") == "ReceiveMessage"
                    and faultlib.log_time(e["ts"]) > stop]
         if late:
@@ -519,9 +548,15 @@ class Run:
             s = c.summary()
             keys = ("received", "inserted", "duplicates_skipped", "rejected", "deleted", "released")
             summary = " ".join(f"{k}={s.get(k)}" for k in keys) if s else "no summary"
-            lines.append(f"    {c.name}: exit {c.proc.returncode} ({', '.join(n for _, n in c.signals) or 'no signal'}), "
-                         f"{summary}")
-            warn = [e for e in c.events() if e.get("level") in ("warn", "error")]
+            signals = ", ".join(n for _, n in c.signals) or "no signal"
+            lines.append(f"    {c.name}: exit {c.proc.returncode} ({signals}), {summary}")
+            events = c.events()
+            if events:
+                last = events[-1]
+                at = faultlib.log_time(last["ts"]) - c.started_wall
+                lines.append(f"      last log event {last.get('event')} at +{at:.1f} s "
+                             f"(ended at +{(c.ended or time.monotonic()) - c.started:.1f} s)")
+            warn = [e for e in events if e.get("level") in ("warn", "error")]
             kinds = collections.Counter(e.get("event") for e in warn)
             if kinds:
                 lines.append("      warn/error events: " + ", ".join(f"{k} x{v}" for k, v in kinds.most_common(8)))
@@ -651,7 +686,8 @@ class Suite:
                    missing=getattr(run, "missing", None), duplicated=getattr(run, "duplicated", None),
                    exits=" ".join(getattr(run, "statuses", [])), faults=run.injected(),
                    by_action=run.by_action(), skipped=run.totals("duplicates_skipped"),
-                   released=run.totals("released"), problems=problems,
+                   released=run.totals("released"), readiness=getattr(run, "readiness", {}),
+                   problems=problems,
                    wall=round(time.monotonic() - t, 1))
         self.results.append(res)
         mark = "ok  " if passed else "FAIL"
@@ -659,7 +695,9 @@ class Suite:
               + (f" (bound {bound:.0f} s)" if bound else " (baseline)")
               + f", faults {json.dumps(res['faults'], sort_keys=True)}"
               + (f", by action {json.dumps(res['by_action'])}" if res["by_action"] else "")
-              + f", duplicates skipped {res['skipped']}, released {res['released']}", flush=True)
+              + f", duplicates skipped {res['skipped']}, released {res['released']}"
+              + ", /readyz seen: " + "; ".join(f"{k} (+{v} s)" for k, v in res["readiness"].items()),
+              flush=True)
         if not passed:
             for p in problems:
                 print(f"    - {p}", flush=True)
@@ -696,7 +734,8 @@ class Suite:
             kinds.update(r["faults"])
         slow = None
         for r in self.results:
-            if r["baseline"] and (slow is None or r["seconds"] / r["baseline"] > slow["seconds"] / slow["baseline"]):
+            ratio = r["baseline"] and r["seconds"] / r["baseline"]
+            if ratio and (slow is None or ratio > slow["seconds"] / slow["baseline"]):
                 slow = r
         figure = {
             "suite": "faults",

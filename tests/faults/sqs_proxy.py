@@ -235,6 +235,7 @@ class SqsFaultProxy:
         self.by_action = collections.Counter()      # (action, kind) -> injected
         self.requests = collections.Counter()       # action -> requests seen
         self.request_log = []                       # (unix time, action), every request
+        self.hold_log = []                          # [start, end] (unix time) of held answers
         self.server = None
         self.port = None
 
@@ -249,6 +250,7 @@ class SqsFaultProxy:
         self.by_action.clear()
         self.requests.clear()
         self.request_log = []
+        self.hold_log = []
 
     def injected(self):
         return dict(self.counts)
@@ -338,7 +340,8 @@ class SqsFaultProxy:
                 if kind == "cut_body":
                     self.count(action, kind)
                     raw = resp.raw
-                    cut = len(resp.head) + len(resp.body_raw) // 2 if len(resp.body_raw) >= 2 else len(resp.head) // 2
+                    body = len(resp.body_raw)
+                    cut = len(resp.head) + body // 2 if body >= 2 else len(resp.head) // 2
                     writer.write(raw[:cut])
                     await writer.drain()
                     writer.close()
@@ -351,10 +354,13 @@ class SqsFaultProxy:
                 if hold:
                     self.count(action, kind)
                     self.held_now += kind == "hold_empty"
+                    interval = [time.time(), None]
+                    self.hold_log.append(interval)
                     try:
                         still_there = await self._hold(client, writer)
                     finally:
                         self.held_now -= kind == "hold_empty"
+                        interval[1] = time.time()
                     if not still_there:
                         writer.close()
                         return
