@@ -416,13 +416,17 @@ class Run:
 
     def sample_readiness(self, done):
         """What an orchestrator's readiness probe sees: /readyz of every running process,
-        twice a second; each state is kept with the time it was first seen."""
-        self.readiness = {}
-        while not done.wait(0.5):
+        four times a second; each change is kept with its time since the start."""
+        self.readiness = []
+        last = {}
+        while not done.wait(0.25):
             for c in list(self.children):
                 state = c.readiness()
-                if state and state not in self.readiness:
-                    self.readiness[state] = round(time.monotonic() - self.t0, 1)
+                if state and state != last.get(c.name):
+                    last[c.name] = state
+                    t = round(time.monotonic() - self.t0, 1)
+                    short = state.replace("not ready: ", "")
+                    self.readiness.append(f"{c.name if len(self.children) > 1 else ''}+{t}s {short}".strip())
 
     # -- checks --
     def check(self):
@@ -686,7 +690,7 @@ class Suite:
                    missing=getattr(run, "missing", None), duplicated=getattr(run, "duplicated", None),
                    exits=" ".join(getattr(run, "statuses", [])), faults=run.injected(),
                    by_action=run.by_action(), skipped=run.totals("duplicates_skipped"),
-                   released=run.totals("released"), readiness=getattr(run, "readiness", {}),
+                   released=run.totals("released"), readiness=getattr(run, "readiness", []),
                    problems=problems,
                    wall=round(time.monotonic() - t, 1))
         self.results.append(res)
@@ -696,7 +700,7 @@ class Suite:
               + f", faults {json.dumps(res['faults'], sort_keys=True)}"
               + (f", by action {json.dumps(res['by_action'])}" if res["by_action"] else "")
               + f", duplicates skipped {res['skipped']}, released {res['released']}"
-              + ", /readyz seen: " + "; ".join(f"{k} (+{v} s)" for k, v in res["readiness"].items()),
+              + ", /readyz: " + ", ".join(res["readiness"]),
               flush=True)
         if not passed:
             for p in problems:
