@@ -325,7 +325,9 @@ class Child:
             conn.request("GET", "/readyz")
             r = conn.getresponse()
             return f"{r.status} {r.read().decode(errors='replace').strip()}"
-        except (OSError, http.client.HTTPException):
+        except ConnectionRefusedError:
+            return None  # the endpoint is closed at shutdown, before the process exits
+        except (OSError, http.client.HTTPException):  # a timeout: the loop does not answer
             return None if not self.running() else "no answer"
         finally:
             conn.close()
