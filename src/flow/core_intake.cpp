@@ -106,6 +106,15 @@ void core::receive_failed(const sqs::error& e, std::string explain, clock::time_
         wakeups_ |= wake::all_stages;
     if (e.kind == sqs::errc::cancelled || hard())
         return;
+    if (stopping()) {
+        // A long poll that ended badly after the stop (not retried: nothing more is
+        // received) is the normal end of a slow receive, not a problem to warn about.
+        ops::log(ops::level::debug, "sqs.receive_ended_after_stop",
+                 {{"code", e.code}, {"kind", sqs::kind_name(e.kind)}});
+        if (sqs::is_fatal(e))
+            fail_with(errc::sqs_unusable, std::move(explain), now);
+        return;
+    }
     sqs_failing_ = true;
     if (sqs::is_fatal(e)) {
         fail_with(errc::sqs_unusable, std::move(explain), now);
