@@ -66,6 +66,8 @@ void core::received(sqs::receive_result r, clock::time_point now,
     if (r.messages.empty()) {
         empty_receive_seen_ = true;
         wakeups_ |= wake::watch;
+        if (cfg_.empty_poll_pause.count() > 0)
+            receive_not_before_ = std::max(receive_not_before_, now + cfg_.empty_poll_pause);
         return;
     }
     empty_receive_seen_ = false;

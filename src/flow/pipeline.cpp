@@ -25,6 +25,9 @@ core_config core_config_of(const pipeline_config& c) {
     k.max_ack_calls = c.max_ack_calls;
     k.shutdown_grace = c.shutdown_grace;
     k.poll_depth = c.progress;
+    // Short polls come back at once when the queue is empty: pace them.
+    if (c.wait_time.count() == 0)
+        k.empty_poll_pause = std::chrono::milliseconds(25);
     return k;
 }
 

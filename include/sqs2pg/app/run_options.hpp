@@ -18,9 +18,12 @@ namespace sqs2pg::app {
 
 enum class mask_algorithm { hmac_sha256, aes_siv, sha256 };
 
-/// The long-poll wait with --drain when --wait-time-seconds is not given: the end of the
-/// queue is then noticed within a second instead of a full long poll.
-inline constexpr std::chrono::seconds drain_wait_time{1};
+/// The receive wait with --drain when --wait-time-seconds is not given: short polls, so
+/// the end of the queue is noticed at once and no long poll is left to wait for when the
+/// drain is confirmed (the run ends within milliseconds of its last delete). The core
+/// paces receivers after an empty answer (flow::core_config::empty_poll_pause), so an
+/// empty queue is not polled in a tight loop.
+inline constexpr std::chrono::seconds drain_wait_time{0};
 
 /// Everything `sqs2pg run` needs, validated. Holds the Postgres connection string, which
 /// may carry a password: never log it.

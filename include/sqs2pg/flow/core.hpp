@@ -82,6 +82,10 @@ struct core_config {
     std::chrono::milliseconds drain_check_interval{250};
     std::chrono::milliseconds depth_poll_interval{2000};
     bool poll_depth = false; ///< ask for the depth every depth_poll_interval (progress)
+    /// With short polls (a receive wait of 0), the pause of every receiver after an empty
+    /// answer: an empty queue is asked about this often, not in a tight loop. Zero: no
+    /// pause (long polls wait on the server instead).
+    std::chrono::milliseconds empty_poll_pause{0};
     /// Work waiting for Postgres with nothing committed for this long (whatever the
     /// cause: a frozen server, a lock, a read-only session, reconnecting) is a stall:
     /// not ready, receivers paused, a log line and the stall metric say so.

@@ -266,10 +266,10 @@ TEST(Config, DefaultsAreThePipelinesOwn) {
 }
 
 TEST(Config, WaitTimeFollowsDrain) {
-    EXPECT_EQ(run_ok(with_minimal({"--drain"})).pipeline.wait_time, 1s);
+    EXPECT_EQ(run_ok(with_minimal({"--drain"})).pipeline.wait_time, 0s);
     EXPECT_EQ(run_ok(with_minimal({"--drain", "--wait-time-seconds=5"})).pipeline.wait_time, 5s);
     EXPECT_EQ(run_ok(with_minimal({"--wait-time-seconds=5"})).pipeline.wait_time, 5s);
-    EXPECT_EQ(run_ok(minimal, env_of({{"SQS2PG_DRAIN", "1"}})).pipeline.wait_time, 1s);
+    EXPECT_EQ(run_ok(minimal, env_of({{"SQS2PG_DRAIN", "1"}})).pipeline.wait_time, 0s);
 }
 
 TEST(Config, ShaMaskNeedsNoKey) {
@@ -657,7 +657,7 @@ TEST(Config, HelpListsEveryOptionDefaultAndVariable) {
           "  --batch-size N\n      rows per PostgreSQL batch, 1..1000\n      default: 250\n",
           "      default: 50\n      env: SQS2PG_BATCH_MAX_DELAY_MS\n",
           "      default: 64MiB\n      env: SQS2PG_MAX_IN_FLIGHT_BYTES\n",
-          "      default: 20, or 1 with --drain\n      env: SQS2PG_WAIT_TIME_SECONDS\n",
+          "      default: 20, or 0 with --drain\n      env: SQS2PG_WAIT_TIME_SECONDS\n",
           "      default: user_logins\n      env: SQS2PG_TABLE\n",
           "      default: off\n      env: SQS2PG_DRAIN\n"})
         EXPECT_NE(help.find(d), std::string::npos) << d;

@@ -111,6 +111,20 @@ TEST(Core, ReceiversWaitWhenDeletesLagSoMemoryDoesNotGrowWithTheQueue) {
     EXPECT_EQ(s.c->next_receive(s.now).kind, step_kind::go);
 }
 
+TEST(Core, EmptyShortPollsArePaced) {
+    stepper s;
+    s.cfg.empty_poll_pause = 25ms;
+    s.start();
+    ASSERT_EQ(s.c->next_receive(s.now).kind, step_kind::go);
+    s.c->received({}, s.now, std::chrono::system_clock::now());
+    const auto w = s.c->next_receive(s.now);
+    ASSERT_EQ(w.kind, step_kind::wait);
+    EXPECT_EQ(w.until, s.now + 25ms);
+    EXPECT_EQ(s.c->next_receive(s.now + 25ms).kind, step_kind::go);
+    s.c->received(s.messages(3), s.now + 25ms, std::chrono::system_clock::now());
+    EXPECT_EQ(s.c->next_receive(s.now + 25ms).kind, step_kind::go); // messages: no pause
+}
+
 TEST(Core, PostgresDownPausesReceivingAndMakesItNotReady) {
     stepper s;
     s.c->set_pg_connected(false, s.now);
