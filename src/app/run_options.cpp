@@ -121,7 +121,9 @@ const std::vector<option_spec>& run_specs() {
         {"mask-key-file",
          "PATH",
          g_mask,
-         "masking key (sqs2pg keygen writes one); needed unless --mask sha256",
+         // SQS2PG_MASK_KEY holds the key text, not a path: named here, not in the env list.
+         "masking key file (sqs2pg keygen writes one), or the key line itself in\n"
+         "      SQS2PG_MASK_KEY; one of them is needed unless --mask sha256",
          "",
          {"SQS2PG_MASK_KEY_FILE"}},
         {"drain",

@@ -661,6 +661,8 @@ TEST(Config, HelpListsEveryOptionDefaultAndVariable) {
           "      default: user_logins\n      env: SQS2PG_TABLE\n",
           "      default: off\n      env: SQS2PG_DRAIN\n"})
         EXPECT_NE(help.find(d), std::string::npos) << d;
+    // The key text's variable has no option of its own: the key file's help names it.
+    EXPECT_NE(help.find("SQS2PG_MASK_KEY;"), std::string::npos);
     for (auto word : {"keygen", "unmask", "rejects", "--help", "--version", "Exit status"})
         EXPECT_NE(help.find(word), std::string::npos) << word;
     std::istringstream lines(help);
