@@ -5,6 +5,7 @@
 #include "codec_detail.hpp"
 
 #include <boost/json/error.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -139,11 +140,22 @@ message read_message(const json::object& m) {
 // Parses a response body. Boost.JSON's parser keeps its own stack, and with the depth
 // capped neither it nor the destruction of the value (which recurses) goes deeper than
 // max_response_depth; a deeper body fails with json::error::too_deep.
-json::value parse_body(std::string_view body, boost::system::error_code& ec) {
+//
+// The value lives in `arena` (a bump allocator): its many small allocations cost a
+// pointer increment each, and destroying it costs nothing. Everything kept is copied out
+// before the arena goes.
+json::value parse_body(std::string_view body, boost::system::error_code& ec,
+                       json::monotonic_resource& arena) {
     json::parse_options options;
     options.max_depth = max_response_depth;
-    return json::parse(body, ec, {}, options);
+    return json::parse(body, ec, json::storage_ptr(&arena), options);
 }
+
+/// An arena for one response: a first block on the stack, larger bodies grow it.
+struct response_arena {
+    unsigned char first[16 * 1024];
+    json::monotonic_resource resource{first, sizeof first};
+};
 
 // Bare error name: "com.amazonaws.sqs#QueueDoesNotExist" -> "QueueDoesNotExist"; some
 // services append ":<url>" (as botocore strips it too).
@@ -345,7 +357,8 @@ std::optional<error> error_from(std::string_view action, const json::object* o,
 
 std::optional<error> json_error(std::string_view action, const wire_response& w) {
     boost::system::error_code ec;
-    const json::value v = parse_body(w.body, ec);
+    response_arena arena;
+    const json::value v = parse_body(w.body, ec, arena.resource);
     if (ec == json::error::too_deep)
         return too_deep_error(action, w);
     return error_from(action, ec ? nullptr : v.if_object(), w);
@@ -359,7 +372,9 @@ result<raw_output> json_decode(std::string_view action, output_shape shape,
     // empty ReceiveMessage (mandatory members are still checked below).
     const bool blank = w.body.find_first_not_of(" \t\r\n") == std::string_view::npos;
     boost::system::error_code ec;
-    const json::value v = blank ? json::value(json::object()) : parse_body(w.body, ec);
+    response_arena arena;
+    const json::value v =
+        blank ? json::value(json::object()) : parse_body(w.body, ec, arena.resource);
     if (ec == json::error::too_deep)
         return too_deep_error(action, w);
     if (ec || !v.is_object())
