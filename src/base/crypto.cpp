@@ -1,14 +1,24 @@
-// OpenSSL 3 EVP wrappers. Algorithms are fetched once per process; failures of the
-// library itself are broken invariants and throw.
+// OpenSSL wrappers. SHA-256, MD5 and HMAC-SHA256 - hashed for every message and every
+// request - use OpenSSL's low-level digest functions on stack contexts: through EVP under
+// OpenSSL 3's providers each call allocated a context (or duplicated one) and went
+// through the provider dispatch, which cost more than the hashing of short inputs (24
+// heap allocations per message). The low-level functions are deprecated in 3.0 but
+// shipped, and run the same assembly (SHA extensions where the CPU has them); they are
+// used in this file only. Failures of the library itself are broken invariants and throw.
+//
+// Undefined before any OpenSSL header: this file alone uses the deprecated digests.
+#undef OPENSSL_NO_DEPRECATED
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <sqs2pg/base/crypto.hpp>
 #include <sqs2pg/base/encoding.hpp>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
+#include <openssl/md5.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
+#include <cstring>
 #include <stdexcept>
 #include <utility>
 
@@ -19,89 +29,28 @@ namespace {
     throw std::runtime_error(std::string("OpenSSL failure: ") + what);
 }
 
-EVP_MAC* hmac_algorithm() {
-    // Fetched once; lives for the process (freed by OpenSSL at exit).
-    static EVP_MAC* mac = [] {
-        EVP_MAC* m = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-        if (m == nullptr)
-            fail("EVP_MAC_fetch(HMAC)");
-        return m;
-    }();
-    return mac;
-}
-
-const EVP_MD* sha256_md() {
-    static EVP_MD* md = [] {
-        EVP_MD* m = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-        if (m == nullptr)
-            fail("EVP_MD_fetch(SHA256)");
-        return m;
-    }();
-    return md;
-}
-
-const EVP_MD* md5_md() {
-    static EVP_MD* md = [] {
-        EVP_MD* m = EVP_MD_fetch(nullptr, "MD5", nullptr);
-        if (m == nullptr)
-            fail("EVP_MD_fetch(MD5)");
-        return m;
-    }();
-    return md;
-}
-
-template <std::size_t N>
-std::array<unsigned char, N> digest(const EVP_MD* md, std::string_view data) {
-    std::array<unsigned char, N> out{};
-    unsigned int len = 0;
-    if (EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr) != 1 || len != N)
-        fail("EVP_Digest");
-    return out;
-}
-
-EVP_MAC_CTX* new_keyed_hmac(std::string_view key) {
-    EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(hmac_algorithm());
-    if (ctx == nullptr)
-        fail("EVP_MAC_CTX_new");
-    char digest_name[] = "SHA256";
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-        OSSL_PARAM_construct_end(),
-    };
-    // A zero-length key is legal for HMAC, but OpenSSL wants a non-null pointer.
-    static const unsigned char empty = 0;
-    const auto* k = key.empty() ? &empty : reinterpret_cast<const unsigned char*>(key.data());
-    if (EVP_MAC_init(ctx, k, key.size(), params) != 1) {
-        EVP_MAC_CTX_free(ctx);
-        fail("EVP_MAC_init");
-    }
-    return ctx;
-}
-
-sha256_digest finish_hmac(EVP_MAC_CTX* ctx, std::string_view data) {
-    sha256_digest out{};
-    std::size_t len = 0;
-    const bool ok = EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()),
-                                   data.size()) == 1 &&
-                    EVP_MAC_final(ctx, out.data(), &len, out.size()) == 1 && len == out.size();
-    EVP_MAC_CTX_free(ctx);
-    if (!ok)
-        fail("HMAC-SHA256");
-    return out;
-}
-
 } // namespace
 
 sha256_digest sha256(std::string_view data) {
-    return digest<32>(sha256_md(), data);
+    sha256_digest out{};
+    SHA256_CTX c;
+    if (SHA256_Init(&c) != 1 || SHA256_Update(&c, data.data(), data.size()) != 1 ||
+        SHA256_Final(out.data(), &c) != 1)
+        fail("SHA256");
+    return out;
 }
 
 md5_digest md5(std::string_view data) {
-    return digest<16>(md5_md(), data);
+    md5_digest out{};
+    MD5_CTX c;
+    if (MD5_Init(&c) != 1 || MD5_Update(&c, data.data(), data.size()) != 1 ||
+        MD5_Final(out.data(), &c) != 1)
+        fail("MD5");
+    return out;
 }
 
 sha256_digest hmac_sha256(std::string_view key, std::string_view data) {
-    return finish_hmac(new_keyed_hmac(key), data);
+    return hmac_sha256_key(key).compute(data);
 }
 
 std::string sha256_hex(std::string_view data) {
@@ -119,46 +68,63 @@ std::string random_bytes(std::size_t n) {
     return out;
 }
 
+struct hmac_sha256_key::pads {
+    SHA256_CTX inner; ///< after hashing key XOR ipad
+    SHA256_CTX outer; ///< after hashing key XOR opad
+    ~pads() { OPENSSL_cleanse(this, sizeof *this); }
+};
+
 hmac_sha256_key::hmac_sha256_key(std::string_view key)
-    : keyed_(new_keyed_hmac(key)) {}
+    : pads_(std::make_unique<pads>()) {
+    // RFC 2104: a key longer than the block is hashed first; then padded to the block.
+    constexpr std::size_t block = SHA256_CBLOCK;
+    unsigned char k[block] = {};
+    if (key.size() > block) {
+        const auto h = sha256(key);
+        std::memcpy(k, h.data(), h.size());
+    } else if (!key.empty()) {
+        std::memcpy(k, key.data(), key.size());
+    }
+    unsigned char ipad[block], opad[block];
+    for (std::size_t i = 0; i < block; ++i) {
+        ipad[i] = static_cast<unsigned char>(k[i] ^ 0x36);
+        opad[i] = static_cast<unsigned char>(k[i] ^ 0x5c);
+    }
+    const bool ok =
+        SHA256_Init(&pads_->inner) == 1 && SHA256_Update(&pads_->inner, ipad, block) == 1 &&
+        SHA256_Init(&pads_->outer) == 1 && SHA256_Update(&pads_->outer, opad, block) == 1;
+    OPENSSL_cleanse(k, sizeof k);
+    OPENSSL_cleanse(ipad, sizeof ipad);
+    OPENSSL_cleanse(opad, sizeof opad);
+    if (!ok)
+        fail("HMAC-SHA256 key");
+}
 
 hmac_sha256_key::hmac_sha256_key(const hmac_sha256_key& other)
-    : keyed_(other.keyed_ ? EVP_MAC_CTX_dup(other.keyed_) : nullptr) {
-    if (other.keyed_ && !keyed_)
-        fail("EVP_MAC_CTX_dup");
-}
+    : pads_(other.pads_ ? std::make_unique<pads>(*other.pads_) : nullptr) {}
 
 hmac_sha256_key& hmac_sha256_key::operator=(const hmac_sha256_key& other) {
-    if (this != &other) {
-        hmac_sha256_key copy(other);
-        std::swap(keyed_, copy.keyed_);
-    }
+    if (this != &other)
+        pads_ = other.pads_ ? std::make_unique<pads>(*other.pads_) : nullptr;
     return *this;
 }
 
-hmac_sha256_key::hmac_sha256_key(hmac_sha256_key&& other) noexcept
-    : keyed_(std::exchange(other.keyed_, nullptr)) {}
-
-hmac_sha256_key& hmac_sha256_key::operator=(hmac_sha256_key&& other) noexcept {
-    std::swap(keyed_, other.keyed_);
-    return *this;
-}
-
-hmac_sha256_key::~hmac_sha256_key() {
-    EVP_MAC_CTX_free(keyed_);
-}
+hmac_sha256_key::hmac_sha256_key(hmac_sha256_key&& other) noexcept = default;
+hmac_sha256_key& hmac_sha256_key::operator=(hmac_sha256_key&& other) noexcept = default;
+hmac_sha256_key::~hmac_sha256_key() = default;
 
 sha256_digest hmac_sha256_key::compute(std::string_view data) const {
-    if (keyed_ == nullptr)
+    if (!pads_)
         throw std::logic_error("hmac_sha256_key used after move");
-    // Re-initialising with a null key restarts from the key set at construction without
-    // re-deriving the pads: less than half the cost of duplicating the context per call.
-    sha256_digest out{};
-    std::size_t len = 0;
-    const bool ok = EVP_MAC_init(keyed_, nullptr, 0, nullptr) == 1 &&
-                    EVP_MAC_update(keyed_, reinterpret_cast<const unsigned char*>(data.data()),
-                                   data.size()) == 1 &&
-                    EVP_MAC_final(keyed_, out.data(), &len, out.size()) == 1 && len == out.size();
+    sha256_digest inner_hash{}, out{};
+    SHA256_CTX c = pads_->inner;
+    bool ok = SHA256_Update(&c, data.data(), data.size()) == 1 &&
+              SHA256_Final(inner_hash.data(), &c) == 1;
+    c = pads_->outer;
+    ok = ok && SHA256_Update(&c, inner_hash.data(), inner_hash.size()) == 1 &&
+         SHA256_Final(out.data(), &c) == 1;
+    OPENSSL_cleanse(&c, sizeof c);
+    OPENSSL_cleanse(inner_hash.data(), inner_hash.size());
     if (!ok)
         fail("HMAC-SHA256");
     return out;

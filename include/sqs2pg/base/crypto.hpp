@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -32,10 +33,11 @@ std::string md5_hex(std::string_view data);
 /// fails (a broken invariant: nothing secure can be done without it).
 std::string random_bytes(std::size_t n);
 
-/// HMAC-SHA256 with a fixed key set up once: each compute() restarts the keyed
-/// context instead of re-deriving the inner and outer pads. Use it on hot paths
-/// (masking every row, signing with a cached SigV4 key). Not thread-safe (compute()
-/// reuses one context, so even const calls must not overlap); copyable.
+/// HMAC-SHA256 with a fixed key set up once: the inner and outer hash states after the
+/// padded key are kept, so each compute() copies them and hashes only the data - no
+/// allocation, no re-derivation. Use it on hot paths (masking every row, signing with a
+/// cached SigV4 key). compute() does not change the key, so const calls may overlap;
+/// copyable. The key-derived states are wiped on destruction.
 class hmac_sha256_key {
 public:
     explicit hmac_sha256_key(std::string_view key);
@@ -48,7 +50,8 @@ public:
     sha256_digest compute(std::string_view data) const;
 
 private:
-    EVP_MAC_CTX* keyed_ = nullptr;
+    struct pads; // the two SHA-256 states (OpenSSL's SHA256_CTX)
+    std::unique_ptr<pads> pads_;
 };
 
 /// Overwrites `s` with zeros (not optimised away) and clears it: for secrets.
