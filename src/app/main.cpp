@@ -2,6 +2,7 @@
 // hands each command to its implementation in the app module.
 #include <sqs2pg/app/commands/keys.hpp>
 #include <sqs2pg/app/commands/rejects.hpp>
+#include <sqs2pg/app/commands/rekey.hpp>
 #include <sqs2pg/app/commands/run.hpp>
 #include <sqs2pg/app/config.hpp>
 #include <sqs2pg/app/process.hpp>
@@ -52,6 +53,8 @@ int main(int argc, char** argv) {
     }
     case app::command::rejects:
         return app::run_rejects(inv->args, env, std::cout, std::cerr);
+    case app::command::rekey:
+        return app::run_rekey(inv->args, env, std::cout, std::cerr);
     case app::command::run:
         break;
     }

@@ -118,12 +118,24 @@ const std::vector<option_spec>& run_specs() {
          "how ip and device_id are masked; sha256 is unkeyed (not recommended)",
          "hmac-sha256",
          {"SQS2PG_MASK"}},
+        {"mask-ip",
+         "MODE",
+         g_mask,
+         "ip's mode: one of --mask's, or ipcrypt, ipcrypt-pfx (address-shaped)",
+         "--mask",
+         {"SQS2PG_MASK_IP"}},
+        {"mask-device-id",
+         "hmac-sha256|aes-siv|sha256",
+         g_mask,
+         "device_id's own mode",
+         "--mask",
+         {"SQS2PG_MASK_DEVICE_ID"}},
         {"mask-key-file",
          "PATH",
          g_mask,
          // SQS2PG_MASK_KEY holds the key text, not a path: named here, not in the env list.
          "masking key file (sqs2pg keygen writes one), or the key line itself in\n"
-         "      SQS2PG_MASK_KEY; one of them is needed unless --mask sha256",
+         "      SQS2PG_MASK_KEY; one of them is needed unless every column is sha256",
          "",
          {"SQS2PG_MASK_KEY_FILE"}},
         {"drain",
@@ -199,6 +211,65 @@ const option_spec& run_option(std::string_view name) {
     return *it;
 }
 
+namespace {
+
+constexpr std::string_view column_modes = "hmac-sha256, aes-siv, sha256";
+constexpr std::string_view ip_modes = "hmac-sha256, aes-siv, sha256, ipcrypt, ipcrypt-pfx";
+
+// The mode `v` names, checked against what its option takes.
+config_result<mask::mode> mode_value(const option_value& v, bool ip_only_modes_allowed) {
+    const auto m = mask::parse_mode(v.value);
+    if (!m)
+        return make_error(v.origin, fmt::format("must be one of {} (got '{}')",
+                                                ip_only_modes_allowed ? ip_modes : column_modes,
+                                                show_value(v.value)));
+    if (!ip_only_modes_allowed && !mask::mode_applies(*m, mask::field::device_id)) {
+        const bool general = v.origin == "--mask" || v.origin == "SQS2PG_MASK";
+        return make_error(
+            v.origin,
+            fmt::format("{} encrypts IP addresses, so it applies to ip only: {}", v.value,
+                        general ? fmt::format("use --mask-ip {} (and --mask or --mask-device-id "
+                                              "for device_id)",
+                                              v.value)
+                                : std::string("choose it with --mask-ip; device_id takes "
+                                              "hmac-sha256, aes-siv or sha256")));
+    }
+    return *m;
+}
+
+} // namespace
+
+config_result<mask::field_modes> get_mask_modes(const parsed_options& o) {
+    const option_value* general = o.find("mask");
+    std::optional<mask::mode> general_mode;
+    if (general) {
+        SQS2PG_TRY(m, mode_value(*general, false));
+        general_mode = m;
+    }
+    mask::field_modes out;
+    for (const auto& [name, f] : {std::pair{"mask-ip", mask::field::ip},
+                                  std::pair{"mask-device-id", mask::field::device_id}}) {
+        const option_value* own = o.find(name);
+        std::optional<mask::mode> own_mode;
+        if (own) {
+            SQS2PG_TRY(m, mode_value(*own, f == mask::field::ip));
+            own_mode = m;
+        }
+        // A flag beats a variable; between two of the same kind the column's own wins.
+        mask::mode chosen = mask::mode::hmac_sha256;
+        if (own && own->source == value_source::flag)
+            chosen = *own_mode;
+        else if (general && general->source == value_source::flag)
+            chosen = *general_mode;
+        else if (own)
+            chosen = *own_mode;
+        else if (general)
+            chosen = *general_mode;
+        (f == mask::field::ip ? out.ip : out.device_id) = chosen;
+    }
+    return out;
+}
+
 config_result<run_config> make_run_config(const parsed_options& o, const environment& env) {
     run_config c;
     if (!o.positionals.empty())
@@ -236,24 +307,20 @@ config_result<run_config> make_run_config(const parsed_options& o, const environ
     if (table)
         c.table = std::move(*table);
 
-    SQS2PG_TRY(mask, get_choice(o, "mask", {"hmac-sha256", "aes-siv", "sha256"}));
-    if (mask)
-        c.mask = *mask == "aes-siv"  ? mask_algorithm::aes_siv
-                 : *mask == "sha256" ? mask_algorithm::sha256
-                                     : mask_algorithm::hmac_sha256;
+    SQS2PG_TRY(modes, get_mask_modes(o));
+    c.mask = modes;
     SQS2PG_TRY(key_file, get_string(o, "mask-key-file"));
     if (key_file)
         c.mask_key_file = *key_file;
     // The keyring may also sit in the environment itself (SQS2PG_MASK_KEY, the text
     // `sqs2pg keygen` prints); the mask module reads it from there, never from here.
-    if (c.mask != mask_algorithm::sha256 && c.mask_key_file.empty() &&
-        !env.get("SQS2PG_MASK_KEY")) {
-        const auto* m = o.find("mask");
+    if (c.mask.any_keyed() && c.mask_key_file.empty() && !env.get("SQS2PG_MASK_KEY")) {
+        const mask::mode keyed = mask::is_keyed(c.mask.ip) ? c.mask.ip : c.mask.device_id;
         return config_error{
             fmt::format("sqs2pg: --mask-key-file: a key is required for {} masking (create one "
                         "with `sqs2pg keygen --out mask.keys`, then pass --mask-key-file mask.keys "
                         "or put its line in SQS2PG_MASK_KEY)",
-                        m ? m->value : std::string("hmac-sha256"))};
+                        mask::mode_name(keyed))};
     }
 
     SQS2PG_TRY(drain, get_bool(o, "drain"));

@@ -39,7 +39,13 @@ public:
         case errc::authentication_failed:
             return "does not authenticate: wrong key or context, or altered";
         case errc::unknown_mode:
-            return "unknown masking mode (hmac-sha256, aes-siv, sha256)";
+            return "unknown masking mode (hmac-sha256, aes-siv, sha256, ipcrypt, ipcrypt-pfx)";
+        case errc::mode_not_for_field:
+            return "ipcrypt and ipcrypt-pfx encrypt IP addresses: they apply to ip only";
+        case errc::wrong_field:
+            return "the value was masked with the other field's key";
+        case errc::too_long:
+            return "under the active key id the masked value would exceed 256 characters";
         }
         return "unknown mask error";
     }

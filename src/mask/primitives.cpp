@@ -1,5 +1,5 @@
-// HKDF-SHA256 and AES-SIV over OpenSSL 3 EVP. Algorithms are fetched once per process;
-// library failures are broken invariants and throw.
+// HKDF-SHA256, AES-SIV and single AES-128 blocks over OpenSSL 3 EVP. Algorithms are fetched once
+// per process; library failures are broken invariants and throw.
 #include <sqs2pg/mask/primitives.hpp>
 
 #include <openssl/core_names.h>
@@ -170,6 +170,76 @@ std::optional<std::string> aes_siv::decrypt(std::string_view sealed,
             1)
         return std::nullopt;
     return out;
+}
+
+namespace {
+
+const EVP_CIPHER* aes128_ecb() {
+    static EVP_CIPHER* ecb = fetch_cipher("AES-128-ECB");
+    return ecb;
+}
+
+// A context keyed for one direction, without padding: every call hands whole blocks.
+EVP_CIPHER_CTX* keyed_ecb(std::string_view key, bool encrypt) {
+    EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+    if (ctx == nullptr ||
+        EVP_CipherInit_ex2(ctx, aes128_ecb(), bytes(key), nullptr, encrypt ? 1 : 0, nullptr) != 1 ||
+        EVP_CIPHER_CTX_set_padding(ctx, 0) != 1) {
+        EVP_CIPHER_CTX_free(ctx);
+        fail("EVP_CipherInit_ex2(AES-128-ECB)");
+    }
+    return ctx;
+}
+
+void run_blocks(EVP_CIPHER_CTX* ctx, std::span<const unsigned char> in,
+                std::span<unsigned char> out) {
+    if (in.size() != out.size() || in.size() % aes128::block_size != 0)
+        throw std::invalid_argument("AES-128: whole 16-byte blocks, as many out as in");
+    if (in.empty())
+        return;
+    // ECB keeps no state between blocks and nothing is buffered (whole blocks, no
+    // padding), so the keyed context serves every call without a re-init.
+    int len = 0;
+    if (EVP_CipherUpdate(ctx, out.data(), &len, in.data(), static_cast<int>(in.size())) != 1 ||
+        static_cast<std::size_t>(len) != in.size())
+        fail("AES-128-ECB");
+}
+
+} // namespace
+
+aes128::aes128(std::string_view key) {
+    if (key.size() != key_size)
+        throw std::invalid_argument("AES-128 key must be 16 bytes");
+    enc_ = keyed_ecb(key, true);
+    try {
+        dec_ = keyed_ecb(key, false);
+    } catch (...) {
+        EVP_CIPHER_CTX_free(enc_);
+        throw;
+    }
+}
+
+aes128::aes128(aes128&& other) noexcept
+    : enc_(std::exchange(other.enc_, nullptr))
+    , dec_(std::exchange(other.dec_, nullptr)) {}
+
+aes128& aes128::operator=(aes128&& other) noexcept {
+    std::swap(enc_, other.enc_);
+    std::swap(dec_, other.dec_);
+    return *this;
+}
+
+aes128::~aes128() {
+    EVP_CIPHER_CTX_free(enc_); // clears the key schedules
+    EVP_CIPHER_CTX_free(dec_);
+}
+
+void aes128::encrypt(std::span<const unsigned char> in, std::span<unsigned char> out) const {
+    run_blocks(enc_, in, out);
+}
+
+void aes128::decrypt(std::span<const unsigned char> in, std::span<unsigned char> out) const {
+    run_blocks(dec_, in, out);
 }
 
 } // namespace sqs2pg::mask

@@ -13,7 +13,7 @@ struct reason_info {
     const char* message;
 };
 
-constexpr std::array<reason_info, 10> reasons{{
+constexpr std::array<reason_info, 11> reasons{{
     {reject_reason::not_json, "not_json", "body is not JSON"},
     {reject_reason::not_object, "not_object", "body is not a JSON object"},
     {reject_reason::missing_field, "missing_field", "a required field is missing"},
@@ -26,6 +26,8 @@ constexpr std::array<reason_info, 10> reasons{{
     {reject_reason::empty_field, "empty_field", "a required field is empty"},
     {reject_reason::ambiguous_field, "ambiguous_field",
      "two keys of the body flatten to the same field key"},
+    {reject_reason::invalid_ip, "invalid_ip",
+     "ip is not an IPv4 or IPv6 address, which its masking mode (ipcrypt) needs"},
 }};
 
 const reason_info* find(reject_reason r) noexcept {

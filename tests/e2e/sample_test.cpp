@@ -29,13 +29,14 @@ std::string today_utc() {
 }
 
 // "user_id|device_type|masked_ip|masked_device_id|locale|app_version" as the table
-// should hold them for `bodies`, masked with the keyring `key_text` (hmac-sha256).
+// should hold them for `bodies`, masked with the keyring `key_text` in `modes` (default:
+// hmac-sha256 for both).
 std::vector<std::string> expected_rows(const std::vector<std::string>& bodies,
-                                       const std::string& key_text) {
+                                       const std::string& key_text, mask::field_modes modes = {}) {
     auto keys = mask::parse_keyring(key_text, "mask.keys");
     if (!keys)
         throw std::runtime_error("keygen's output is not a keyring");
-    const mask::masker m(mask::mode::hmac_sha256, *keys);
+    const mask::masker m(modes, *keys);
     std::vector<std::string> out;
     for (const auto& body : bodies) {
         auto login = record::parse_login(body);
@@ -179,6 +180,31 @@ TEST_F(sample_run, DrainOverTheJsonProtocolGivesTheSameRows) {
     EXPECT_TRUE(same_elements(expected_rows(sample_.bodies, key_text_), table_rows(db(), table())));
     EXPECT_EQ(rejects(), 1);
     EXPECT_EQ(counts().total(), 0u) << counts().describe();
+}
+
+// A mode per column through the binary: ip prefix-preserving (KID:ADDRESS, IPv4 stays
+// IPv4), device_id aes-siv, each exactly as the masker computes it with this run's key.
+TEST_F(sample_run, DrainWithAModePerColumnWritesAddressShapedIpsAndSivDeviceIds) {
+    auto r = run(run_args({"--drain", "--receivers", "1", "--mask-ip", "ipcrypt-pfx",
+                           "--mask-device-id", "aes-siv"}),
+                 run_env());
+    ASSERT_TRUE(r.status.exited_with(0)) << r.status.describe() << "\n" << r.err;
+    auto s = parse_summary(r.out);
+    ASSERT_TRUE(s) << s.error();
+    expect_exact_sample_counts(*s);
+    EXPECT_TRUE(same_elements(
+        expected_rows(sample_.bodies, key_text_,
+                      mask::field_modes{mask::mode::ipcrypt_pfx, mask::mode::aes_siv}),
+        table_rows(db(), table())));
+    // The documented formats: the sample's addresses are IPv4, so are their pfx values.
+    EXPECT_EQ(
+        db().count("SELECT count(*) FROM " + table() +
+                   " WHERE masked_ip !~ '^[A-Za-z0-9_-]{1,16}:[0-9]+[.][0-9]+[.][0-9]+[.][0-9]+$'"
+                   " OR masked_device_id !~ '^[A-Za-z0-9_-]{1,16}:[A-Za-z0-9_-]+$'"),
+        0);
+    EXPECT_EQ(db().count("SELECT count(*) FROM " + table() +
+                         " WHERE substr(masked_ip, strpos(masked_ip, ':') + 1)::inet IS NULL"),
+              0);
 }
 
 // 2. Redelivery of committed messages, made deterministic with IAM: the first run's key

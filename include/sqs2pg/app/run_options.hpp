@@ -5,6 +5,7 @@
 #include <sqs2pg/app/options.hpp>
 #include <sqs2pg/app/shared_options.hpp>
 #include <sqs2pg/flow/pipeline.hpp>
+#include <sqs2pg/mask/masker.hpp>
 #include <sqs2pg/ops/endpoint.hpp>
 #include <sqs2pg/ops/log.hpp>
 
@@ -16,7 +17,8 @@
 
 namespace sqs2pg::app {
 
-enum class mask_algorithm { hmac_sha256, aes_siv, sha256 };
+/// A masking mode as the options name it (--mask, --mask-ip, --mask-device-id).
+using mask_algorithm = mask::mode;
 
 /// The receive wait with --drain when --wait-time-seconds is not given: short polls, so
 /// the end of the queue is noticed at once and no long poll is left to wait for when the
@@ -31,8 +33,9 @@ struct run_config {
     sqs_target sqs;
     std::string pg; ///< conninfo or URL; empty: libpq's PG* variables
     table_name table;
-    mask_algorithm mask = mask_algorithm::hmac_sha256;
-    std::string mask_key_file; ///< required unless mask is sha256
+    /// Each column's mode: --mask-ip / --mask-device-id, else --mask, else hmac-sha256.
+    mask::field_modes mask;
+    std::string mask_key_file; ///< required unless every column is sha256
     /// The pipeline's settings, defaults from flow::pipeline_config itself. The options
     /// fill dead_letter_queue_url, drain, receivers, batch_size, batch_max_delay,
     /// max_in_flight_bytes and wait_time (drain_wait_time with --drain), and
@@ -53,6 +56,13 @@ std::span<const option_spec> run_options();
 /// The run option called `name` (without "--"), so that other commands can offer the
 /// same flag with the same environment names. Throws std::out_of_range for an unknown name.
 const option_spec& run_option(std::string_view name);
+
+/// The mode of each masked column from --mask-ip, --mask-device-id and --mask (run's flags
+/// and variables; `rekey` reads the same): for each column its own option, else --mask,
+/// else hmac-sha256, where a flag beats any variable (so `--mask aes-siv` on the command
+/// line overrides an exported SQS2PG_MASK_IP). The ipcrypt modes are ip's only: --mask or
+/// --mask-device-id naming one is an error that says to use --mask-ip.
+config_result<mask::field_modes> get_mask_modes(const parsed_options& opts);
 
 /// Validates the parsed options of `run` into a run_config (`env` gives the TTY default
 /// of --log-format).

@@ -22,8 +22,11 @@ enum class errc {
     not_reversible,        ///< an hmac-sha256 / sha256 value: one-way by design
     malformed,             ///< not a masked value / sealed body of a known format
     authentication_failed, ///< wrong key, wrong context, or the data was altered
-    unknown_mode,          ///< a mode name that is none of hmac-sha256, aes-siv, sha256
+    unknown_mode,          ///< a mode name that is not one of mask::mode's names
     key_file_permissions,  ///< group or others may read, write or execute the key file
+    mode_not_for_field,    ///< an ipcrypt mode for device_id: they encrypt IP addresses only
+    wrong_field,           ///< rekey: the value was masked with the other field's key
+    too_long,              ///< rekey: under the active key id the value would not fit
 };
 
 const boost::system::error_category& mask_category() noexcept;
@@ -41,7 +44,7 @@ constexpr bool is_retryable(errc) noexcept {
 /// one value or one sealed body.
 constexpr bool is_fatal(errc e) noexcept {
     return e != errc::key_unknown_id && e != errc::not_reversible && e != errc::malformed &&
-           e != errc::authentication_failed;
+           e != errc::authentication_failed && e != errc::wrong_field && e != errc::too_long;
 }
 
 /// An error with the sentence to show the user (which line, what to do). Never holds

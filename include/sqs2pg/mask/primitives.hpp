@@ -1,5 +1,6 @@
 // The cryptographic building blocks of masking and sealing, over OpenSSL 3 EVP:
-// HKDF-SHA256 (RFC 5869) and deterministic AES-SIV (RFC 5297).
+// HKDF-SHA256 (RFC 5869), deterministic AES-SIV (RFC 5297) and the AES-128 block cipher
+// under ipcrypt.
 #pragma once
 
 #include <openssl/types.h>
@@ -7,6 +8,7 @@
 #include <cstddef>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -45,6 +47,32 @@ public:
 
 private:
     EVP_CIPHER_CTX* keyed_ = nullptr;
+};
+
+/// AES-128 on whole 16-byte blocks, each on its own (ECB), with both key schedules set up
+/// once: the block cipher under ipcrypt (ipcrypt.hpp). Move-only; not thread-safe (the
+/// contexts are reused by every call).
+class aes128 {
+public:
+    static constexpr std::size_t key_size = 16;
+    static constexpr std::size_t block_size = 16;
+
+    /// Throws std::invalid_argument unless `key` is 16 bytes.
+    explicit aes128(std::string_view key);
+    aes128(aes128&& other) noexcept;
+    aes128& operator=(aes128&& other) noexcept;
+    aes128(const aes128&) = delete;
+    aes128& operator=(const aes128&) = delete;
+    ~aes128();
+
+    /// Encrypts (decrypts) the blocks of `in` into `out`: the same size, a multiple of 16
+    /// bytes (std::invalid_argument otherwise); they may be the same buffer.
+    void encrypt(std::span<const unsigned char> in, std::span<unsigned char> out) const;
+    void decrypt(std::span<const unsigned char> in, std::span<unsigned char> out) const;
+
+private:
+    EVP_CIPHER_CTX* enc_ = nullptr;
+    EVP_CIPHER_CTX* dec_ = nullptr;
 };
 
 } // namespace sqs2pg::mask

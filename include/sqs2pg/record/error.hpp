@@ -23,6 +23,7 @@ enum class reject_reason {
     invalid_text,        ///< a text value contains U+0000, which PostgreSQL cannot store
     empty_field,         ///< a required text field is empty or only whitespace
     ambiguous_field,     ///< two keys flatten to the same mapped dotted key
+    invalid_ip,          ///< ip is not an IPv4/IPv6 address, and its mode (ipcrypt) needs one
 };
 
 /// The stable snake_case code ("missing_field"); "unknown" for a value outside the enum.

@@ -38,8 +38,9 @@ constexpr std::string_view keygen_usage =
 
 constexpr std::string_view unmask_usage =
     "usage: sqs2pg unmask [--mask-key-file PATH] [--raw] [VALUE...]\n"
-    "Prints the original of each aes-siv masked value (KID:BASE64URL), one per line.\n"
-    "Without VALUEs, reads one value per line from standard input.\n"
+    "Prints the original of each reversible masked value, one per line: aes-siv\n"
+    "(KID:BASE64URL), ipcrypt-pfx (KID:ADDRESS) and ipcrypt (KID~ADDRESS); the format\n"
+    "says which. Without VALUEs, reads one value per line from standard input.\n"
     "The keyring comes from --mask-key-file or SQS2PG_MASK_KEY; it must still hold the key\n"
     "named by each value. hmac-sha256 and sha256 values cannot be unmasked: they are\n"
     "one-way by design.\n"
@@ -220,9 +221,9 @@ int run_unmask(std::span<const std::string_view> args, std::optional<std::string
         out << '\n';
         err << "sqs2pg unmask: value " << number << ": " << r.error().message();
         if (r.error() == mask::errc::not_reversible)
-            err << " (use --mask aes-siv for values you need to recover)";
+            err << " (reversible modes: aes-siv, and ipcrypt or ipcrypt-pfx for ip)";
         else if (r.error() == mask::errc::key_unknown_id)
-            err << " (the key '" << value.substr(0, value.find(':'))
+            err << " (the key '" << value.substr(0, value.find_first_of(":~"))
                 << "' was removed from the keyring?)";
         err << '\n';
     };

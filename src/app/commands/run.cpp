@@ -44,18 +44,6 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr auto pg_startup_deadline = 60s;
 constexpr base::backoff_config pg_startup_pacing{500ms, 5s, base::jitter::none};
 
-mask::mode mask_mode(mask_algorithm a) {
-    switch (a) {
-    case mask_algorithm::aes_siv:
-        return mask::mode::aes_siv;
-    case mask_algorithm::sha256:
-        return mask::mode::sha256;
-    case mask_algorithm::hmac_sha256:
-        break;
-    }
-    return mask::mode::hmac_sha256;
-}
-
 /// Everything the run needs that does not suspend; built before the io_context runs.
 struct prepared {
     std::optional<mask::keyring> keys;
@@ -78,7 +66,7 @@ std::optional<int> prepare(const run_config& cfg, const environment& env, prepar
         return 2;
     }
     out.keys = std::move(*keys);
-    auto masker = mask::make_masker(mask_mode(cfg.mask), out.keys ? &*out.keys : nullptr);
+    auto masker = mask::make_masker(cfg.mask, out.keys ? &*out.keys : nullptr);
     if (!masker) {
         fmt::print(stderr, "sqs2pg: {}\n", masker.error().message);
         return 2;

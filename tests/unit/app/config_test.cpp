@@ -71,7 +71,8 @@ TEST(Config, Defaults) {
     EXPECT_EQ(c.sqs.protocol, sqs_protocol::query);
     EXPECT_EQ(c.pg, "");
     EXPECT_EQ(c.table, (table_name{"", "user_logins"}));
-    EXPECT_EQ(c.mask, mask_algorithm::hmac_sha256);
+    EXPECT_EQ(c.mask,
+              (mask::field_modes{mask_algorithm::hmac_sha256, mask_algorithm::hmac_sha256}));
     EXPECT_EQ(c.mask_key_file, "/k");
     EXPECT_FALSE(c.pipeline.dead_letter_queue_url);
     EXPECT_FALSE(c.pipeline.drain);
@@ -118,7 +119,7 @@ void expect_every_flag(const run_config& c) {
     EXPECT_EQ(c.sqs.ca_bundle, "/etc/ssl/certs/ca-certificates.crt");
     EXPECT_EQ(c.pg, "postgresql://u@h/db");
     EXPECT_EQ(c.table, (table_name{"ingest", "logins_2"}));
-    EXPECT_EQ(c.mask, mask_algorithm::aes_siv);
+    EXPECT_EQ(c.mask, (mask::field_modes{mask_algorithm::aes_siv, mask_algorithm::aes_siv}));
     EXPECT_EQ(c.mask_key_file, "/etc/sqs2pg/key");
     EXPECT_EQ(c.pipeline.dead_letter_queue_url, "https://sqs.eu-west-1.amazonaws.com/1/dlq");
     EXPECT_TRUE(c.pipeline.drain);
@@ -227,7 +228,8 @@ TEST(Config, FlagsWinOverTheEnvironment) {
                env);
     EXPECT_EQ(c.pipeline.receivers, 2);
     EXPECT_FALSE(c.pipeline.drain);
-    EXPECT_EQ(c.mask, mask_algorithm::hmac_sha256);
+    EXPECT_EQ(c.mask,
+              (mask::field_modes{mask_algorithm::hmac_sha256, mask_algorithm::hmac_sha256}));
     EXPECT_EQ(c.sqs.region, "eu-west-3");
     EXPECT_EQ(c.pg, "host=flag");
 }
@@ -274,7 +276,7 @@ TEST(Config, WaitTimeFollowsDrain) {
 
 TEST(Config, ShaMaskNeedsNoKey) {
     const auto c = run_ok({"--queue-url=http://h/1/q", "--mask=sha256"});
-    EXPECT_EQ(c.mask, mask_algorithm::sha256);
+    EXPECT_EQ(c.mask, (mask::field_modes{mask_algorithm::sha256, mask_algorithm::sha256}));
     EXPECT_EQ(c.mask_key_file, "");
 }
 
@@ -517,12 +519,59 @@ TEST(ConfigErrors, MaskKeyRequiredForKeyedMasks) {
               "sqs2pg: --mask-key-file: must not be empty");
 }
 
+TEST(Config, EachColumnHasItsOwnMaskMode) {
+    using enum mask::mode;
+    EXPECT_EQ(run_ok(with_minimal({"--mask-ip", "ipcrypt-pfx"})).mask,
+              (mask::field_modes{ipcrypt_pfx, hmac_sha256}));
+    EXPECT_EQ(run_ok(with_minimal({"--mask=aes-siv", "--mask-ip=ipcrypt"})).mask,
+              (mask::field_modes{ipcrypt, aes_siv}));
+    EXPECT_EQ(run_ok(with_minimal({"--mask-device-id", "aes-siv", "--mask", "sha256"})).mask,
+              (mask::field_modes{sha256, aes_siv}));
+    EXPECT_EQ(run_ok(with_minimal({"--mask-ip=sha256", "--mask-device-id=hmac-sha256"})).mask,
+              (mask::field_modes{sha256, hmac_sha256}));
+    // From the environment, the column's own variable over SQS2PG_MASK.
+    EXPECT_EQ(
+        run_ok(minimal, env_of({{"SQS2PG_MASK", "aes-siv"}, {"SQS2PG_MASK_IP", "ipcrypt-pfx"}}))
+            .mask,
+        (mask::field_modes{ipcrypt_pfx, aes_siv}));
+    EXPECT_EQ(run_ok(minimal, env_of({{"SQS2PG_MASK_DEVICE_ID", "aes-siv"}})).mask,
+              (mask::field_modes{hmac_sha256, aes_siv}));
+    // A flag beats every variable: --mask on the command line overrides SQS2PG_MASK_IP.
+    EXPECT_EQ(
+        run_ok(with_minimal({"--mask=aes-siv"}), env_of({{"SQS2PG_MASK_IP", "ipcrypt"}})).mask,
+        (mask::field_modes{aes_siv, aes_siv}));
+    EXPECT_EQ(run_ok(with_minimal({"--mask-ip=ipcrypt"}), env_of({{"SQS2PG_MASK", "sha256"}})).mask,
+              (mask::field_modes{ipcrypt, sha256}));
+}
+
+TEST(ConfigErrors, IpcryptModesAreForIpOnly) {
+    EXPECT_EQ(error_of(with_minimal({"--mask=ipcrypt-pfx"})),
+              "sqs2pg: --mask: ipcrypt-pfx encrypts IP addresses, so it applies to ip only: use "
+              "--mask-ip ipcrypt-pfx (and --mask or --mask-device-id for device_id)");
+    EXPECT_EQ(error_of(with_minimal({"--mask-device-id", "ipcrypt"})),
+              "sqs2pg: --mask-device-id: ipcrypt encrypts IP addresses, so it applies to ip only: "
+              "choose it with --mask-ip; device_id takes hmac-sha256, aes-siv or sha256");
+    EXPECT_NE(error_of(minimal, env_of({{"SQS2PG_MASK", "ipcrypt"}})).find("SQS2PG_MASK: ipcrypt"),
+              std::string::npos);
+    EXPECT_EQ(error_of(with_minimal({"--mask-ip=pfx"})),
+              "sqs2pg: --mask-ip: must be one of hmac-sha256, aes-siv, sha256, ipcrypt, "
+              "ipcrypt-pfx (got 'pfx')");
+    // Any keyed column needs the key.
+    EXPECT_NE(error_of({"--queue-url=http://h/1/q", "--mask=sha256", "--mask-ip=ipcrypt-pfx"})
+                  .find("a key is required for ipcrypt-pfx masking"),
+              std::string::npos);
+    EXPECT_EQ(
+        run_ok({"--queue-url=http://h/1/q", "--mask-ip=sha256", "--mask-device-id=sha256"}).mask,
+        (mask::field_modes{mask::mode::sha256, mask::mode::sha256}));
+}
+
 TEST(Config, MaskKeyFromTheEnvironmentIsEnough) {
     const auto c =
         run_ok({"--queue-url=http://h/1/q"},
                env_of({{"SQS2PG_MASK_KEY",
                         "k1 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}}));
-    EXPECT_EQ(c.mask, mask_algorithm::hmac_sha256);
+    EXPECT_EQ(c.mask,
+              (mask::field_modes{mask_algorithm::hmac_sha256, mask_algorithm::hmac_sha256}));
     EXPECT_EQ(c.mask_key_file, "");
 }
 
@@ -596,7 +645,7 @@ TEST(Config, CommandWords) {
     EXPECT_FALSE(r->help);
 
     EXPECT_EQ(error_of({"start"}), "sqs2pg: unknown command 'start' (commands: run, keygen, "
-                                   "unmask, rejects; see sqs2pg --help)");
+                                   "unmask, rejects, rekey; see sqs2pg --help)");
     EXPECT_EQ(command_name(command::rejects), "rejects");
 }
 

@@ -162,6 +162,27 @@ TEST_F(UnmaskCommand, LinesOnStdinStayAlignedAndFailuresAreExplained) {
     EXPECT_NE(r.err.find("'k7'"), std::string::npos);
 }
 
+TEST_F(UnmaskCommand, AddressShapedValuesOfEitherIpcryptModeInOnePipe) {
+    // One column may hold every reversible format (e.g. after a change of --mask-ip): each
+    // value says how it was made, so one pipe unmasks them all, and a key id naming no key
+    // is reported with the key id whatever the separator.
+    auto keys = mask::parse_keyring(key_text_, "x");
+    ASSERT_TRUE(keys);
+    const mask::masker pfx(mask::field_modes{mask::mode::ipcrypt_pfx, mask::mode::aes_siv}, *keys);
+    const mask::masker det(mask::field_modes{mask::mode::ipcrypt, mask::mode::aes_siv}, *keys);
+    const std::string v4 = *pfx.mask(mask::field::ip, "203.0.113.9");
+    const std::string v6 = *pfx.mask(mask::field::ip, "2001:DB8::7");
+    const std::string d4 = *det.mask(mask::field::ip, "::ffff:203.0.113.9");
+    EXPECT_TRUE(v4.starts_with("k1:")) << v4;
+    EXPECT_TRUE(d4.starts_with("k1~")) << d4;
+    const std::string input = v4 + "\n" + v6 + "\n" + d4 + "\n" + ip_ + "\nk7~2001:db8::1\n";
+    const run_result r = unmask({}, key_text_, input);
+    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(r.out, "203.0.113.9\n2001:db8::7\n203.0.113.9\n203.0.113.9\n\n");
+    EXPECT_NE(r.err.find("value 5: "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("'k7'"), std::string::npos) << r.err;
+}
+
 TEST_F(UnmaskCommand, ControlCharactersAreEscapedUnlessRawIsAsked) {
     // A device_id is whatever the producer sent: a line break would shift every following
     // value, an escape sequence would drive the terminal.

@@ -226,7 +226,8 @@ TEST(NoKey, ExplicitSha256StartsWithAWarning) {
     captured_log log;
     auto r = make_masker(mode::sha256, nullptr);
     ASSERT_TRUE(r);
-    EXPECT_EQ(r->current_mode(), mode::sha256);
+    EXPECT_EQ(r->mode_of(field::ip), mode::sha256);
+    EXPECT_EQ(r->mode_of(field::device_id), mode::sha256);
     const std::string lines = log.text();
     EXPECT_NE(lines.find("\"level\":\"warn\""), std::string::npos);
     EXPECT_NE(lines.find("mask_mode_unkeyed"), std::string::npos);

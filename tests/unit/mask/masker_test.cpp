@@ -28,12 +28,18 @@ std::string masked(const masker& m, field f, std::string_view v) {
 }
 
 TEST(Modes, NamesRoundTrip) {
-    for (mode m : {mode::hmac_sha256, mode::aes_siv, mode::sha256})
+    for (mode m :
+         {mode::hmac_sha256, mode::aes_siv, mode::sha256, mode::ipcrypt, mode::ipcrypt_pfx})
         EXPECT_EQ(parse_mode(mode_name(m)), m);
+    EXPECT_EQ(mode_name(mode::ipcrypt), "ipcrypt");
+    EXPECT_EQ(mode_name(mode::ipcrypt_pfx), "ipcrypt-pfx");
     EXPECT_FALSE(parse_mode("md5"));
     EXPECT_FALSE(parse_mode("HMAC"));
+    EXPECT_FALSE(parse_mode("pfx"));
     EXPECT_EQ(hkdf_label(mode::hmac_sha256, field::ip), "sqs2pg/v1 mask hmac-sha256 ip");
     EXPECT_EQ(hkdf_label(mode::aes_siv, field::device_id), "sqs2pg/v1 mask aes-siv device_id");
+    EXPECT_EQ(hkdf_label(mode::ipcrypt, field::ip), "sqs2pg/v1 mask ipcrypt ip");
+    EXPECT_EQ(hkdf_label(mode::ipcrypt_pfx, field::ip), "sqs2pg/v1 mask ipcrypt-pfx ip");
 }
 
 TEST(HmacMode, KnownAnswersFromTheDocumentedDerivation) {

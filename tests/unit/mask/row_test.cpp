@@ -1,5 +1,5 @@
 // login -> login_row through each mode, the masked-length reject, and the 100 sample
-// messages end to end (99 rows, 1 reject).
+// messages end to end (99 rows, 1 reject) through every mode, ipcrypt ones for ip.
 #include <sqs2pg/mask/row.hpp>
 #include <sqs2pg/record/create_date.hpp>
 
@@ -57,6 +57,16 @@ TEST(ToRow, TooLongMaskedValueIsARejectNamingTheConfiguredKey) {
               (record::reject{record::reject_reason::empty_field, "ip"}));
 }
 
+TEST(ToRow, AnIpThatIsNotAnAddressUnderAnIpcryptModeIsARejectNamingTheKey) {
+    const masker m(field_modes{mode::ipcrypt_pfx, mode::aes_siv}, ring_k1());
+    record::login l = sample_login();
+    l.ip = "router.example";
+    const auto map = record::parse_field_map("ip=client.addr");
+    EXPECT_EQ(to_row(std::move(l), sys_days(2024y / May / 1), m, map).error(),
+              (record::reject{record::reject_reason::invalid_ip, "client.addr"}));
+    EXPECT_EQ(record::reject_code(record::reject_reason::invalid_ip), "invalid_ip");
+}
+
 TEST(SampleMessages, NinetyNineRowsAndOneReject) {
     const auto sample =
         boost::json::parse(test::read_file(test::data_path("sample_data.json"))).as_array();
@@ -65,6 +75,8 @@ TEST(SampleMessages, NinetyNineRowsAndOneReject) {
     const masker hmac(mode::hmac_sha256, keys);
     const masker siv(mode::aes_siv, keys);
     const masker sha(mode::sha256);
+    const masker pfx(field_modes{mode::ipcrypt_pfx, mode::aes_siv}, keys);
+    const masker det(field_modes{mode::ipcrypt, mode::hmac_sha256}, keys);
     const unmasker u(keys);
     // SentTimestamp of 2024-05-01T23:59:59.999Z: still May 1st in UTC.
     const auto date = record::create_date("1714607999999", system_clock::now());
@@ -82,16 +94,22 @@ TEST(SampleMessages, NinetyNineRowsAndOneReject) {
             continue;
         }
         const auto& obj = message.as_object();
-        for (const masker* m : {&hmac, &siv, &sha}) {
+        for (const masker* m : {&hmac, &siv, &sha, &pfx, &det}) {
             auto row = to_row(record::login(*login), date.date, *m);
             ASSERT_TRUE(row) << body;
             EXPECT_EQ(row->create_date, sys_days(2024y / May / 1));
             EXPECT_EQ(row->user_id, obj.at("user_id").as_string());
             EXPECT_LE(row->masked_ip.size(), record::max_masked_chars);
             EXPECT_LE(row->masked_device_id.size(), record::max_masked_chars);
-            if (m == &siv) {
+            if (m == &siv || m == &pfx) {
                 EXPECT_EQ(u.unmask(row->masked_ip)->value, obj.at("ip").as_string());
                 EXPECT_EQ(u.unmask(row->masked_device_id)->value, obj.at("device_id").as_string());
+            }
+            if (m == &pfx) { // the sample's ips are IPv4: so are their pfx values
+                EXPECT_NE(row->masked_ip.find('.'), std::string::npos) << row->masked_ip;
+            }
+            if (m == &det) {
+                EXPECT_EQ(u.unmask(row->masked_ip)->value, obj.at("ip").as_string());
             }
             if (m == &hmac)
                 masked_ips.insert(row->masked_ip);

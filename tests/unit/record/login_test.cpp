@@ -228,6 +228,7 @@ TEST(RejectCodes, AreStableAndRoundTrip) {
         {reject_reason::invalid_text, "invalid_text"},
         {reject_reason::empty_field, "empty_field"},
         {reject_reason::ambiguous_field, "ambiguous_field"},
+        {reject_reason::invalid_ip, "invalid_ip"},
     };
     int expected_value = 1;
     for (const auto& [reason, code] : codes) {

@@ -1,5 +1,6 @@
 // The key subcommands: `sqs2pg keygen` (a new keyring line) and `sqs2pg unmask`
-// (aes-siv values back to their originals, for key holders).
+// (reversible values - aes-siv, ipcrypt, ipcrypt-pfx - back to their originals, for key
+// holders).
 #pragma once
 
 #include <iosfwd>
@@ -16,12 +17,12 @@ namespace sqs2pg::app {
 /// failed (it is removed).
 int run_keygen(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 
-/// `sqs2pg unmask [--mask-key-file PATH] [VALUE...]`: prints the original of each aes-siv
-/// VALUE, one per line; without VALUEs it reads values from `in`, one per line (a blank
-/// line gives a blank line), so a column can be piped through. A value that cannot be unmasked
-/// prints an empty line (keeping lines aligned) and a reason on `err`. The keyring comes
-/// from --mask-key-file, else `env_key` (the SQS2PG_MASK_KEY value, nullopt if unset).
-/// Returns 0 when every value was unmasked, 1 when some were not, 2 for usage or keyring
+/// `sqs2pg unmask [--mask-key-file PATH] [VALUE...]`: prints the original of each reversible
+/// VALUE (aes-siv, ipcrypt, ipcrypt-pfx), one per line; without VALUEs it reads values from `in`,
+/// one per line (a blank line gives a blank line), so a column can be piped through. A value that
+/// cannot be unmasked prints an empty line (keeping lines aligned) and a reason on `err`. The
+/// keyring comes from --mask-key-file, else `env_key` (the SQS2PG_MASK_KEY value, nullopt if
+/// unset). Returns 0 when every value was unmasked, 1 when some were not, 2 for usage or keyring
 /// errors.
 int run_unmask(std::span<const std::string_view> args, std::optional<std::string_view> env_key,
                std::istream& in, std::ostream& out, std::ostream& err);

@@ -1,0 +1,722 @@
+// `sqs2pg rekey`: options and validation, then one pass over the table per column in
+// windows of heap blocks (pg::block_windows): read the window's values under an old key
+// id, move each to the active key (mask::rekeyer), rewrite them in statements of about
+// --batch-size rows. A one-line JSON summary on stdout, progress on a terminal's stderr.
+#include <sqs2pg/app/commands/rekey.hpp>
+#include <sqs2pg/app/run_options.hpp>
+#include <sqs2pg/base/crypto.hpp>
+#include <sqs2pg/base/text.hpp>
+#include <sqs2pg/mask/normalize.hpp>
+#include <sqs2pg/ops/progress.hpp>
+#include <sqs2pg/pg/connection.hpp>
+#include <sqs2pg/pg/error.hpp>
+#include <sqs2pg/pg/rekey.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <fmt/format.h>
+
+#include <array>
+#include <chrono>
+#include <csignal>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <set>
+
+namespace sqs2pg::app {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view g_select = "What to re-key";
+constexpr std::string_view g_mask = "Masking (as run has it)";
+constexpr std::string_view g_pg = "PostgreSQL";
+constexpr std::string_view g_ops = "Operations";
+
+// Both masked fields, in column order (a named array: an initializer list in a coroutine
+// trips GCC 12, docs/sqs.md).
+constexpr std::array<mask::field, 2> both_fields{mask::field::ip, mask::field::device_id};
+
+option_spec shared(std::string_view name, std::string_view group, std::string_view help = {},
+                   std::string_view default_text = {}) {
+    option_spec s = run_option(name);
+    s.group = group;
+    if (!help.empty())
+        s.help = help;
+    if (!default_text.empty())
+        s.default_text = default_text;
+    return s;
+}
+
+const std::vector<option_spec>& rekey_specs() {
+    static const std::string batch = fmt::format("{}", rekey_default_batch);
+    static const std::vector<option_spec> specs{
+        {"column",
+         "ip|device_id",
+         g_select,
+         "only this column (masked_ip or masked_device_id); ip,device_id for both",
+         "every column whose mode is reversible",
+         {}},
+        {"batch-size",
+         "N",
+         g_select,
+         "rows rewritten per statement (one short transaction), 1..100000",
+         batch,
+         {}},
+        {"dry-run", "", g_select, "count rows per key id and column; change nothing", "off", {}},
+        shared("mask", g_mask),
+        shared("mask-ip", g_mask),
+        shared("mask-device-id", g_mask),
+        shared("mask-key-file", g_mask,
+               "the keyring: the active key, and the old keys the values name"),
+        shared("pg", g_pg),
+        shared("table", g_pg),
+        shared("log-format", g_ops),
+        shared("log-level", g_ops, {}, "warn"),
+    };
+    return specs;
+}
+
+config_error usage(std::string_view what) {
+    return config_error{fmt::format("sqs2pg rekey: {} (see sqs2pg rekey --help)", what)};
+}
+
+pg::masked_column column_of(mask::field f) {
+    return f == mask::field::ip ? pg::masked_column::masked_ip
+                                : pg::masked_column::masked_device_id;
+}
+
+std::string_view column_text(mask::field f) {
+    return pg::column_name(column_of(f));
+}
+
+// Why a column in this mode is not re-keyed; "" when it can be.
+std::string one_way_reason(mask::field f, mask::mode m) {
+    if (mask::is_reversible(m))
+        return {};
+    return fmt::format("{} is {}: its values are one-way and cannot be re-keyed without the "
+                       "originals, which they do not hold (after a rotation only new rows use "
+                       "the new key)",
+                       column_text(f), mask::mode_name(m));
+}
+
+config_result<std::vector<mask::field>> get_columns(const parsed_options& o) {
+    std::vector<mask::field> out;
+    const auto* v = o.find("column");
+    if (v == nullptr)
+        return out;
+    std::string_view rest = v->value;
+    while (!rest.empty()) {
+        const auto comma = rest.find(',');
+        const std::string_view item = mask::trim_ascii(rest.substr(0, comma));
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+        mask::field f{};
+        if (item == "ip" || item == "masked_ip")
+            f = mask::field::ip;
+        else if (item == "device_id" || item == "masked_device_id")
+            f = mask::field::device_id;
+        else
+            return make_error(v->origin, fmt::format("must be ip, device_id or ip,device_id "
+                                                     "(got '{}')",
+                                                     show_value(v->value)));
+        if (std::find(out.begin(), out.end(), f) == out.end())
+            out.push_back(f);
+    }
+    if (out.empty())
+        return make_error(v->origin, "must be ip, device_id or ip,device_id");
+    return out;
+}
+
+// ---- the run ------------------------------------------------------------------------------
+
+pg::qualified_name qualified(const table_name& t) {
+    pg::qualified_name q;
+    if (!t.schema.empty())
+        q.schema = t.schema;
+    q.name = t.name;
+    return q;
+}
+
+std::string table_text(const table_name& t) {
+    return t.schema.empty() ? t.name : t.schema + "." + t.name;
+}
+
+std::string clean(std::string_view v) {
+    std::string out(v);
+    for (char& c : out) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f)
+            c = '?';
+    }
+    return out;
+}
+
+struct column_result {
+    mask::field field{};
+    std::uint64_t rows_rekeyed = 0;
+    std::uint64_t values_rekeyed = 0;
+    std::map<std::string, std::uint64_t> rows_by_mode;
+    std::uint64_t rows_failed = 0;
+    std::map<std::string, std::uint64_t> failures;   ///< rows by failure_code()
+    std::map<std::string, std::string> failure_text; ///< failure_code() -> the sentence
+    std::set<std::string> unknown_keys;              ///< key ids not in the keyring
+    std::uint64_t blocks = 0;                        ///< blocks scanned
+    bool finished = false;                           ///< the pass reached the table's end
+};
+
+struct run_context {
+    const rekey_request& req;
+    const environment& env;
+    const mask::keyring& keys;
+    const rekey_hooks& hooks;
+    std::ostream& out;
+    std::ostream& err;
+    bool stop_requested = false;
+    std::uint64_t statements = 0;
+
+    void say(std::string_view what) const { err << "sqs2pg rekey: " << what << '\n' << std::flush; }
+};
+
+// One line about a failed statement: the SQLSTATE in words where pg names it (never the
+// server's text, which can quote row data).
+std::string pg_failure(const pg::connection& conn, const table_name& t,
+                       boost::system::error_code ec) {
+    const std::string& state = conn.last_sqlstate();
+    switch (const auto problem = pg::object_problem_of(state)) {
+    case pg::object_problem::missing:
+        return fmt::format("PostgreSQL: {} or one of its columns {} (is --table the table run "
+                           "writes?)",
+                           qualified(t).quoted(), pg::describe(problem));
+    case pg::object_problem::permission_denied:
+        return fmt::format("PostgreSQL: {} on {} (SQLSTATE {})", pg::describe(problem),
+                           qualified(t).quoted(), state);
+    case pg::object_problem::other:
+        break;
+    }
+    if (state == "42703")
+        return fmt::format("PostgreSQL: {} has no such column (is --table the table run writes?)",
+                           qualified(t).quoted());
+    if (!state.empty())
+        return fmt::format("PostgreSQL: {} (SQLSTATE {})", ec.message(), state);
+    return fmt::format("PostgreSQL: {}", ec.message());
+}
+
+asio::awaitable<bool> async_open(run_context& c, pg::connection& conn) {
+    pg::connect_options opts;
+    opts.conninfo = c.req.conninfo;
+    auto r = co_await conn.async_connect(std::move(opts));
+    if (!r) {
+        c.say(fmt::format("cannot connect to PostgreSQL: {}", conn.error_detail().empty()
+                                                                  ? r.error().message()
+                                                                  : clean(conn.error_detail())));
+        co_return false;
+    }
+    // Each statement is its own transaction of about --batch-size rows. A lock held elsewhere
+    // (a migration's ALTER TABLE) must not leave it waiting: it gives up after 10 s and says
+    // so, and a rerun continues. The name shows in pg_stat_activity.
+    auto set = co_await conn.async_query("SET statement_timeout = '120s'; SET lock_timeout = "
+                                         "'10s'; SET application_name = 'sqs2pg rekey'");
+    if (!set) {
+        c.say(fmt::format("PostgreSQL: {}", set.error().message()));
+        co_return false;
+    }
+    co_return true;
+}
+
+// The progress line on a terminal: redrawn at most every 200 ms.
+class progress_line {
+public:
+    progress_line(std::ostream& err, bool enabled)
+        : err_(err)
+        , enabled_(enabled) {}
+
+    void update(std::string_view column, std::uint64_t block, std::uint64_t blocks,
+                std::uint64_t rows, bool force = false) {
+        if (!enabled_)
+            return;
+        const auto now = std::chrono::steady_clock::now();
+        if (!force && last_ && now - *last_ < std::chrono::milliseconds(200))
+            return;
+        last_ = now;
+        const std::uint64_t shown = std::min(block, blocks);
+        const auto pct = blocks == 0 ? 100 : shown * 100 / blocks;
+        std::string line = fmt::format("rekey {}: block {} / {} ({}%)  {} rows moved", column,
+                                       ops::format_count(shown), ops::format_count(blocks), pct,
+                                       ops::format_count(rows));
+        const std::size_t width = std::max(line.size(), drawn_);
+        line.resize(width, ' ');
+        err_ << '\r' << line << std::flush;
+        drawn_ = line.size();
+    }
+
+    void finish() {
+        if (enabled_ && drawn_ > 0)
+            err_ << '\n' << std::flush;
+        drawn_ = 0;
+        last_.reset();
+    }
+
+private:
+    std::ostream& err_;
+    bool enabled_;
+    std::optional<std::chrono::steady_clock::time_point> last_;
+    std::size_t drawn_ = 0;
+};
+
+std::string joined(const std::set<std::string>& items) {
+    std::string out;
+    for (const auto& i : items)
+        out += (out.empty() ? "" : ", ") + clean(i);
+    return out;
+}
+
+// The summary's name for why a value could not be moved.
+std::string_view failure_code(boost::system::error_code ec) {
+    if (ec == mask::errc::key_unknown_id)
+        return "key_not_in_keyring";
+    if (ec == mask::errc::authentication_failed)
+        return "does_not_authenticate";
+    if (ec == mask::errc::wrong_field)
+        return "other_field";
+    if (ec == mask::errc::too_long)
+        return "too_long_for_active_key_id";
+    if (ec == mask::errc::not_reversible)
+        return "one_way";
+    return "malformed";
+}
+
+// The key id `value` names ("" if none), for messages.
+std::string key_id_of(std::string_view value) {
+    const auto f = mask::read_masked_format(value);
+    return f ? std::string(f->key_id) : std::string();
+}
+
+// Moves the values of one window in statements of about --batch-size rows. Returns false
+// when PostgreSQL failed or a stop was asked for.
+asio::awaitable<bool> async_rewrite_window(run_context& c, pg::connection& conn,
+                                           const mask::rekeyer& rk, pg::block_windows::window w,
+                                           const std::vector<pg::candidate>& found,
+                                           column_result& r) {
+    const pg::qualified_name table = qualified(c.req.table);
+    const pg::masked_column col = column_of(rk.target());
+    std::vector<std::string> olds;
+    std::vector<std::string> news;
+    std::map<std::string, std::uint64_t> pending_by_mode;
+    std::int64_t expected = 0;
+    std::size_t next = 0;
+    while (next < found.size() || !olds.empty()) {
+        // Fill one statement: values until their rows reach the batch size.
+        while (next < found.size() && expected < static_cast<std::int64_t>(c.req.batch_rows)) {
+            const pg::candidate& v = found[next++];
+            auto moved = rk.rekey(v.value);
+            if (!moved) {
+                const std::string code(failure_code(moved.error()));
+                r.rows_failed += static_cast<std::uint64_t>(v.rows);
+                r.failures[code] += static_cast<std::uint64_t>(v.rows);
+                r.failure_text[code] = moved.error().message();
+                if (moved.error() == mask::errc::key_unknown_id)
+                    r.unknown_keys.insert(key_id_of(v.value));
+                continue;
+            }
+            if (!*moved)
+                continue; // under the active key already (written meanwhile)
+            const auto format = mask::read_masked_format(v.value);
+            pending_by_mode[std::string(mask::mode_name(format->masked_with))] +=
+                static_cast<std::uint64_t>(v.rows);
+            olds.push_back(v.value);
+            news.push_back(std::move(**moved));
+            expected += v.rows;
+        }
+        if (olds.empty())
+            break;
+        auto changed = co_await pg::async_rewrite(conn, table, col, w, olds, news);
+        if (!changed) {
+            c.say(fmt::format("{}: {}", column_text(rk.target()),
+                              pg_failure(conn, c.req.table, changed.error())));
+            co_return false;
+        }
+        ++c.statements;
+        r.rows_rekeyed += static_cast<std::uint64_t>(*changed);
+        r.values_rekeyed += olds.size();
+        for (const auto& [m, n] : pending_by_mode)
+            r.rows_by_mode[m] += n;
+        pending_by_mode.clear();
+        for (auto& n : news)
+            base::cleanse(n);
+        olds.clear();
+        news.clear();
+        expected = 0;
+        if (c.hooks.after_batch && !c.hooks.after_batch(column_text(rk.target()), r.rows_rekeyed))
+            c.stop_requested = true;
+        if (c.stop_requested)
+            co_return false;
+    }
+    co_return true;
+}
+
+// One pass over the table for one column. Returns false when it stopped early.
+asio::awaitable<bool> async_rekey_column(run_context& c, pg::connection& conn, column_result& r) {
+    const pg::qualified_name table = qualified(c.req.table);
+    const pg::masked_column col = column_of(r.field);
+    const mask::rekeyer rk(c.keys, r.field);
+    auto size = co_await pg::async_table_blocks(conn, table);
+    if (!size) {
+        c.say(pg_failure(conn, c.req.table, size.error()));
+        co_return false;
+    }
+    std::uint64_t blocks = *size;
+    pg::block_windows windows(c.req.batch_rows);
+    progress_line progress(c.err, c.env.stderr_is_tty);
+    for (;;) {
+        if (c.stop_requested)
+            break;
+        pg::block_windows::window w = windows.next();
+        if (w.lo >= blocks) {
+            // `run` may have added blocks meanwhile: their rows are under the active key if
+            // it was restarted with it, but look rather than assume.
+            auto now = co_await pg::async_table_blocks(conn, table);
+            if (!now) {
+                c.say(pg_failure(conn, c.req.table, now.error()));
+                co_return false;
+            }
+            if (*now <= blocks || w.lo >= pg::max_blocks) {
+                r.finished = true;
+                break;
+            }
+            blocks = *now;
+            continue;
+        }
+        auto found = co_await pg::async_candidates(conn, table, col, w, rk.active_key_id());
+        if (!found) {
+            c.say(fmt::format("{}: {}", column_text(r.field),
+                              pg_failure(conn, c.req.table, found.error())));
+            co_return false;
+        }
+        ++c.statements;
+        std::uint64_t rows = 0;
+        for (const auto& v : *found)
+            rows += static_cast<std::uint64_t>(v.rows);
+        if (!windows.fits(rows))
+            continue; // narrower, same start
+        if (!co_await async_rewrite_window(c, conn, rk, w, *found, r))
+            break;
+        windows.done(rows);
+        r.blocks = windows.position();
+        progress.update(column_text(r.field), windows.position(), blocks, r.rows_rekeyed);
+    }
+    progress.update(column_text(r.field), windows.position(), blocks, r.rows_rekeyed, true);
+    progress.finish();
+    co_return r.finished;
+}
+
+json::object column_json(const column_result& r, mask::mode configured) {
+    json::object o;
+    o["mode"] = mask::mode_name(configured);
+    o["rows_rekeyed"] = r.rows_rekeyed;
+    o["values_rekeyed"] = r.values_rekeyed;
+    json::object by_mode;
+    for (const auto& [m, n] : r.rows_by_mode)
+        by_mode[m] = n;
+    o["rows_rekeyed_by_mode"] = std::move(by_mode);
+    o["rows_failed"] = r.rows_failed;
+    json::object failures;
+    for (const auto& [why, n] : r.failures)
+        failures[why] = n;
+    o["failures"] = std::move(failures);
+    json::array unknown;
+    for (const auto& k : r.unknown_keys)
+        unknown.emplace_back(k);
+    o["keys_not_in_keyring"] = std::move(unknown);
+    o["blocks_scanned"] = r.blocks;
+    o["complete"] = r.finished;
+    return o;
+}
+
+asio::awaitable<int> async_dry_run(run_context& c, pg::connection& conn,
+                                   const std::vector<mask::field>& fields, json::object& summary) {
+    const pg::qualified_name table = qualified(c.req.table);
+    const std::string& active = c.keys.active().id();
+    json::object columns;
+    for (const mask::field f : fields) {
+        auto census = co_await pg::async_census(conn, table, column_of(f));
+        if (!census) {
+            c.say(pg_failure(conn, c.req.table, census.error()));
+            co_return 1;
+        }
+        std::map<std::string, std::uint64_t> by_key;
+        std::map<std::string, std::uint64_t> by_format;
+        std::set<std::string> unknown;
+        std::uint64_t to_rekey = 0;
+        for (const auto& row : *census) {
+            const auto n = static_cast<std::uint64_t>(row.rows);
+            by_format[row.format] += n;
+            if (!row.key_id)
+                continue;
+            by_key[*row.key_id] += n;
+            if (*row.key_id != active)
+                to_rekey += n;
+            if (c.keys.find(*row.key_id) == nullptr)
+                unknown.insert(*row.key_id);
+        }
+        json::object o;
+        o["mode"] = mask::mode_name(c.req.modes.of(f));
+        json::object keys_json;
+        for (const auto& [k, n] : by_key)
+            keys_json[k] = n;
+        o["rows_by_key"] = std::move(keys_json);
+        json::object formats_json;
+        for (const auto& [k, n] : by_format)
+            formats_json[k] = n;
+        o["rows_by_format"] = std::move(formats_json);
+        o["to_rekey"] = to_rekey;
+        json::array unknown_json;
+        for (const auto& k : unknown)
+            unknown_json.emplace_back(k);
+        o["keys_not_in_keyring"] = std::move(unknown_json);
+        std::string line =
+            fmt::format("{} ({}): {} rows under an old key id", column_text(f),
+                        mask::mode_name(c.req.modes.of(f)), ops::format_count(to_rekey));
+        for (const auto& [k, n] : by_key)
+            line += fmt::format("; {} {}", clean(k), ops::format_count(n));
+        c.say(line);
+        if (!unknown.empty())
+            c.say(fmt::format("{}: key ids not in the keyring: {} (their rows cannot be moved "
+                              "until their key is added)",
+                              column_text(f), joined(unknown)));
+        columns[column_text(f)] = std::move(o);
+    }
+    summary["columns"] = std::move(columns);
+    co_return 0;
+}
+
+asio::awaitable<int> async_rekey(run_context& c, json::object& summary) {
+    std::vector<mask::field> fields = c.req.columns;
+    std::vector<std::pair<mask::field, std::string>> skipped;
+    if (fields.empty()) {
+        for (const mask::field f : both_fields) {
+            std::string why = one_way_reason(f, c.req.modes.of(f));
+            if (why.empty())
+                fields.push_back(f);
+            else
+                skipped.emplace_back(f, std::move(why));
+        }
+    }
+    pg::connection conn(co_await asio::this_coro::executor);
+    if (!co_await async_open(c, conn))
+        co_return 1;
+    if (c.req.dry_run)
+        co_return co_await async_dry_run(c, conn, fields, summary);
+
+    for (const auto& [f, why] : skipped)
+        c.say(fmt::format("skipped: {}", why));
+    json::object columns;
+    int status = 0;
+    for (const mask::field f : fields) {
+        column_result r;
+        r.field = f;
+        const bool complete = co_await async_rekey_column(c, conn, r);
+        std::string line = fmt::format("{}: {} rows moved to key '{}'", column_text(f),
+                                       ops::format_count(r.rows_rekeyed), c.keys.active().id());
+        if (r.rows_failed > 0) {
+            line += fmt::format(", {} rows not", ops::format_count(r.rows_failed));
+            status = 1;
+        }
+        c.say(line);
+        if (!r.unknown_keys.empty())
+            c.say(fmt::format("{}: rows under key ids not in the keyring ({}) were left as they "
+                              "are; add those keys to the keyring (the old lines of the key "
+                              "file) and run again",
+                              column_text(f), joined(r.unknown_keys)));
+        for (const auto& [code, n] : r.failures)
+            if (code != "key_not_in_keyring")
+                c.say(fmt::format("{}: {} rows left as they are: {}", column_text(f),
+                                  ops::format_count(n), r.failure_text[code]));
+        columns[column_text(f)] = column_json(r, c.req.modes.of(f));
+        if (!complete) {
+            status = 1;
+            c.say(c.stop_requested
+                      ? "stopped on request; run again to continue (values already moved are "
+                        "skipped)"
+                      : "stopped; run again to continue (values already moved are skipped)");
+            break;
+        }
+    }
+    for (const auto& [f, why] : skipped) {
+        json::object o;
+        o["mode"] = mask::mode_name(c.req.modes.of(f));
+        o["skipped"] = why;
+        columns[column_text(f)] = std::move(o);
+    }
+    summary["columns"] = std::move(columns);
+    summary["statements"] = c.statements;
+    co_return status;
+}
+
+} // namespace
+
+config_result<rekey_request> parse_rekey_args(std::span<const std::string> args,
+                                              const environment& env) {
+    rekey_request r;
+    SQS2PG_TRY(o, parse_options(rekey_specs(), args, env));
+    if (o.help) {
+        r.help = true;
+        return r;
+    }
+    if (o.version)
+        return usage("--version is not an option here (sqs2pg --version prints the version)");
+    if (!o.positionals.empty())
+        return usage(fmt::format("unexpected argument '{}': rekey takes only options",
+                                 show_value(o.positionals.front())));
+
+    SQS2PG_TRY(conninfo, get_conninfo(o));
+    r.conninfo = std::move(conninfo);
+    SQS2PG_TRY(table, get_table(o));
+    if (table)
+        r.table = std::move(*table);
+    r.log_format = env.stderr_is_tty ? ops::log_format::text : ops::log_format::json;
+    SQS2PG_TRY(log_format, get_choice(o, "log-format", {"json", "text"}));
+    if (log_format)
+        r.log_format = *log_format == "text" ? ops::log_format::text : ops::log_format::json;
+    SQS2PG_TRY(log_level, get_choice(o, "log-level", {"debug", "info", "warn", "error"}));
+    if (log_level)
+        ops::parse_level(*log_level, r.log_level);
+
+    SQS2PG_TRY(modes, get_mask_modes(o));
+    r.modes = modes;
+    SQS2PG_TRY(columns, get_columns(o));
+    r.columns = std::move(columns);
+    for (mask::field f : r.columns) {
+        const std::string why = one_way_reason(f, r.modes.of(f));
+        if (!why.empty())
+            return make_error(o.find("column")->origin,
+                              fmt::format("{}; set --mask-{} as run has it if that is not the "
+                                          "mode",
+                                          why, f == mask::field::ip ? "ip" : "device-id"));
+    }
+    if (r.columns.empty() && !mask::is_reversible(r.modes.ip) &&
+        !mask::is_reversible(r.modes.device_id))
+        return config_error{fmt::format(
+            "sqs2pg rekey: nothing to re-key: masked_ip is {} and masked_device_id is {}; one-way "
+            "values cannot be re-keyed without the originals, which they do not hold. Only "
+            "aes-siv, ipcrypt and ipcrypt-pfx columns can: give --mask-ip / --mask-device-id (or "
+            "--mask) as run has them",
+            mask::mode_name(r.modes.ip), mask::mode_name(r.modes.device_id))};
+
+    SQS2PG_TRY(batch, get_int(o, "batch-size", 1, rekey_max_batch));
+    if (batch)
+        r.batch_rows = static_cast<std::size_t>(*batch);
+    SQS2PG_TRY(dry_run, get_bool(o, "dry-run"));
+    r.dry_run = dry_run.value_or(false);
+
+    SQS2PG_TRY(key_file, get_string(o, "mask-key-file"));
+    r.keys.key_file = std::move(key_file);
+    if (auto k = env.get("SQS2PG_MASK_KEY"))
+        r.keys.env_value = std::string(*k);
+    if (!r.keys.key_file && !r.keys.env_value)
+        return usage("pass the keyring with --mask-key-file PATH (or SQS2PG_MASK_KEY_FILE, or "
+                     "SQS2PG_MASK_KEY with its text): its active key, and the old keys the "
+                     "values name");
+    return r;
+}
+
+std::string rekey_help() {
+    std::string out =
+        "usage: sqs2pg rekey [--dry-run] [--column ip|device_id] [OPTIONS]\n"
+        "\n"
+        "After a key rotation (a new active key in the keyring), rewrites the reversible\n"
+        "masked values (aes-siv, ipcrypt, ipcrypt-pfx) still under an old key id so that\n"
+        "they are under the active key, each in its own mode. Restart run with the new\n"
+        "keyring first: then only old rows need it. Safe while run writes: each statement\n"
+        "rewrites about --batch-size rows and commits; nothing is locked for longer. A\n"
+        "rerun continues where an interrupted one stopped: rows already under the active\n"
+        "key are skipped. Ctrl-C stops after the statement in flight. hmac-sha256 and\n"
+        "sha256 columns are refused: their values are one-way and cannot be re-keyed\n"
+        "without the originals. --dry-run counts each column's rows per key id.\n"
+        "A one-line JSON summary goes to stdout.\n";
+    out += format_options_help(rekey_specs());
+    out += "\nExit status: 0 every value moved (or counted), 1 some could not be (their key\n"
+           "is not in the keyring, or they do not open), interrupted, or PostgreSQL failed:\n"
+           "run again; 2 bad usage or configuration (nothing was done).\n";
+    return out;
+}
+
+int run_rekey(std::span<const std::string> args, const environment& env, std::ostream& out,
+              std::ostream& err, const rekey_hooks& hooks) {
+    auto req = parse_rekey_args(args, env);
+    if (!req) {
+        err << req.error().message << '\n';
+        return 2;
+    }
+    if (req->help) {
+        out << rekey_help() << std::flush;
+        return 0;
+    }
+    ops::configure_logging(req->log_level, req->log_format);
+    auto keys = mask::load_keyring(req->keys);
+    if (!keys) {
+        err << "sqs2pg rekey: " << keys.error().message << '\n';
+        return 2;
+    }
+    const mask::keyring& ring = **keys; // parse_rekey_args made sure a source is set
+
+    const auto started = std::chrono::steady_clock::now();
+    run_context c{*req, env, ring, hooks, out, err};
+    json::object summary;
+    summary["command"] = "rekey";
+    summary["table"] = table_text(req->table);
+    summary["active_key"] = ring.active().id();
+    summary["dry_run"] = req->dry_run;
+
+    asio::io_context io;
+    int status = 1;
+    std::optional<std::string> failure;
+    bool done = false;
+    asio::co_spawn(io, async_rekey(c, summary), [&](std::exception_ptr e, int s) {
+        if (e) {
+            failure = base::exception_text(e);
+            ops::log(ops::level::error, "rekey.failed", {{"error", *failure}});
+        }
+        status = s;
+        done = true;
+        io.stop();
+    });
+    // The first Ctrl-C (or SIGTERM) stops after the statement in flight; the second at
+    // once (the server rolls that statement back).
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    bool interrupted = false;
+    signals.async_wait([&](boost::system::error_code ec, int) {
+        if (ec)
+            return;
+        c.stop_requested = true;
+        c.say("stopping after the statement in flight (again to stop at once)");
+        signals.async_wait([&](boost::system::error_code ec2, int) {
+            if (ec2)
+                return;
+            interrupted = true;
+            io.stop();
+        });
+    });
+    io.run();
+    if (failure) {
+        c.say(fmt::format("failed: {}", *failure));
+        status = 1;
+    } else if (interrupted || !done) {
+        c.say("interrupted: the statement in flight was rolled back; run again to continue");
+        status = 1;
+    }
+    summary["complete"] = status == 0;
+    summary["interrupted"] = c.stop_requested || interrupted;
+    summary["seconds"] =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    out << json::serialize(summary) << '\n' << std::flush;
+    return status;
+}
+
+} // namespace sqs2pg::app
