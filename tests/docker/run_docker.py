@@ -292,12 +292,10 @@ def main():
               f"build {figures['build_s']:.0f} s, base image {figures['base_s']:.0f} s, "
               f"drain {figures['drain_s']:.1f} s, suite {total:.0f} s", flush=True)
     finally:
-        for name in (f"sqs2pg-drain-{suffix}",):
-            engine.docker("rm", "-f", name, check=False) if engine.started else None
         if engine.started:
+            engine.docker("rm", "-f", f"sqs2pg-drain-{suffix}", check=False)
             engine.docker("rmi", "-f", tag, check=False)
-            engine.docker("image", "prune", "-f", check=False)
-        engine.stop()
+        engine.stop()  # and with it the engine's data root: the base and build-stage images
         if queue_url:
             try:
                 sqs_call(endpoint, queue_url, "Action=DeleteQueue", key, secret, region)
