@@ -163,7 +163,7 @@ def main():
         rev = run(["git", "-C", ROOT, "describe", "--always", "--dirty", "--tags"], check=False)
         revision = rev.stdout.strip() if rev.returncode == 0 and rev.stdout.strip() else f"test-{suffix}"
         t = time.monotonic()
-        p = engine.docker("build", "--network", "host", "--force-rm", "-f", "compose/Dockerfile",
+        p = engine.docker("build", "--network", "host", "--force-rm", "-f", os.path.join(ROOT, "compose", "Dockerfile"),
                           "--build-arg", f"SQS2PG_REVISION={revision}", "-t", tag, ROOT,
                           check=False, timeout=1500)
         figures["build_s"] = time.monotonic() - t
