@@ -366,6 +366,13 @@ check(ecs_ports == [int(port or 0)], f"task-definition.json: portMappings {ecs_p
 
 psc, csc = pod.get("securityContext", {}), container.get("securityContext", {})
 check(psc.get("runAsNonRoot") is True and psc.get("runAsUser", 0) != 0, "pod: runAsNonRoot with a non-root uid")
+# The uid the recipe runs as is the image's own user (compose/Dockerfile USER), so files
+# the image owns (its home) stay writable and the Secret's fsGroup matches.
+image_user = re.search(r"^USER\s+(\d+):(\d+)\s*$", read("compose", "Dockerfile"), re.M)
+check(image_user is not None, "compose/Dockerfile: a numeric USER uid:gid")
+if image_user:
+    check(str(psc.get("runAsUser")) == image_user.group(1),
+          f"pod: runAsUser is the image's uid {image_user.group(1)}")
 check("fsGroup" not in psc, "pod: no fsGroup (it would make a mounted key file group-readable)")
 check(csc.get("allowPrivilegeEscalation") is False, "container: allowPrivilegeEscalation false")
 check(csc.get("readOnlyRootFilesystem") is True, "container: readOnlyRootFilesystem")
@@ -400,6 +407,9 @@ check(int(taskdef.get("memory", "0")) >= ecs_container.get("memory", 0), "ECS ta
 
 check(ecs_container.get("readonlyRootFilesystem") is True, "task-definition.json: readonlyRootFilesystem")
 check(str(ecs_container.get("user", "")).split(":")[0] not in ("", "0", "root"), "task-definition.json: a non-root user")
+if image_user:
+    check(str(ecs_container.get("user", "")) == f"{image_user.group(1)}:{image_user.group(2)}",
+          "task-definition.json: user is the image's uid:gid")
 check("healthCheck" not in ecs_container or "CMD-SHELL" not in ecs_container["healthCheck"].get("command", []),
       "task-definition.json: no CMD-SHELL health check: the image has no shell")
 check(ecs_container.get("logConfiguration", {}).get("logDriver") in ("awslogs", "awsfirelens"),

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 
 namespace sqs2pg::e2e {
 namespace {
@@ -161,6 +162,10 @@ TEST_F(command_line, HelpAndVersionAnswerEvenWithBadArguments) {
     EXPECT_TRUE(version.status.exited_with(0)) << version.status.describe();
     EXPECT_TRUE(version.out.starts_with("sqs2pg ")) << version.out;
     EXPECT_EQ(lines_of(version.out).size(), 1u) << version.out;
+    // "sqs2pg VERSION (REVISION)": the revision is filled in (git describe, the revision
+    // option, or 'unknown'), never left empty.
+    static const std::regex version_line(R"(sqs2pg [0-9]+\.[0-9]+\.[0-9]+ \([^()\s]+\)\n?)");
+    EXPECT_TRUE(std::regex_match(version.out, version_line)) << version.out;
 }
 
 TEST_F(command_line, KeygenWritesAKeyringThatLoads) {
