@@ -227,12 +227,20 @@ class PostgresCpu:
 
 
 class Runner:
-    def __init__(self, args):
+    def __init__(self, args, results=None):
         self.args = args
-        os.makedirs(os.path.join(BENCH, "results"), exist_ok=True)
-        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        self.out = os.path.join(BENCH, "results", f"{stamp}{'-smoke' if args.smoke else ''}.jsonl")
         self.rows = []
+        if results:  # an earlier run's lines, to print its table again
+            self.out = results
+            with open(results, encoding="utf-8") as f:
+                self.rows = [json.loads(ln) for ln in f if ln.strip()]
+        else:
+            os.makedirs(os.path.join(BENCH, "results"), exist_ok=True)
+            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+            self.out = os.path.join(BENCH, "results", f"{stamp}{'-smoke' if args.smoke else ''}.jsonl")
+        self.started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+        self.load0 = loadavg()
+        self.commit = git_commit()
 
     def load(self, emu, count, protocol):
         name = f"bench-{uuid.uuid4().hex[:10]}"
@@ -389,7 +397,9 @@ class Runner:
             script = "batched_pipeline.py" if kind == "batched" else "original_pipeline.py"
             cmd = [py, os.path.join(BENCH, "baseline", script), "--queue-url", url, "--pg", pg]
         meta = {"set": "compare", "emulator": emu.name, "tool": tool, "kind": kind, "protocol": wire,
-                "pollers": pollers, "loaded": count}
+                "pollers": pollers, "loaded": count, "loadavg_before": loadavg(),
+                "session": {"started_utc": self.started, "commit": self.commit, "cores": os.cpu_count(),
+                            "loadavg_at_start": self.load0}}
         if kind != "ceiling":
             pgcpu.start()
         row = self.measure(f"compare {emu.name} {tool}", cmd, emu.env, meta)
@@ -408,35 +418,56 @@ class Runner:
         self.save(row)
 
     def compare_table(self):
-        """The compare set's table: per emulator, one line per run."""
+        """The compare set's table: per emulator, one line per run; Markdown with
+        --markdown (the form docs/performance.md quotes)."""
         def fmt(v, spec):
             return "-" if v is None else format(v, spec)
-        head = (f"{'emulator':14} {'tool':34} {'wire':5} {'poll':>4} {'msgs':>6} {'cpu us/msg':>10} "
-                f"{'rss MiB':>7} {'msgs/s':>7} {'wall/s':>7} {'pg us/row':>9} {'pg all':>7}")
-        print(head)
-        for r in self.rows:
-            if r.get("set") != "compare":
-                continue
+        md = self.args.markdown
+        rows = [r for r in self.rows if r.get("set") == "compare"]
+        session = (rows[0].get("session") if rows else None) or (
+            {"started_utc": "?", "commit": "?", "cores": "?", "loadavg_at_start": "?"} if self.args.table_from else
+            {"started_utc": self.started, "commit": self.commit, "cores": os.cpu_count(),
+             "loadavg_at_start": self.load0})
+        if md:
+            print(f"Measured {session['started_utc']} UTC at commit `{session['commit']}` on {session['cores']} "
+                  f"cores, load average {session['loadavg_at_start']} at the start.\n")
+            print("| emulator | tool | wire | receivers | messages | CPU µs/msg | peak RSS MiB | msgs/s (own) "
+                  "| msgs/s (wall) | Postgres CPU µs/row | Postgres all µs/row |")
+            print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        else:
+            print(f"{'emulator':14} {'tool':34} {'wire':5} {'poll':>4} {'msgs':>6} {'cpu us/msg':>10} "
+                  f"{'rss MiB':>7} {'msgs/s':>7} {'wall/s':>7} {'pg us/row':>9} {'pg all':>7}")
+        for r in rows:
             m = r["measure"]
             c = m.get("child") or {}
             pgc = r.get("postgres_cpu") or {}
-            print(f"{r['emulator']:14} {r['tool']:34} {r['protocol']:5} {r['pollers']:>4} "
-                  f"{fmt(m.get('messages'), 'd'):>6} {fmt(m.get('cpu_us_per_msg'), '.1f'):>10} "
-                  f"{(m.get('peak_rss_kb') or 0) / 1024:>7.1f} {fmt(c.get('msgs_per_sec'), '.0f'):>7} "
-                  f"{fmt(m.get('msgs_per_sec'), '.0f'):>7} {fmt(pgc.get('backends_us_per_row'), '.1f'):>9} "
-                  f"{fmt(pgc.get('all_us_per_row'), '.1f'):>7}")
+            cells = [r["emulator"], r["tool"], r["protocol"], str(r["pollers"]), fmt(m.get("messages"), ",d"),
+                     fmt(m.get("cpu_us_per_msg"), ",.1f"), f"{(m.get('peak_rss_kb') or 0) / 1024:.1f}",
+                     fmt(c.get("msgs_per_sec"), ",.0f"), fmt(m.get("msgs_per_sec"), ",.0f"),
+                     fmt(pgc.get("backends_us_per_row"), ".1f"), fmt(pgc.get("all_us_per_row"), ".1f")]
+            if m.get("exit_code") != 0:
+                cells[1] += f" (exit {m.get('exit_code')})"
+            if md:
+                print("| " + " | ".join(cells) + " |")
+            else:
+                widths = (14, 34, 5, -4, -6, -10, -7, -7, -7, -9, -7)
+                print(" ".join(f"{v:<{w}}" if w > 0 else f"{v:>{-w}}" for v, w in zip(cells, widths)))
         sq = [r for r in self.rows if r.get("kind") == "sqs2pg" and r["measure"].get("cpu_us_per_msg")]
         for emu in sorted({r["emulator"] for r in sq}):
             for name in sorted({r["tool"] for r in sq if r["emulator"] == emu}):
                 rs = [r for r in sq if r["emulator"] == emu and r["tool"] == name]
                 if len(rs) > 1:
                     med = lambda f: statistics.median(f(r) for r in rs)  # noqa: E731
-                    print(f"{emu} {name}: median of {len(rs)}: "
+                    print(f"{'' if not md else chr(10)}{emu} {name}: median of {len(rs)}: "
                           f"{med(lambda r: r['measure']['cpu_us_per_msg']):.1f} us/msg, "
+                          f"{med(lambda r: (r['measure'].get('peak_rss_kb') or 0) / 1024):.1f} MiB, "
                           f"{med(lambda r: (r['measure'].get('child') or {}).get('msgs_per_sec') or 0):.0f} msgs/s, "
                           f"{med(lambda r: r['measure']['msgs_per_sec']):.0f} wall msgs/s, "
                           f"{med(lambda r: (r.get('postgres_cpu') or {}).get('backends_us_per_row') or 0):.1f}"
                           " pg us/row")
+        if not md:
+            print(f"started {session['started_utc']} UTC, commit {session['commit']}, {session['cores']} cores, "
+                  f"load average at start {session['loadavg_at_start']}")
 
     def sqs2pg_templates(self):
         """(name, template) of every sqs2pg build to run; --sqs2pg-cmd is named "sqs2pg"."""
@@ -462,6 +493,20 @@ class Runner:
                   f"{(m.get('peak_rss_kb') or 0) / 1024:>8.1f} "
                   f"{p50 if p50 is not None else '-':>7} {p99 if p99 is not None else '-':>7}")
         print(f"results: {self.out}")
+
+
+def loadavg():
+    """The 1, 5 and 15 minute load averages, as /proc/loadavg gives them."""
+    try:
+        with open("/proc/loadavg", encoding="ascii") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
+def git_commit():
+    out = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True, text=True)
+    return out.stdout.strip() or "?"
 
 
 def default_templates(args):
@@ -526,6 +571,10 @@ def main():
                    help="messages per run on local-aws-sqs (9,000; query receivers need < 10,000)")
     g.add_argument("--receivers", type=int, default=16,
                    help="sqs2pg's receivers and the ceiling's pollers (16)")
+    g.add_argument("--markdown", action="store_true",
+                   help="print the table as Markdown, with date, commit and load (docs/performance.md)")
+    g.add_argument("--table-from", metavar="RESULTS_JSONL",
+                   help="run nothing: print the compare table of an earlier run's bench/results file")
     g.add_argument("--node-consumers", type=int,
                    help="sqs-consumer Consumer instances of the Node baseline (default: --receivers)")
     args = p.parse_args()
@@ -537,6 +586,10 @@ def main():
             p.error("--emulators: fauxqs, local-aws-sqs")
         if args.local_aws_sqs_messages >= 10000 and "local-aws-sqs" in args.emulators:
             p.error("--local-aws-sqs-messages: local-aws-sqs refuses query receives at 10,000 visible")
+    if args.table_from:
+        runner = Runner(args, results=args.table_from)
+        runner.table()
+        return 0
     default_templates(args)
 
     runner = Runner(args)
