@@ -582,6 +582,9 @@ def main():
         if not os.path.exists(need):
             sys.exit(f"run_figures: {need} missing: run bench/setup")
     if args.set == "compare":
+        for tool in ("node", "psql"):
+            if not shutil.which(tool):
+                sys.exit(f"run_figures: {tool} not found (bench/setup; PostgreSQL: scripts/install-deps)")
         if not set(args.emulators.split(",")) <= {"fauxqs", "local-aws-sqs"}:
             p.error("--emulators: fauxqs, local-aws-sqs")
         if args.local_aws_sqs_messages >= 10000 and "local-aws-sqs" in args.emulators:
