@@ -429,6 +429,7 @@ class Runner:
                     "backends_us_per_row": round(cpu["backends_s"] * 1e6 / rows, 1),
                     "all_us_per_row": round(cpu["all_s"] * 1e6 / rows, 1)} if rows else {})}
             expected = count - round(count * self.args.malformed_fraction)
+            row["rows_expected"] = expected
             if rows != expected:
                 log(f"{tool}: {rows} rows in user_logins, {expected} expected")
         self.save(row)
@@ -463,6 +464,8 @@ class Runner:
                      fmt(pgc.get("backends_us_per_row"), ".1f"), fmt(pgc.get("all_us_per_row"), ".1f")]
             if m.get("exit_code") != 0:
                 cells[1] += f" (exit {m.get('exit_code')})"
+            if r.get("rows_expected") is not None and r.get("rows_in_table") != r["rows_expected"]:
+                cells[1] += f" ({r.get('rows_in_table')} rows, {r['rows_expected']} expected)"
             if md:
                 print("| " + " | ".join(cells) + " |")
             else:
