@@ -16,8 +16,7 @@ ticket inflight_tracker::add(held_copy copy, std::size_t bytes, clock::time_poin
         i = free_.back();
         free_.pop_back();
     } else {
-        i = static_cast<std::uint32_t>(slots_.size());
-        slots_.emplace_back();
+        i = slots_.emplace_back();
     }
     slot& s = slots_[i];
     s.copy = std::move(copy);

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -125,8 +126,30 @@ private:
     void link_front(std::uint32_t i) noexcept;
     void link_sorted_from_back(std::uint32_t i) noexcept;
 
+    /// Slots in fixed chunks: the table grows a chunk at a time and never moves a slot,
+    /// so growing neither copies every held copy nor holds the old and the new array at
+    /// once (a vector's doubling did both: 1.8 MB of a 4.6 MB peak heap at 2,000 held).
+    class slot_table {
+    public:
+        static constexpr std::uint32_t chunk = 128;
+        std::uint32_t size() const noexcept { return size_; }
+        slot& operator[](std::uint32_t i) noexcept { return chunks_[i / chunk][i % chunk]; }
+        const slot& operator[](std::uint32_t i) const noexcept {
+            return chunks_[i / chunk][i % chunk];
+        }
+        std::uint32_t emplace_back() {
+            if (size_ % chunk == 0)
+                chunks_.push_back(std::make_unique<slot[]>(chunk));
+            return size_++;
+        }
+
+    private:
+        std::vector<std::unique_ptr<slot[]>> chunks_;
+        std::uint32_t size_ = 0;
+    };
+
     std::chrono::seconds visibility_;
-    std::vector<slot> slots_;
+    slot_table slots_;
     std::vector<std::uint32_t> free_;
     std::uint32_t head_ = none, tail_ = none; // heartbeat order: earliest due first
     std::size_t size_ = 0;
