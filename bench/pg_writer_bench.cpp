@@ -4,11 +4,14 @@
 // when the server runs on this machine, the PostgreSQL server's CPU time.
 //
 //   pg_writer_bench [--pg CONNINFO] [--rows N] [--batch-sizes 10,100,1000]
-//                   [--in-flight 1,4,16] [--format binary|text|both] [--keep]
+//                   [--in-flight 1,4,16] [--format binary|text|both]
+//                   [--statement fast|normal|both] [--keep]
 //
 // CONNINFO defaults to DATABASE_URL, else libpq's PG* variables. Works in a schema of its
 // own (sqs2pg_bench_<pid>), dropped at the end unless --keep. Prints a table, then one
-// line of JSON.
+// line of JSON. --statement picks the writer's rows statement: `fast` (the default, as
+// sqs2pg runs: plain inserts, falling back per batch when an id is already in the
+// ledger), `normal` (always the conflict-handling statement), or both.
 //
 // Server CPU is read from /proc: the user+system time of every child of the postmaster
 // (backends, WAL writer, checkpointer, background writer, autovacuum) plus the
@@ -53,6 +56,7 @@ struct options {
     std::vector<std::size_t> batch_sizes{10, 100, 1000};
     std::vector<std::size_t> in_flight{1, 4, 16};
     std::vector<pg::param_format> formats{pg::param_format::binary};
+    std::vector<bool> fast_paths{true};
     bool keep = false;
 };
 
@@ -98,12 +102,23 @@ options parse_args(int argc, char** argv) {
                 o.formats = {pg::param_format::binary, pg::param_format::text};
             else
                 throw std::invalid_argument("--format binary|text|both");
+        } else if (a == "--statement") {
+            const std::string f = next();
+            if (f == "fast")
+                o.fast_paths = {true};
+            else if (f == "normal")
+                o.fast_paths = {false};
+            else if (f == "both")
+                o.fast_paths = {false, true};
+            else
+                throw std::invalid_argument("--statement fast|normal|both");
         } else if (a == "--keep")
             o.keep = true;
         else if (a == "--help" || a == "-h") {
-            fmt::print("usage: pg_writer_bench [--pg CONNINFO] [--rows N] [--batch-sizes "
-                       "10,100,1000] [--in-flight 1,4,16] [--format binary|text|both] "
-                       "[--keep]\n");
+            fmt::print("usage: pg_writer_bench [--pg CONNINFO] [--rows N]\n"
+                       "         [--batch-sizes 10,100,1000] [--in-flight 1,4,16]\n"
+                       "         [--format binary|text|both] [--statement fast|normal|both]\n"
+                       "         [--keep]\n");
             std::exit(0);
         } else
             throw std::invalid_argument("unknown argument " + a);
@@ -281,6 +296,7 @@ std::string iso_date(std::chrono::sys_days d) {
 struct measurement {
     std::string method;
     std::string format;
+    std::string statement; ///< the writer's rows statement: fast or normal
     std::size_t batch_size = 0;
     std::size_t in_flight = 0;
     std::size_t rows = 0;
@@ -349,6 +365,7 @@ measurement run_copy(sync_db& db, const server_cpu_meter& server, const std::str
     measurement m;
     m.method = "copy";
     m.format = "text";
+    m.statement = "-";
     m.rows = rows.size();
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     m.cpu_seconds = cpu_seconds() - cpu0;
@@ -359,13 +376,14 @@ measurement run_copy(sync_db& db, const server_cpu_meter& server, const std::str
 
 measurement run_writer(const options& o, const server_cpu_meter& server, const std::string& table,
                        const std::vector<pg::row_item>& rows, std::size_t batch_size,
-                       std::size_t in_flight, pg::param_format format) {
+                       std::size_t in_flight, pg::param_format format, bool fast_path) {
     asio::io_context io;
     pg::writer_config cfg;
     cfg.conninfo = o.conninfo;
     cfg.table = table;
     cfg.prune_interval = std::chrono::seconds(0);
     cfg.format = format;
+    cfg.fast_path = fast_path;
     pg::writer w(io.get_executor(), cfg);
 
     // Batches are built before the clock starts: the flow stage builds them, not the writer.
@@ -381,6 +399,7 @@ measurement run_writer(const options& o, const server_cpu_meter& server, const s
     measurement m;
     m.method = "writer";
     m.format = format == pg::param_format::binary ? "binary" : "text";
+    m.statement = fast_path ? "fast" : "normal";
     m.batch_size = batch_size;
     m.in_flight = in_flight;
     m.rows = rows.size();
@@ -470,14 +489,16 @@ int main(int argc, char** argv) {
 
         // The writer creates the tables on its first start; COPY goes to the same table.
         std::vector<measurement> results;
-        for (auto format : o.formats)
-            for (std::size_t bs : o.batch_sizes)
-                for (std::size_t inf : o.in_flight) {
-                    db.exec(fmt::format("DROP TABLE IF EXISTS {0}.user_logins, {0}.sqs2pg_ledger",
-                                        schema));
-                    results.push_back(run_writer(o, server, table, rows, bs, inf, format));
-                    (void)std::fprintf(stderr, ".");
-                }
+        for (bool fast : o.fast_paths)
+            for (auto format : o.formats)
+                for (std::size_t bs : o.batch_sizes)
+                    for (std::size_t inf : o.in_flight) {
+                        db.exec(fmt::format(
+                            "DROP TABLE IF EXISTS {0}.user_logins, {0}.sqs2pg_ledger", schema));
+                        results.push_back(
+                            run_writer(o, server, table, rows, bs, inf, format, fast));
+                        (void)std::fprintf(stderr, ".");
+                    }
         db.exec("TRUNCATE " + table);
         results.push_back(run_copy(db, server, table, rows));
         (void)std::fprintf(stderr, "\n");
@@ -493,16 +514,17 @@ int main(int argc, char** argv) {
         const auto us = [](const std::optional<double>& v) {
             return v ? fmt::format("{:.2f}", *v) : std::string("-");
         };
-        fmt::print("{:<8} {:<7} {:>6} {:>9} {:>12} {:>8} {:>9} {:>13} {:>13} {:>8}\n", "method",
-                   "format", "batch", "in-flight", "rows/s", "vs COPY", "seconds", "client us/row",
-                   "server us/row", "xacts");
+        fmt::print("{:<8} {:<7} {:<9} {:>6} {:>9} {:>12} {:>8} {:>9} {:>13} {:>13} {:>8}\n",
+                   "method", "format", "statement", "batch", "in-flight", "rows/s", "vs COPY",
+                   "seconds", "client us/row", "server us/row", "xacts");
         for (const auto& m : results)
-            fmt::print(
-                "{:<8} {:<7} {:>6} {:>9} {:>12.0f} {:>7.0f}% {:>9.3f} {:>13.2f} {:>13} {:>8}\n",
-                m.method, m.format, m.batch_size ? std::to_string(m.batch_size) : "-",
-                m.in_flight ? std::to_string(m.in_flight) : "-", m.rows_per_second(),
-                100.0 * m.rows_per_second() / copy.rows_per_second(), m.seconds, m.cpu_us_per_row(),
-                us(m.server_us_per_row()), m.transactions);
+            fmt::print("{:<8} {:<7} {:<9} {:>6} {:>9} {:>12.0f} {:>7.0f}% {:>9.3f} {:>13.2f} "
+                       "{:>13} {:>8}\n",
+                       m.method, m.format, m.statement,
+                       m.batch_size ? std::to_string(m.batch_size) : "-",
+                       m.in_flight ? std::to_string(m.in_flight) : "-", m.rows_per_second(),
+                       100.0 * m.rows_per_second() / copy.rows_per_second(), m.seconds,
+                       m.cpu_us_per_row(), us(m.server_us_per_row()), m.transactions);
         std::string json = fmt::format(
             R"({{"benchmark":"pg_writer","server_version":"{}","synchronous_commit":"{}","fsync":"{}","rows":{},"results":[)",
             server_version, sync_commit, fsync, o.rows);
@@ -510,11 +532,11 @@ int main(int argc, char** argv) {
             const auto& m = results[i];
             const auto server_us = m.server_us_per_row();
             json += fmt::format(
-                R"({}{{"method":"{}","format":"{}","batch_size":{},"in_flight":{},"rows":{},"seconds":{:.6f},"rows_per_second":{:.1f},"vs_copy":{:.4f},"cpu_seconds":{:.6f},"cpu_us_per_row":{:.3f},"server_cpu_us_per_row":{},"transactions":{}}})",
-                i ? "," : "", m.method, m.format, m.batch_size, m.in_flight, m.rows, m.seconds,
-                m.rows_per_second(), m.rows_per_second() / copy.rows_per_second(), m.cpu_seconds,
-                m.cpu_us_per_row(), server_us ? fmt::format("{:.3f}", *server_us) : "null",
-                m.transactions);
+                R"({}{{"method":"{}","format":"{}","statement":"{}","batch_size":{},"in_flight":{},"rows":{},"seconds":{:.6f},"rows_per_second":{:.1f},"vs_copy":{:.4f},"cpu_seconds":{:.6f},"cpu_us_per_row":{:.3f},"server_cpu_us_per_row":{},"transactions":{}}})",
+                i ? "," : "", m.method, m.format, m.statement, m.batch_size, m.in_flight, m.rows,
+                m.seconds, m.rows_per_second(), m.rows_per_second() / copy.rows_per_second(),
+                m.cpu_seconds, m.cpu_us_per_row(),
+                server_us ? fmt::format("{:.3f}", *server_us) : "null", m.transactions);
         }
         json += "]}";
         fmt::print("\n{}\n", json);
