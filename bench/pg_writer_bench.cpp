@@ -1,16 +1,28 @@
 // pg_writer_bench: rows/s of the pipelined writer (exactly-once statement, ledger
 // included) for several batch sizes and batches in flight, beside a plain COPY of the
-// same rows into the same table in the same run, and the writer's CPU time per row.
+// same rows into the same table in the same run; per row the client's CPU time and,
+// when the server runs on this machine, the PostgreSQL server's CPU time.
 //
 //   pg_writer_bench [--pg CONNINFO] [--rows N] [--batch-sizes 10,100,1000]
-//                   [--in-flight 1,4,16] [--format binary|text|both] [--keep]
+//                   [--in-flight 1,4,16] [--format binary|text|both]
+//                   [--statement fast|normal|both] [--keep]
 //
 // CONNINFO defaults to DATABASE_URL, else libpq's PG* variables. Works in a schema of its
 // own (sqs2pg_bench_<pid>), dropped at the end unless --keep. Prints a table, then one
-// line of JSON.
+// line of JSON. --statement picks the writer's rows statement: `fast` (the default, as
+// sqs2pg runs: plain inserts, falling back per batch when an id is already in the
+// ledger), `normal` (always the conflict-handling statement), or both.
+//
+// Server CPU is read from /proc: the user+system time of every child of the postmaster
+// (backends, WAL writer, checkpointer, background writer, autovacuum) plus the
+// postmaster's cutime/cstime, which collect the CPU of children that exited (an
+// autovacuum worker that came and went during a run). So it is all the server spent
+// during the run, not only the measured session. When the server is not a local process
+// (another machine, a container's PID namespace) the figure is left out.
 #include <sqs2pg/ops/log.hpp>
 #include <sqs2pg/pg/writer.hpp>
 
+#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,7 +37,10 @@
 #include <cstdint>
 #include <cstdlib>
 #include <exception>
+#include <fstream>
+#include <optional>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -41,6 +56,7 @@ struct options {
     std::vector<std::size_t> batch_sizes{10, 100, 1000};
     std::vector<std::size_t> in_flight{1, 4, 16};
     std::vector<pg::param_format> formats{pg::param_format::binary};
+    std::vector<bool> fast_paths{true};
     bool keep = false;
 };
 
@@ -86,12 +102,23 @@ options parse_args(int argc, char** argv) {
                 o.formats = {pg::param_format::binary, pg::param_format::text};
             else
                 throw std::invalid_argument("--format binary|text|both");
+        } else if (a == "--statement") {
+            const std::string f = next();
+            if (f == "fast")
+                o.fast_paths = {true};
+            else if (f == "normal")
+                o.fast_paths = {false};
+            else if (f == "both")
+                o.fast_paths = {false, true};
+            else
+                throw std::invalid_argument("--statement fast|normal|both");
         } else if (a == "--keep")
             o.keep = true;
         else if (a == "--help" || a == "-h") {
-            fmt::print("usage: pg_writer_bench [--pg CONNINFO] [--rows N] [--batch-sizes "
-                       "10,100,1000] [--in-flight 1,4,16] [--format binary|text|both] "
-                       "[--keep]\n");
+            fmt::print("usage: pg_writer_bench [--pg CONNINFO] [--rows N]\n"
+                       "         [--batch-sizes 10,100,1000] [--in-flight 1,4,16]\n"
+                       "         [--format binary|text|both] [--statement fast|normal|both]\n"
+                       "         [--keep]\n");
             std::exit(0);
         } else
             throw std::invalid_argument("unknown argument " + a);
@@ -137,6 +164,88 @@ double cpu_seconds() {
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
+
+/// One /proc/<pid>/stat: the parent pid and the CPU times in clock ticks.
+struct proc_stat {
+    long ppid = 0;
+    unsigned long long cpu = 0;          ///< utime + stime
+    unsigned long long children_cpu = 0; ///< cutime + cstime (reaped children)
+};
+
+std::optional<proc_stat> read_proc_stat(long pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(in, line))
+        return std::nullopt;
+    // The command name (field 2) is in parentheses and may hold spaces: parse after it.
+    const auto close = line.rfind(')');
+    if (close == std::string::npos)
+        return std::nullopt;
+    std::istringstream fields(line.substr(close + 1));
+    std::string state;
+    proc_stat st;
+    long long skip = 0;
+    unsigned long long utime = 0, stime = 0;
+    long long cutime = 0, cstime = 0;
+    fields >> state >> st.ppid;
+    for (int i = 5; i <= 13; ++i) // pgrp .. cmajflt
+        fields >> skip;
+    fields >> utime >> stime >> cutime >> cstime;
+    if (!fields)
+        return std::nullopt;
+    st.cpu = utime + stime;
+    st.children_cpu = static_cast<unsigned long long>(cutime + cstime);
+    return st;
+}
+
+std::string proc_comm(long pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
+    std::string comm;
+    std::getline(in, comm);
+    return comm;
+}
+
+/// CPU seconds the PostgreSQL server has used so far (see the top of this file), or
+/// nothing when `backend_pid` is not a local postgres process with a postgres parent.
+class server_cpu_meter {
+public:
+    explicit server_cpu_meter(int backend_pid) {
+        if (backend_pid <= 0 || proc_comm(backend_pid) != "postgres")
+            return;
+        const auto backend = read_proc_stat(backend_pid);
+        if (!backend || proc_comm(backend->ppid) != "postgres")
+            return;
+        postmaster_ = backend->ppid;
+    }
+
+    bool available() const { return postmaster_ > 0; }
+
+    std::optional<double> seconds() const {
+        if (!available())
+            return std::nullopt;
+        const auto pm = read_proc_stat(postmaster_);
+        if (!pm)
+            return std::nullopt;
+        unsigned long long ticks = pm->cpu + pm->children_cpu;
+        DIR* proc = opendir("/proc");
+        if (proc == nullptr)
+            return std::nullopt;
+        while (const dirent* e = readdir(proc)) {
+            char* end = nullptr;
+            const long pid = std::strtol(e->d_name, &end, 10);
+            if (pid <= 0 || *end != '\0')
+                continue;
+            const auto st = read_proc_stat(pid);
+            if (st && st->ppid == postmaster_)
+                ticks += st->cpu;
+        }
+        closedir(proc);
+        return static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    }
+
+private:
+    long postmaster_ = 0;
+};
 
 std::string uuid_like(std::mt19937_64& rng) {
     static constexpr char hex[] = "0123456789abcdef";
@@ -187,18 +296,35 @@ std::string iso_date(std::chrono::sys_days d) {
 struct measurement {
     std::string method;
     std::string format;
+    std::string statement; ///< the writer's rows statement: fast or normal
     std::size_t batch_size = 0;
     std::size_t in_flight = 0;
     std::size_t rows = 0;
     double seconds = 0;
     double cpu_seconds = 0;
+    std::optional<double> server_cpu_seconds; ///< all server processes, when measurable
     std::size_t transactions = 0;
 
     double rows_per_second() const { return static_cast<double>(rows) / seconds; }
     double cpu_us_per_row() const { return cpu_seconds * 1e6 / static_cast<double>(rows); }
+    std::optional<double> server_us_per_row() const {
+        if (!server_cpu_seconds)
+            return std::nullopt;
+        return *server_cpu_seconds * 1e6 / static_cast<double>(rows);
+    }
 };
 
-measurement run_copy(sync_db& db, const std::string& table, const std::vector<pg::row_item>& rows) {
+/// Server CPU used between two readings, if both could be taken.
+std::optional<double> elapsed(const std::optional<double>& before,
+                              const std::optional<double>& after) {
+    if (!before || !after)
+        return std::nullopt;
+    return *after - *before;
+}
+
+measurement run_copy(sync_db& db, const server_cpu_meter& server, const std::string& table,
+                     const std::vector<pg::row_item>& rows) {
+    const auto server0 = server.seconds();
     const auto started = std::chrono::steady_clock::now();
     const double cpu0 = cpu_seconds();
     const std::string copy = "COPY " + table +
@@ -239,22 +365,25 @@ measurement run_copy(sync_db& db, const std::string& table, const std::vector<pg
     measurement m;
     m.method = "copy";
     m.format = "text";
+    m.statement = "-";
     m.rows = rows.size();
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     m.cpu_seconds = cpu_seconds() - cpu0;
+    m.server_cpu_seconds = elapsed(server0, server.seconds());
     m.transactions = 1;
     return m;
 }
 
-measurement run_writer(const options& o, const std::string& table,
+measurement run_writer(const options& o, const server_cpu_meter& server, const std::string& table,
                        const std::vector<pg::row_item>& rows, std::size_t batch_size,
-                       std::size_t in_flight, pg::param_format format) {
+                       std::size_t in_flight, pg::param_format format, bool fast_path) {
     asio::io_context io;
     pg::writer_config cfg;
     cfg.conninfo = o.conninfo;
     cfg.table = table;
     cfg.prune_interval = std::chrono::seconds(0);
     cfg.format = format;
+    cfg.fast_path = fast_path;
     pg::writer w(io.get_executor(), cfg);
 
     // Batches are built before the clock starts: the flow stage builds them, not the writer.
@@ -270,6 +399,7 @@ measurement run_writer(const options& o, const std::string& table,
     measurement m;
     m.method = "writer";
     m.format = format == pg::param_format::binary ? "binary" : "text";
+    m.statement = fast_path ? "fast" : "normal";
     m.batch_size = batch_size;
     m.in_flight = in_flight;
     m.rows = rows.size();
@@ -285,6 +415,7 @@ measurement run_writer(const options& o, const std::string& table,
         asio::co_spawn(io, w.async_run(), [](std::exception_ptr, boost::system::error_code) {});
         std::size_t next = 0;
         std::size_t workers_done = 0;
+        const auto server0 = server.seconds();
         const auto t0 = std::chrono::steady_clock::now();
         const double cpu0 = cpu_seconds();
         auto worker = [&]() -> asio::awaitable<void> {
@@ -309,6 +440,7 @@ measurement run_writer(const options& o, const std::string& table,
         }
         m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         m.cpu_seconds = cpu_seconds() - cpu0;
+        m.server_cpu_seconds = elapsed(server0, server.seconds());
         m.transactions = w.stats().transactions;
         w.stop();
     };
@@ -349,43 +481,62 @@ int main(int argc, char** argv) {
             }
         } drop{db, schema, o.keep};
 
-        const std::string server = db.exec("SHOW server_version");
+        const std::string server_version = db.exec("SHOW server_version");
         const std::string sync_commit = db.exec("SHOW synchronous_commit");
         const std::string fsync = db.exec("SHOW fsync");
         const auto rows = make_rows(o.rows);
+        const server_cpu_meter server(PQbackendPID(db.get()));
 
         // The writer creates the tables on its first start; COPY goes to the same table.
         std::vector<measurement> results;
-        for (auto format : o.formats)
-            for (std::size_t bs : o.batch_sizes)
-                for (std::size_t inf : o.in_flight) {
-                    db.exec(fmt::format("DROP TABLE IF EXISTS {0}.user_logins, {0}.sqs2pg_ledger",
-                                        schema));
-                    results.push_back(run_writer(o, table, rows, bs, inf, format));
-                    (void)std::fprintf(stderr, ".");
-                }
+        for (bool fast : o.fast_paths)
+            for (auto format : o.formats)
+                for (std::size_t bs : o.batch_sizes)
+                    for (std::size_t inf : o.in_flight) {
+                        db.exec(fmt::format(
+                            "DROP TABLE IF EXISTS {0}.user_logins, {0}.sqs2pg_ledger", schema));
+                        results.push_back(
+                            run_writer(o, server, table, rows, bs, inf, format, fast));
+                        (void)std::fprintf(stderr, ".");
+                    }
         db.exec("TRUNCATE " + table);
-        results.push_back(run_copy(db, table, rows));
+        results.push_back(run_copy(db, server, table, rows));
         (void)std::fprintf(stderr, "\n");
 
-        fmt::print("PostgreSQL {} (synchronous_commit={}, fsync={}), {} rows per run\n\n", server,
-                   sync_commit, fsync, o.rows);
-        fmt::print("{:<8} {:<7} {:>6} {:>9} {:>12} {:>9} {:>13} {:>8}\n", "method", "format",
-                   "batch", "in-flight", "rows/s", "seconds", "cpu us/row", "xacts");
+        fmt::print("PostgreSQL {} (synchronous_commit={}, fsync={}), {} rows per run\n",
+                   server_version, sync_commit, fsync, o.rows);
+        fmt::print("server cpu: {}\n\n",
+                   server.available()
+                       ? "all processes of the local server (backends, WAL writer, checkpointer, "
+                         "autovacuum ...)"
+                       : "not measured (the server is not a local process)");
+        const measurement& copy = results.back();
+        const auto us = [](const std::optional<double>& v) {
+            return v ? fmt::format("{:.2f}", *v) : std::string("-");
+        };
+        fmt::print("{:<8} {:<7} {:<9} {:>6} {:>9} {:>12} {:>8} {:>9} {:>13} {:>13} {:>8}\n",
+                   "method", "format", "statement", "batch", "in-flight", "rows/s", "vs COPY",
+                   "seconds", "client us/row", "server us/row", "xacts");
         for (const auto& m : results)
-            fmt::print("{:<8} {:<7} {:>6} {:>9} {:>12.0f} {:>9.3f} {:>13.2f} {:>8}\n", m.method,
-                       m.format, m.batch_size ? std::to_string(m.batch_size) : "-",
+            fmt::print("{:<8} {:<7} {:<9} {:>6} {:>9} {:>12.0f} {:>7.0f}% {:>9.3f} {:>13.2f} "
+                       "{:>13} {:>8}\n",
+                       m.method, m.format, m.statement,
+                       m.batch_size ? std::to_string(m.batch_size) : "-",
                        m.in_flight ? std::to_string(m.in_flight) : "-", m.rows_per_second(),
-                       m.seconds, m.cpu_us_per_row(), m.transactions);
+                       100.0 * m.rows_per_second() / copy.rows_per_second(), m.seconds,
+                       m.cpu_us_per_row(), us(m.server_us_per_row()), m.transactions);
         std::string json = fmt::format(
             R"({{"benchmark":"pg_writer","server_version":"{}","synchronous_commit":"{}","fsync":"{}","rows":{},"results":[)",
-            server, sync_commit, fsync, o.rows);
+            server_version, sync_commit, fsync, o.rows);
         for (std::size_t i = 0; i < results.size(); ++i) {
             const auto& m = results[i];
+            const auto server_us = m.server_us_per_row();
             json += fmt::format(
-                R"({}{{"method":"{}","format":"{}","batch_size":{},"in_flight":{},"rows":{},"seconds":{:.6f},"rows_per_second":{:.1f},"cpu_seconds":{:.6f},"cpu_us_per_row":{:.3f},"transactions":{}}})",
-                i ? "," : "", m.method, m.format, m.batch_size, m.in_flight, m.rows, m.seconds,
-                m.rows_per_second(), m.cpu_seconds, m.cpu_us_per_row(), m.transactions);
+                R"({}{{"method":"{}","format":"{}","statement":"{}","batch_size":{},"in_flight":{},"rows":{},"seconds":{:.6f},"rows_per_second":{:.1f},"vs_copy":{:.4f},"cpu_seconds":{:.6f},"cpu_us_per_row":{:.3f},"server_cpu_us_per_row":{},"transactions":{}}})",
+                i ? "," : "", m.method, m.format, m.statement, m.batch_size, m.in_flight, m.rows,
+                m.seconds, m.rows_per_second(), m.rows_per_second() / copy.rows_per_second(),
+                m.cpu_seconds, m.cpu_us_per_row(),
+                server_us ? fmt::format("{:.3f}", *server_us) : "null", m.transactions);
         }
         json += "]}";
         fmt::print("\n{}\n", json);

@@ -24,12 +24,13 @@ dedupe_result dedupe_ids(std::span<const std::string_view> ids) {
     return d;
 }
 
-batch_resolver::batch_resolver(std::size_t rows, std::size_t rejects)
+batch_resolver::batch_resolver(std::size_t rows, std::size_t rejects, bool fast)
     : rows_(rows)
     , rejects_(rejects) {
     if (rows + rejects == 0)
         return;
     attempt all;
+    all.fast = fast && rows > 0;
     all.rows.resize(rows);
     all.rejects.resize(rejects);
     for (std::uint32_t i = 0; i < rows; ++i)
@@ -77,6 +78,7 @@ void batch_resolver::committed(const attempt& a, std::span<const std::uint32_t> 
 void batch_resolver::split(const attempt& a, bool timeout_split) {
     attempt lo, hi;
     lo.timeout_split = hi.timeout_split = timeout_split;
+    lo.fast = hi.fast = a.fast;
     const std::size_t half = a.size() / 2;
     std::size_t k = 0;
     const auto place = [&](const std::vector<std::uint32_t>& from,
@@ -95,6 +97,17 @@ void batch_resolver::failed(const attempt& a, std::string_view sqlstate,
     --outstanding_;
     const sqlstate_action action =
         sqlstate.empty() ? sqlstate_action::reconnect : classify_sqlstate(sqlstate);
+
+    if (action == sqlstate_action::reject && a.fast) {
+        // 23505 from the ledger's key (an id committed before) cannot be told from a
+        // refused row here; the normal statement sorts it out exactly as without the
+        // fast path.
+        attempt again = a;
+        again.fast = false;
+        pending_.push_back(std::move(again));
+        fell_back_ = true;
+        return;
+    }
 
     if (action == sqlstate_action::reject) {
         if (a.size() > 1) {

@@ -16,6 +16,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <functional>
 #include <optional>
@@ -64,18 +65,21 @@ struct writer::impl {
         , parsed(parse_qualified_name(cfg.table))
         , names(parsed ? *parsed : qualified_name{std::nullopt, "user_logins"})
         , rows_sql(sql::insert_rows(names, cfg.ledger_retention))
+        , rows_fast_sql(sql::insert_rows_fast(names, cfg.ledger_retention))
         , rejects_sql(sql::upsert_rejects(names))
         , prune_sql(sql::prune_ledger(names))
         , write_wake(ex, asio::steady_timer::time_point::max())
         , ready_wake(ex, asio::steady_timer::time_point::max())
         , stop_wake(ex, asio::steady_timer::time_point::max())
-        , rng(std::random_device{}()) {}
+        , rng(std::random_device{}())
+        , fast_policy(cfg.fast_path) {}
 
     asio::any_io_executor ex;
     writer_config cfg;
     boost::system::result<qualified_name> parsed;
     table_names names;
     std::string rows_sql;
+    std::string rows_fast_sql;
     std::string rejects_sql;
     std::string prune_sql;
 
@@ -94,6 +98,7 @@ struct writer::impl {
     writer_stats stats;
     std::function<void(bool)> observer; // told when `ready` changes
     std::mt19937_64 rng;
+    fast_path_policy fast_policy;
 
     bool alive(std::uint64_t s) const { return ready && session == s; }
 
@@ -138,6 +143,11 @@ struct writer::impl {
         auto prepared = co_await c->async_prepare(sql::rows_statement, rows_sql, row_types);
         if (!prepared) {
             detail = "preparing the rows statement failed with SQLSTATE " + c->last_sqlstate();
+            co_return prepared.error();
+        }
+        prepared = co_await c->async_prepare(sql::rows_fast_statement, rows_fast_sql, row_types);
+        if (!prepared) {
+            detail = "preparing the fast rows statement failed with SQLSTATE " + c->last_sqlstate();
             co_return prepared.error();
         }
         const auto reject_types = sql::upsert_rejects_types();
@@ -444,7 +454,8 @@ struct writer::impl {
                                        p.formats.data(), 0) == 1;
         };
         return send_group((has_rows ? 1 : 0) + (has_rejects ? 1 : 0), [&](PGconn* pg) {
-            return (!has_rows || send(pg, sql::rows_statement, *row_params)) &&
+            const char* rows_stmt = a.fast ? sql::rows_fast_statement : sql::rows_statement;
+            return (!has_rows || send(pg, rows_stmt, *row_params)) &&
                    (!has_rejects || send(pg, sql::rejects_statement, *reject_params));
         });
     }
@@ -469,6 +480,8 @@ struct writer::impl {
             // Bisection steps are expected on the way to a refused row: only the row itself
             // is worth a warning.
             const bool data = classify_sqlstate(code) == sqlstate_action::reject;
+            if (data && a.fast)
+                ++stats.fast_fallbacks; // the resolver sends it again with the normal statement
             ops::log(data ? ops::level::debug : ops::level::warn, "pg.transaction_failed",
                      {{"sqlstate", code}, {"items", a.size()}, {"error", cause.message()}});
             if (data && a.size() == 1) {
@@ -484,7 +497,7 @@ struct writer::impl {
             return;
         }
         std::vector<std::uint32_t> skipped;
-        if (!a.rows.empty()) {
+        if (!a.rows.empty() && !a.fast) { // a fast attempt that committed skipped nothing
             const PGresult* r = g.results[0].result.get();
             if (r == nullptr || PQntuples(r) != 1 ||
                 !parse_int_array(PQgetvalue(r, 0, 0), skipped)) {
@@ -518,7 +531,7 @@ struct writer::impl {
                 ids.push_back(r.message_id);
             st.rejects = dedupe_ids(ids);
         }
-        batch_resolver res(st.rows.first.size(), st.rejects.first.size());
+        batch_resolver res(st.rows.first.size(), st.rejects.first.size(), fast_policy.next());
         bool aborted = false;
         while (!res.done() && !aborted) {
             std::vector<attempt> attempts = res.next_attempts();
@@ -547,6 +560,11 @@ struct writer::impl {
                     settle_attempt(attempts[i], *groups[i], st, res);
             }
         }
+        const auto rows = res.rows();
+        fast_policy.finished(res.fell_back() ||
+                             std::any_of(rows.begin(), rows.end(), [](const auto& i) {
+                                 return i.status == item_status::duplicate;
+                             }));
         co_return make_outcome(res, st.rows, st.rejects);
     }
 };

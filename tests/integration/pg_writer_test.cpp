@@ -172,6 +172,52 @@ TEST_F(PgWriter, RedeliveredMessagesBecomeNoSecondRow) {
     EXPECT_EQ(duplicated_rows(), 0);
 }
 
+TEST_F(PgWriter, FastStatementFallsBackForABatchWithKnownIdsThenCoolsDown) {
+    auto& w = start_writer(); // fast_path is the default
+    pg::batch b;
+    b.rows = make_rows("q", 40);
+    ASSERT_EQ(write(b).inserted, 40u);
+    EXPECT_EQ(w.stats().transactions, 1u);
+    EXPECT_EQ(w.stats().fast_fallbacks, 0u);
+
+    // Every id is in the ledger: the fast statement fails on the key (nothing of it
+    // stays), the normal one answers duplicate for each.
+    const auto again = write(b);
+    EXPECT_EQ(again.duplicates, 40u);
+    EXPECT_FALSE(again.error);
+    EXPECT_EQ(w.stats().transactions, 3u);
+    EXPECT_EQ(w.stats().fast_fallbacks, 1u);
+    EXPECT_EQ(rows_in_table(), 40);
+    EXPECT_EQ(rows_in_ledger(), 40);
+
+    // A redelivery wave: the next batches go straight to the normal statement.
+    pg::batch mixed;
+    mixed.rows = make_rows("q", 40, 20);
+    const auto m = write(mixed);
+    EXPECT_EQ(m.duplicates, 20u);
+    EXPECT_EQ(m.inserted, 20u);
+    EXPECT_EQ(w.stats().transactions, 4u);
+    EXPECT_EQ(w.stats().fast_fallbacks, 1u);
+    EXPECT_EQ(rows_in_table(), 60);
+    EXPECT_EQ(duplicated_rows(), 0);
+}
+
+TEST_F(PgWriter, WithoutTheFastPathARedeliveryIsOneTransaction) {
+    auto cfg = config();
+    cfg.fast_path = false;
+    auto& w = start_writer(cfg);
+    pg::batch b;
+    b.rows = make_rows("s", 30);
+    ASSERT_EQ(write(b).inserted, 30u);
+    b.rows.push_back(make_row("s-new", 7));
+    const auto again = write(b);
+    EXPECT_EQ(again.duplicates, 30u);
+    EXPECT_EQ(again.inserted, 1u);
+    EXPECT_EQ(w.stats().transactions, 2u);
+    EXPECT_EQ(w.stats().fast_fallbacks, 0u);
+    EXPECT_EQ(rows_in_table(), 31);
+}
+
 TEST_F(PgWriter, DuplicatesInsideOneBatchAreWrittenOnce) {
     start_writer();
     pg::batch b;

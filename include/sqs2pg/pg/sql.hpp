@@ -16,13 +16,19 @@
 namespace sqs2pg::pg::sql {
 
 inline constexpr const char* rows_statement = "sqs2pg_rows";
+inline constexpr const char* rows_fast_statement = "sqs2pg_rows_fast";
 inline constexpr const char* rejects_statement = "sqs2pg_rejects";
 
 /// Writes rows and their ledger entries in one statement. Parameters: encode_rows().
 /// Message ids already in the ledger are skipped (no row); the ids must be distinct.
 /// Returns one row, one column: the 1-based positions that were skipped, as int8[].
 std::string insert_rows(const table_names& t, std::chrono::seconds retention);
-/// Parameter type OIDs of insert_rows (text[] x6, int4[], date[]).
+/// The fast variant of insert_rows, same parameters: plain inserts into the ledger and
+/// the target, no conflict handling and no join. An id already in the ledger fails the
+/// statement with 23505 (unique_violation) and nothing is written; otherwise every row
+/// is written with its ledger entry. Returns no rows.
+std::string insert_rows_fast(const table_names& t, std::chrono::seconds retention);
+/// Parameter type OIDs of insert_rows and insert_rows_fast (text[] x6, int4[], date[]).
 std::array<std::uint32_t, 8> insert_rows_types();
 
 /// Inserts reject records, or for a message id already there updates last_seen, the

@@ -48,6 +48,10 @@ struct writer_config {
     /// Pacing of reconnects: capped exponential backoff with equal jitter.
     base::backoff_config reconnect{};
     param_format format = param_format::binary;
+    /// Write batches with the fast rows statement first (sql::insert_rows_fast), falling
+    /// back to the normal one for a batch that holds an id already in the ledger or a row
+    /// the database refuses. Same outcomes either way; false: always the normal one.
+    bool fast_path = true;
 };
 
 /// Counters for metrics; they only grow.
@@ -58,6 +62,7 @@ struct writer_stats {
     std::uint64_t rows_inserted = 0;
     std::uint64_t duplicates = 0;
     std::uint64_t rejects_recorded = 0;
+    std::uint64_t fast_fallbacks = 0; ///< fast attempts sent again with the normal statement
     std::uint64_t ledger_pruned = 0;
 };
 

@@ -14,7 +14,9 @@ namespace {
 using namespace sqs2pg::pg;
 
 // Plays the database: an attempt fails with `code` if it holds a row in `bad`,
-// otherwise commits (rows in `dups` reported as already in the ledger).
+// otherwise commits (rows in `dups` reported as already in the ledger). A fast attempt
+// has no conflict handling: a row in `dups` fails it with 23505 (checked first, as the
+// ledger's key refuses the id whatever the row holds).
 struct fake_db {
     std::set<std::uint32_t> bad;
     std::string code = "22001";
@@ -22,6 +24,7 @@ struct fake_db {
     std::set<std::uint32_t> bad_rejects;
     int transactions = 0;
     int rounds = 0;
+    int fast_transactions = 0;
 
     void run(batch_resolver& r) {
         while (!r.done()) {
@@ -30,6 +33,16 @@ struct fake_db {
             ++rounds;
             for (const auto& a : attempts) {
                 ++transactions;
+                if (a.fast) {
+                    ++fast_transactions;
+                    const bool dup =
+                        std::any_of(a.rows.begin(), a.rows.end(),
+                                    [&](std::uint32_t i) { return dups.count(i) > 0; });
+                    if (dup) {
+                        r.failed(a, "23505", errc_from_sqlstate("23505"));
+                        continue;
+                    }
+                }
                 const bool fails =
                     std::any_of(a.rows.begin(), a.rows.end(),
                                 [&](std::uint32_t i) { return bad.count(i) > 0; }) ||
@@ -40,7 +53,7 @@ struct fake_db {
                     continue;
                 }
                 std::vector<std::uint32_t> skipped;
-                for (std::uint32_t p = 0; p < a.rows.size(); ++p)
+                for (std::uint32_t p = 0; p < a.rows.size() && !a.fast; ++p)
                     if (dups.count(a.rows[p]) > 0)
                         skipped.push_back(p);
                 r.committed(a, skipped);
@@ -164,6 +177,116 @@ TEST(BatchResolver, FatalErrorWinsOverRetryable) {
     r.failed(halves[0], "57014", errc::statement_timeout);
     r.failed(halves[1], "42501", errc::server_error);
     EXPECT_EQ(r.error(), errc::server_error);
+}
+
+TEST(BatchResolver, FastCleanBatchIsOneFastTransaction) {
+    batch_resolver r(100, 3, true);
+    fake_db db;
+    db.run(r);
+    EXPECT_EQ(db.transactions, 1);
+    EXPECT_EQ(db.fast_transactions, 1);
+    EXPECT_FALSE(r.fell_back());
+    for (const auto& i : r.rows())
+        EXPECT_EQ(i.status, item_status::inserted);
+    for (const auto& j : r.rejects())
+        EXPECT_EQ(j.status, item_status::rejected);
+}
+
+TEST(BatchResolver, FastBatchWithAnIdInTheLedgerFallsBackWhole) {
+    batch_resolver r(100, 3, true);
+    fake_db db;
+    db.dups = {4, 50};
+    db.run(r);
+    // One fast attempt refused with 23505, then the same items with the normal statement.
+    EXPECT_EQ(db.transactions, 2);
+    EXPECT_EQ(db.fast_transactions, 1);
+    EXPECT_TRUE(r.fell_back());
+    for (std::uint32_t i = 0; i < 100; ++i)
+        EXPECT_EQ(r.rows()[i].status,
+                  (i == 4 || i == 50) ? item_status::duplicate : item_status::inserted);
+    for (const auto& j : r.rejects())
+        EXPECT_EQ(j.status, item_status::rejected);
+    EXPECT_FALSE(r.error());
+}
+
+TEST(BatchResolver, FastBatchWithARefusedRowEndsAsWithoutTheFastPath) {
+    fake_db slow_db;
+    slow_db.bad = {637};
+    slow_db.dups = {3};
+    batch_resolver slow(1000, 2);
+    slow_db.run(slow);
+
+    fake_db db;
+    db.bad = {637};
+    db.dups = {3};
+    batch_resolver r(1000, 2, true);
+    db.run(r);
+    EXPECT_EQ(db.fast_transactions, 1); // bisection uses the normal statement only
+    EXPECT_EQ(db.rounds, slow_db.rounds + 1);
+    for (std::uint32_t i = 0; i < 1000; ++i) {
+        EXPECT_EQ(r.rows()[i].status, slow.rows()[i].status) << i;
+        EXPECT_EQ(r.rows()[i].sqlstate, slow.rows()[i].sqlstate) << i;
+    }
+    EXPECT_EQ(r.rows()[637].status, item_status::refused);
+    EXPECT_EQ(r.rows()[637].sqlstate, "22001");
+    EXPECT_EQ(r.rows()[3].status, item_status::duplicate);
+    for (const auto& j : r.rejects())
+        EXPECT_EQ(j.status, item_status::rejected);
+}
+
+TEST(BatchResolver, FastSingleRowInTheLedgerIsADuplicateNotRefused) {
+    batch_resolver r(1, 0, true);
+    fake_db db;
+    db.dups = {0};
+    db.run(r);
+    EXPECT_EQ(r.rows()[0].status, item_status::duplicate);
+    EXPECT_FALSE(r.error());
+}
+
+TEST(BatchResolver, FastAttemptsSplitByATimeoutStayFast) {
+    batch_resolver r(10, 0, true);
+    auto a = r.next_attempts();
+    ASSERT_TRUE(a[0].fast);
+    r.failed(a[0], "57014", errc::statement_timeout);
+    auto halves = r.next_attempts();
+    ASSERT_EQ(halves.size(), 2u);
+    EXPECT_TRUE(halves[0].fast && halves[1].fast);
+    r.committed(halves[0], {});
+    r.failed(halves[1], "", errc::connection_lost);
+    EXPECT_TRUE(r.done());
+    EXPECT_FALSE(r.fell_back());
+    for (std::uint32_t i = 0; i < 10; ++i)
+        EXPECT_EQ(r.rows()[i].status, i < 5 ? item_status::inserted : item_status::retry);
+}
+
+TEST(BatchResolver, RejectsOnlyBatchIsNeverFast) {
+    batch_resolver r(0, 2, true);
+    auto a = r.next_attempts();
+    ASSERT_EQ(a.size(), 1u);
+    EXPECT_FALSE(a[0].fast);
+}
+
+TEST(FastPathPolicy, FastUntilADuplicateThenNormalForTheCooldown) {
+    fast_path_policy p(true, 3);
+    EXPECT_TRUE(p.next());
+    p.finished(false);
+    EXPECT_TRUE(p.next());
+    p.finished(true); // a redelivery wave starts
+    EXPECT_FALSE(p.next());
+    EXPECT_FALSE(p.next());
+    p.finished(false);
+    EXPECT_FALSE(p.next());
+    EXPECT_TRUE(p.next()); // three normal batches later
+    p.finished(true);
+    EXPECT_FALSE(p.next()); // a new duplicate restarts the cooldown
+}
+
+TEST(FastPathPolicy, DisabledIsAlwaysNormal) {
+    fast_path_policy p(false);
+    for (int i = 0; i < 5; ++i) {
+        EXPECT_FALSE(p.next());
+        p.finished(i % 2 == 0);
+    }
 }
 
 TEST(BatchResolver, EmptyBatchIsDone) {

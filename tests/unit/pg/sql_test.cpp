@@ -20,6 +20,18 @@ TEST(Sql, StatementsUseTheQuotedTableNames) {
     EXPECT_NE(sql::prune_ledger(t).find("FOR UPDATE SKIP LOCKED"), std::string::npos);
 }
 
+TEST(Sql, FastRowsStatementHasNoConflictHandling) {
+    table_names t(*parse_qualified_name("\"Odd\"\"Schema\".logins"));
+    const std::string fast = sql::insert_rows_fast(t, std::chrono::seconds(345600));
+    EXPECT_NE(fast.find("INSERT INTO \"Odd\"\"Schema\".\"sqs2pg_ledger\""), std::string::npos);
+    EXPECT_NE(fast.find("INSERT INTO \"Odd\"\"Schema\".\"logins\""), std::string::npos);
+    // An id already in the ledger must fail the statement, not be skipped silently.
+    EXPECT_EQ(fast.find("ON CONFLICT"), std::string::npos);
+    EXPECT_NE(fast.find("now() + make_interval(secs => 345600)"), std::string::npos);
+    EXPECT_NE(fast.find("ORDER BY"), std::string::npos);   // ids in sorted order
+    EXPECT_NE(fast.find("$8::date[]"), std::string::npos); // the same 8 parameters
+}
+
 TEST(Sql, CreateTablesOnlyWhatIsMissing) {
     table_names t(*parse_qualified_name("user_logins"));
     const std::string only_ledger = sql::create_tables(t, false, true, false);
