@@ -45,8 +45,8 @@ constexpr std::string_view keygen_usage =
     "              keys stay to open old values. FILE is replaced atomically.\n"
     "First key:  sqs2pg keygen --out mask.keys\n"
     "Rotation:   sqs2pg keygen >> mask.keys, then remove 'active' from the old key's line\n"
-    "            (keep the old line: aes-siv values and sealed bodies made with it stay "
-    "readable);\n"
+    "            (keep the old line: aes-siv values and sealed bodies made with it\n"
+    "            stay readable);\n"
     "            a KMS keyring: sqs2pg keygen --add --out mask.keys\n"
     "Exit status: 0 done; 1 writing FILE failed, or KMS refused; 2 bad usage, or FILE\n"
     "exists (or, with --add, does not) or cannot be created.\n";
@@ -60,8 +60,7 @@ constexpr std::string_view unmask_usage =
     "The keyring comes from --mask-key-file (a KMS keyring opens with one KMS Decrypt: the\n"
     "caller needs kms:Decrypt), --mask-key-secret (Secrets Manager; SQS2PG_MASK_KEY_SECRET)\n"
     "or SQS2PG_MASK_KEY; it must still hold the key named by each value.\n"
-    "hmac-sha256 and sha256 values cannot be unmasked: they are\n"
-    "one-way by design.\n"
+    "hmac-sha256 and sha256 values cannot be unmasked: they are one-way by design.\n"
     "Recovered values are producer data: control characters (line breaks included) are\n"
     "written as \\xNN and a backslash as \\\\, so each value stays on its line and cannot\n"
     "drive the terminal. --raw writes the bytes as they are.\n";
