@@ -76,7 +76,7 @@ protected:
 TEST_F(aws_keys, KmsKeyringMasksAndOnlyKmsDecryptHoldersUnmask) {
     const std::string key_arn = create_kms_key();
     const std::string file = dir_ + "/kms.keys";
-    auto made = run({binary_path(), "keygen", "--kms-key-id", key_arn, "--kms-encryption-context",
+    auto made = run({"keygen", "--kms-key-id", key_arn, "--kms-encryption-context",
                      "table=user_logins", "--kid", "kms1", "--out", file},
                     aws_env(), 60s);
     ASSERT_EQ(made.status.code, 0) << made.err;
@@ -103,8 +103,7 @@ TEST_F(aws_keys, KmsKeyringMasksAndOnlyKmsDecryptHoldersUnmask) {
     const auto reader = create_iam_user(
         test::unique_name("nodecrypt"),
         R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sqs:*"],"Resource":"*"}]})");
-    auto refused =
-        run({binary_path(), "unmask", "--mask-key-file", file, masked}, aws_env(reader), 60s);
+    auto refused = run({"unmask", "--mask-key-file", file, masked}, aws_env(reader), 60s);
     EXPECT_EQ(refused.status.code, 2) << refused.err;
     EXPECT_NE(refused.err.find("not authorized to perform: kms:Decrypt"), std::string::npos)
         << refused.err;
@@ -116,16 +115,14 @@ TEST_F(aws_keys, KmsKeyringMasksAndOnlyKmsDecryptHoldersUnmask) {
     const auto holder = create_iam_user(
         test::unique_name("decrypt"),
         R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["kms:Decrypt"],"Resource":"*"}]})");
-    auto opened =
-        run({binary_path(), "unmask", "--mask-key-file", file, masked}, aws_env(holder), 60s);
+    auto opened = run({"unmask", "--mask-key-file", file, masked}, aws_env(holder), 60s);
     ASSERT_EQ(opened.status.code, 0) << opened.err;
     const auto personal = sample_personal_values();
     const std::string value = opened.out.substr(0, opened.out.find('\n'));
     EXPECT_NE(std::find(personal.begin(), personal.end(), value), personal.end()) << value;
 
     // Rotation: a new active key; the old one still opens old values.
-    auto added =
-        run({binary_path(), "keygen", "--add", "--kid", "kms2", "--out", file}, aws_env(), 60s);
+    auto added = run({"keygen", "--add", "--kid", "kms2", "--out", file}, aws_env(), 60s);
     ASSERT_EQ(added.status.code, 0) << added.err;
     const std::string rotated = slurp(file);
     std::string kms1_line, kms2_line;
@@ -137,8 +134,7 @@ TEST_F(aws_keys, KmsKeyringMasksAndOnlyKmsDecryptHoldersUnmask) {
     }
     EXPECT_FALSE(kms1_line.empty() || kms1_line.ends_with(" active")) << rotated;
     EXPECT_TRUE(kms2_line.ends_with(" active")) << rotated;
-    auto again =
-        run({binary_path(), "unmask", "--mask-key-file", file, masked}, aws_env(holder), 60s);
+    auto again = run({"unmask", "--mask-key-file", file, masked}, aws_env(holder), 60s);
     ASSERT_EQ(again.status.code, 0) << again.err;
     EXPECT_EQ(again.out, opened.out);
 }
@@ -146,7 +142,7 @@ TEST_F(aws_keys, KmsKeyringMasksAndOnlyKmsDecryptHoldersUnmask) {
 TEST_F(aws_keys, KmsKeyringWithAnotherEncryptionContextDoesNotOpen) {
     const std::string key_arn = create_kms_key();
     const std::string file = dir_ + "/ctx.keys";
-    auto made = run({binary_path(), "keygen", "--kms-key-id", key_arn, "--kms-encryption-context",
+    auto made = run({"keygen", "--kms-key-id", key_arn, "--kms-encryption-context",
                      "table=user_logins", "--out", file},
                     aws_env(), 60s);
     ASSERT_EQ(made.status.code, 0) << made.err;
@@ -154,8 +150,7 @@ TEST_F(aws_keys, KmsKeyringWithAnotherEncryptionContextDoesNotOpen) {
     std::string text = slurp(file);
     text.replace(text.find("table=user_logins"), 17, "table=other_tabl");
     { std::ofstream(file, std::ios::trunc) << text; }
-    auto refused =
-        run({binary_path(), "unmask", "--mask-key-file", file, "k:AAAA"}, aws_env(), 60s);
+    auto refused = run({"unmask", "--mask-key-file", file, "k:AAAA"}, aws_env(), 60s);
     EXPECT_EQ(refused.status.code, 2) << refused.err;
     EXPECT_NE(refused.err.find("InvalidCiphertextException"), std::string::npos) << refused.err;
 }
@@ -174,7 +169,7 @@ TEST_F(aws_keys, SecretsManagerHoldsTheKeyLines) {
     const auto masker = mask::make_masker(mask::mode::aes_siv, &keys).value();
     const std::string masked = masker.mask(mask::field::ip, "203.0.113.7").value();
 
-    auto opened = run({binary_path(), "unmask", "--mask-key-secret", arn, masked}, aws_env(), 60s);
+    auto opened = run({"unmask", "--mask-key-secret", arn, masked}, aws_env(), 60s);
     ASSERT_EQ(opened.status.code, 0) << opened.err;
     EXPECT_EQ(opened.out, "203.0.113.7\n");
 
@@ -184,7 +179,7 @@ TEST_F(aws_keys, SecretsManagerHoldsTheKeyLines) {
         R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sqs:*"],"Resource":"*"}]})");
     std::vector<std::string> env = aws_env(other);
     env.push_back("SQS2PG_MASK_KEY_SECRET=" + arn);
-    auto refused = run({binary_path(), "unmask", masked}, env, 60s);
+    auto refused = run({"unmask", masked}, env, 60s);
     EXPECT_EQ(refused.status.code, 2) << refused.err;
     EXPECT_NE(refused.err.find("secretsmanager:GetSecretValue"), std::string::npos) << refused.err;
 }
