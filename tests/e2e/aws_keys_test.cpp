@@ -3,6 +3,7 @@
 // it (one Decrypt at start), unmask recovers values for a principal allowed kms:Decrypt and
 // is refused (exit 2, the missing permission named) for one that is not; keygen --add
 // rotates and old values stay readable; --mask-key-secret reads the keys from a secret.
+// And run itself as a role assumed from a profile: the role's policy decides.
 #include <sqs2pg/aws/credentials_provider.hpp>
 #include <sqs2pg/aws/kms.hpp>
 #include <sqs2pg/aws/service.hpp>
@@ -27,9 +28,8 @@ namespace {
 
 namespace asio = boost::asio;
 
-// One admin call to a JSON 1.1 service of moto (KMS, Secrets Manager); returns the body.
-std::string admin_call(std::string_view service, std::string_view prefix, std::string_view action,
-                       std::string body) {
+// One admin call to moto (IAM, KMS, Secrets Manager); returns the body.
+std::string admin_send(std::string_view service, aws::service_request req) {
     asio::io_context ioc;
     auto creds = aws::make_static_provider(services::get().admin);
     aws::service_options o;
@@ -39,15 +39,43 @@ std::string admin_call(std::string_view service, std::string_view prefix, std::s
                           http::endpoint::parse(services::get().sqs_endpoint).value(), creds.get(),
                           o);
     std::optional<aws::result<std::string>> r;
-    aws::service_request req = aws::encode_json(prefix, action, std::move(body));
+    const std::string action = req.action;
     asio::co_spawn(
         ioc, [&]() -> asio::awaitable<void> { r = co_await c.async_call(std::move(req)); },
         asio::detached);
     ioc.run();
     if (!r || !*r)
-        throw std::runtime_error(std::string(action) + ": " +
-                                 (r ? r->error().message : "no answer"));
+        throw std::runtime_error(action + ": " + (r ? r->error().message : "no answer"));
     return **r;
+}
+
+// A JSON 1.1 call (KMS, Secrets Manager).
+std::string admin_call(std::string_view service, std::string_view prefix, std::string_view action,
+                       std::string body) {
+    return admin_send(service, aws::encode_json(prefix, action, std::move(body)));
+}
+
+// An IAM role anyone in the account may assume, with `policy` inline; returns its ARN.
+std::string create_role(const std::string& name, const std::string& policy) {
+    const std::string trust =
+        R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},)"
+        R"("Action":"sts:AssumeRole"}]})";
+    const std::string made = admin_send(
+        "iam", aws::encode_query("CreateRole", "2010-05-08",
+                                 {{"RoleName", name}, {"AssumeRolePolicyDocument", trust}}));
+    admin_send("iam", aws::encode_query("PutRolePolicy", "2010-05-08",
+                                        {{"RoleName", name},
+                                         {"PolicyName", name + "-policy"},
+                                         {"PolicyDocument", policy}}));
+    auto arn = aws::xml_text(made, "Arn");
+    if (!arn)
+        throw std::runtime_error("CreateRole: no Arn");
+    return *arn;
+}
+
+std::string allow(std::string_view actions) {
+    return R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":[)" +
+           std::string(actions) + R"(],"Resource":"*"}]})";
 }
 
 std::string create_kms_key() {
@@ -137,6 +165,55 @@ TEST_F(aws_keys, KmsKeyringMasksAndOnlyKmsDecryptHoldersUnmask) {
     auto again = run({"unmask", "--mask-key-file", file, masked}, aws_env(holder), 60s);
     ASSERT_EQ(again.status.code, 0) << again.err;
     EXPECT_EQ(again.out, opened.out);
+}
+
+// The run itself as an IAM role assumed from a profile (role_arn + source_profile, the
+// source's keys only allowed sts:AssumeRole): the role's policy decides what it may do.
+TEST_F(aws_keys, RunAsARoleAssumedFromAProfileDoesWhatTheRolePolicyAllows) {
+    const auto base = create_iam_user(test::unique_name("base"), allow(R"("sts:AssumeRole")"));
+    const std::string worker =
+        create_role(test::unique_name("sqs2pg_worker_"), allow(R"("sqs:*")"));
+    const std::string peeker = create_role(test::unique_name("sqs2pg_peeker_"),
+                                           allow(R"("sqs:GetQueueUrl","sqs:GetQueueAttributes")"));
+    {
+        std::ofstream(dir_ + "/aws-credentials")
+            << "[base]\naws_access_key_id = " << base.access_key_id
+            << "\naws_secret_access_key = " << base.secret_access_key << "\n";
+        std::ofstream(dir_ + "/aws-config")
+            << "[profile worker]\nrole_arn = " << worker
+            << "\nsource_profile = base\nrole_session_name = sqs2pg-e2e\nduration_seconds = 900\n"
+            << "[profile peeker]\nrole_arn = " << peeker << "\nsource_profile = base\n";
+    }
+    // No keys in the environment: the profile is the only source.
+    const auto profile_env = [&](const std::string& name) {
+        std::vector<std::string> env;
+        for (const auto& v : run_env())
+            if (!v.starts_with("AWS_ACCESS_KEY_ID=") && !v.starts_with("AWS_SECRET_ACCESS_KEY=") &&
+                !v.starts_with("AWS_CONFIG_FILE=") &&
+                !v.starts_with("AWS_SHARED_CREDENTIALS_FILE="))
+                env.push_back(v);
+        env.push_back("AWS_CONFIG_FILE=" + dir_ + "/aws-config");
+        env.push_back("AWS_SHARED_CREDENTIALS_FILE=" + dir_ + "/aws-credentials");
+        env.push_back("AWS_PROFILE=" + name);
+        env.push_back("AWS_ENDPOINT_URL_STS=" + services::get().sqs_endpoint);
+        return env;
+    };
+
+    sqs().send(queue_url_, sample_logins().bodies);
+    auto ran = run(run_args({"--drain"}), profile_env("worker"), 120s);
+    ASSERT_EQ(ran.status.code, 0) << ran.err;
+    EXPECT_EQ(rows(), 99);
+    EXPECT_NE(ran.err.find("assumed role " + worker), std::string::npos) << ran.err;
+
+    // A role that may look at the queue but not receive from it: the run stops at its
+    // first receive. (The SQS client reduces AWS's text to the code: it can quote data.)
+    sqs().send(queue_url_, sample_logins().bodies);
+    auto refused = run(run_args({"--drain"}), profile_env("peeker"), 60s);
+    EXPECT_NE(refused.status.code, 0) << refused.err;
+    EXPECT_NE(refused.err.find("ReceiveMessage failed: auth (AccessDenied), HTTP 403"),
+              std::string::npos)
+        << refused.err;
+    EXPECT_EQ(rows(), 99);
 }
 
 TEST_F(aws_keys, KmsKeyringWithAnotherEncryptionContextDoesNotOpen) {
