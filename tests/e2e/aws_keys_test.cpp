@@ -2,7 +2,8 @@
 // checks on: keygen --kms-key-id writes a KMS keyring (one GenerateDataKey), run masks with
 // it (one Decrypt at start), unmask recovers values for a principal allowed kms:Decrypt and
 // is refused (exit 2, the missing permission named) for one that is not; keygen --add
-// rotates and old values stay readable; --mask-key-secret reads the keys from a secret.
+// rotates, old values stay readable and rekey moves them; --mask-key-secret reads the
+// keys from a secret.
 // And run itself as a role assumed from a profile: the role's policy decides.
 #include <sqs2pg/aws/credentials_provider.hpp>
 #include <sqs2pg/aws/kms.hpp>
@@ -165,6 +166,18 @@ TEST_F(aws_keys, KmsKeyringMasksAndOnlyKmsDecryptHoldersUnmask) {
     auto again = run({"unmask", "--mask-key-file", file, masked}, aws_env(holder), 60s);
     ASSERT_EQ(again.status.code, 0) << again.err;
     EXPECT_EQ(again.out, opened.out);
+
+    // rekey opens the KMS keyring the same way and moves the values to kms2.
+    auto rekeyed = run({"rekey", "--mask", "aes-siv", "--pg", services::get().pg, "--table",
+                        table(), "--mask-key-file", file},
+                       aws_env(holder), 120s);
+    ASSERT_EQ(rekeyed.status.code, 0) << rekeyed.err;
+    const std::string moved =
+        db().value("SELECT masked_ip FROM " + table() + " ORDER BY user_id LIMIT 1");
+    EXPECT_TRUE(moved.starts_with("kms2:")) << moved;
+    auto after = run({"unmask", "--mask-key-file", file, moved}, aws_env(holder), 60s);
+    ASSERT_EQ(after.status.code, 0) << after.err;
+    EXPECT_EQ(after.out, opened.out);
 }
 
 // The run itself as an IAM role assumed from a profile (role_arn + source_profile, the
