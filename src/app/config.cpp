@@ -51,6 +51,7 @@ std::string help_text() {
         "  unmask     reveal masked values with the key (aes-siv, ipcrypt, ipcrypt-pfx)\n"
         "  rekey      move those values to the active key after a rotation\n"
         "  rejects    list, show or replay rejected messages\n"
+        "  rds-token  print an RDS IAM auth token (for psql)\n"
         "\n"
         "Every option can also be set in the environment (names below); a flag wins over\n"
         "the environment. Values: --flag VALUE or --flag=VALUE.\n";

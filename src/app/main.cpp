@@ -5,6 +5,7 @@
 #include <sqs2pg/app/commands/rekey.hpp>
 #include <sqs2pg/app/commands/run.hpp>
 #include <sqs2pg/app/config.hpp>
+#include <sqs2pg/app/pg_iam.hpp>
 #include <sqs2pg/app/process.hpp>
 #include <sqs2pg/version.hpp>
 
@@ -46,11 +47,11 @@ int main(int argc, char** argv) {
     }
     switch (inv->cmd) {
     case app::command::keygen:
-        return app::run_keygen(views(inv->args), std::cout, std::cerr);
-    case app::command::unmask: {
-        const auto key = env.get("SQS2PG_MASK_KEY");
-        return app::run_unmask(views(inv->args), key, std::cin, std::cout, std::cerr);
-    }
+        return app::run_keygen(views(inv->args), env, std::cout, std::cerr);
+    case app::command::unmask:
+        return app::run_unmask(views(inv->args), env, std::cin, std::cout, std::cerr);
+    case app::command::rds_token:
+        return app::run_rds_token(inv->args, env, std::cout, std::cerr);
     case app::command::rejects:
         return app::run_rejects(inv->args, env, std::cout, std::cerr);
     case app::command::rekey:

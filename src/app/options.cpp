@@ -300,12 +300,13 @@ std::string format_options_help(std::span<const option_spec> specs) {
 // --- commands --------------------------------------------------------------------------
 
 namespace {
-constexpr std::array<std::pair<std::string_view, command>, 5> command_words{{
+constexpr std::array<std::pair<std::string_view, command>, 6> command_words{{
     {"run", command::run},
     {"keygen", command::keygen},
     {"unmask", command::unmask},
     {"rejects", command::rejects},
     {"rekey", command::rekey},
+    {"rds-token", command::rds_token},
 }};
 } // namespace
 
@@ -331,7 +332,7 @@ config_result<command_line> parse_command(std::span<const std::string> args) {
         }
     }
     return config_error{fmt::format("sqs2pg: unknown command '{}' (commands: run, keygen, "
-                                    "unmask, rejects, rekey; see sqs2pg --help)",
+                                    "unmask, rejects, rekey, rds-token; see sqs2pg --help)",
                                     show_value(args.front()))};
 }
 

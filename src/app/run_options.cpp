@@ -1,5 +1,6 @@
 // The run command's options: their table, with the defaults taken from the structs that
 // hold them, and validation into run_config.
+#include <sqs2pg/app/pg_iam.hpp>
 #include <sqs2pg/app/run_options.hpp>
 
 #include <fmt/format.h>
@@ -106,6 +107,12 @@ const std::vector<option_spec>& run_specs() {
          "libpq connection string or postgresql:// URL",
          "libpq's PG* variables",
          {"SQS2PG_PG", "DATABASE_URL"}},
+        {"pg-iam-auth",
+         "",
+         g_pg,
+         "RDS IAM auth: a fresh token as the password at each connect (needs TLS)",
+         "off",
+         {"SQS2PG_PG_IAM_AUTH"}},
         {"table",
          "[SCHEMA.]TABLE",
          g_pg,
@@ -134,10 +141,17 @@ const std::vector<option_spec>& run_specs() {
          "PATH",
          g_mask,
          // SQS2PG_MASK_KEY holds the key text, not a path: named here, not in the env list.
-         "masking key file (sqs2pg keygen writes one), or the key line itself in\n"
-         "      SQS2PG_MASK_KEY; one of them is needed unless every column is sha256",
+         "masking key file (sqs2pg keygen writes one; KMS keyrings too), or the key\n"
+         "      line itself in SQS2PG_MASK_KEY; one of them (or --mask-key-secret) is\n"
+         "      needed unless every column is sha256",
          "",
          {"SQS2PG_MASK_KEY_FILE"}},
+        {"mask-key-secret",
+         "ARN",
+         g_mask,
+         "read the key lines from this Secrets Manager secret instead",
+         "",
+         {"SQS2PG_MASK_KEY_SECRET"}},
         {"drain",
          "",
          g_flow,
@@ -306,15 +320,30 @@ config_result<run_config> make_run_config(const parsed_options& o, const environ
     SQS2PG_TRY(table, get_table(o));
     if (table)
         c.table = std::move(*table);
+    SQS2PG_TRY(iam, get_bool(o, "pg-iam-auth"));
+    c.pg_iam_auth = iam.value_or(false);
+    if (c.pg_iam_auth) {
+        auto target = iam_auth_target(c.pg, env);
+        if (!target)
+            return make_error(o.find("pg-iam-auth")->origin, target.error().message);
+    }
 
     SQS2PG_TRY(modes, get_mask_modes(o));
     c.mask = modes;
     SQS2PG_TRY(key_file, get_string(o, "mask-key-file"));
     if (key_file)
         c.mask_key_file = *key_file;
+    SQS2PG_TRY(key_secret, get_string(o, "mask-key-secret"));
+    if (key_secret)
+        c.mask_key_secret = *key_secret;
+    if (key_file && key_secret)
+        return config_error{fmt::format("sqs2pg: {} and {}: give only one of them",
+                                        o.find("mask-key-file")->origin,
+                                        o.find("mask-key-secret")->origin)};
     // The keyring may also sit in the environment itself (SQS2PG_MASK_KEY, the text
     // `sqs2pg keygen` prints); the mask module reads it from there, never from here.
-    if (c.mask.any_keyed() && c.mask_key_file.empty() && !env.get("SQS2PG_MASK_KEY")) {
+    if (c.mask.any_keyed() && c.mask_key_file.empty() && c.mask_key_secret.empty() &&
+        !env.get("SQS2PG_MASK_KEY")) {
         const mask::mode keyed = mask::is_keyed(c.mask.ip) ? c.mask.ip : c.mask.device_id;
         return config_error{
             fmt::format("sqs2pg: --mask-key-file: a key is required for {} masking (create one "

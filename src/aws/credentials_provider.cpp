@@ -2,10 +2,13 @@
 // the refresh-ahead cache the HTTP-based ones share.
 #include <sqs2pg/aws/credentials_provider.hpp>
 #include <sqs2pg/aws/profile.hpp>
+#include <sqs2pg/aws/sts.hpp>
 #include <sqs2pg/base/text.hpp>
 #include <sqs2pg/base/time.hpp>
 #include <sqs2pg/http/client.hpp>
 #include <sqs2pg/ops/log.hpp>
+
+#include "refreshing_provider.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -33,6 +36,8 @@
 namespace sqs2pg::aws {
 namespace {
 
+using detail::refreshing_provider;
+
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 using sys_clock = std::chrono::system_clock;
@@ -47,15 +52,6 @@ error make_error(errc e, std::string message) {
 std::string seconds_text(std::chrono::milliseconds d) {
     const auto ms = d.count();
     return ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
-}
-
-sys_clock::duration random_jitter(std::chrono::seconds max) {
-    if (max.count() <= 0)
-        return sys_clock::duration::zero();
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    std::uniform_int_distribution<std::int64_t> dist(
-        0, std::chrono::duration_cast<std::chrono::milliseconds>(max).count());
-    return std::chrono::milliseconds(dist(rng));
 }
 
 // ---- static ----
@@ -73,105 +69,6 @@ public:
 private:
     credentials creds_;
     std::string source_;
-};
-
-// ---- refresh-ahead cache ----
-
-// Fetches through async_fetch() when there are no credentials or they are due for refresh;
-// one fetch at a time, other callers wait for its outcome. A failed refresh keeps serving
-// credentials that still work (as the SDKs do), and tries again a little later.
-class refreshing_provider : public credentials_provider {
-public:
-    refreshing_provider(asio::any_io_executor ex, chain_options opts)
-        : ex_(std::move(ex))
-        , opts_(std::move(opts))
-        , fetched_(ex_, asio::steady_timer::time_point::max()) {
-        if (!opts_.clock)
-            opts_.clock = [] { return sys_clock::now(); };
-    }
-
-    asio::awaitable<boost::system::result<credentials>> async_get() final {
-        co_await asio::this_coro::throw_if_cancelled(false);
-        for (;;) {
-            if (cached_ && opts_.clock() < refresh_at_)
-                co_return *cached_;
-            if (fetching_) {
-                const auto generation = generation_;
-                (void)co_await fetched_.async_wait(use_tuple);
-                const auto cancelled = (co_await asio::this_coro::cancellation_state).cancelled();
-                if (cancelled != asio::cancellation_type::none)
-                    co_return make_error_code(errc::cancelled);
-                if (generation_ != generation && last_outcome_ &&
-                    *last_outcome_ != make_error_code(errc::cancelled))
-                    co_return *last_outcome_;
-                continue; // the fetch was cancelled by its own caller: try ourselves
-            }
-            fetching_ = true;
-            auto fetched = co_await async_fetch();
-            fetching_ = false;
-            ++generation_;
-            last_outcome_ = settle(std::move(fetched));
-            fetched_.cancel(); // wake the waiters
-            co_return *last_outcome_;
-        }
-    }
-
-    std::string last_failure() const final { return last_failure_; }
-
-    void expire() final { refresh_at_ = {}; }
-
-protected:
-    /// One fetch from the source, with a message for the operator on failure.
-    virtual asio::awaitable<result<credentials>> async_fetch() = 0;
-
-    sys_clock::time_point now() const { return opts_.clock(); }
-
-    asio::any_io_executor ex_;
-    chain_options opts_;
-
-private:
-    boost::system::result<credentials> settle(result<credentials> fetched) {
-        const auto t = now();
-        if (fetched && fetched->expiration && *fetched->expiration <= t)
-            fetched =
-                make_error(errc::credentials_expired, "the " + source() +
-                                                          " returned credentials that have already "
-                                                          "expired: check the system clock");
-        if (fetched) {
-            cached_ = std::move(*fetched);
-            refresh_at_ = cached_->expiration
-                              ? refresh_time(t, *cached_->expiration, opts_.refresh_ahead,
-                                             random_jitter(opts_.refresh_jitter))
-                              : sys_clock::time_point::max();
-            last_failure_.clear();
-            return *cached_;
-        }
-        if (fetched.error().code == make_error_code(errc::cancelled))
-            return fetched.error().code;
-        if (cached_ && (!cached_->expiration || t < *cached_->expiration)) {
-            const auto left = cached_->expiration ? *cached_->expiration - t
-                                                  : sys_clock::duration(opts_.retry_after_failure);
-            refresh_at_ = t + std::min<sys_clock::duration>(opts_.retry_after_failure, left / 2);
-            ops::log(
-                ops::level::warn, "aws.credentials_refresh_failed",
-                {{"source", source()},
-                 {"error", fetched.error().code.message()},
-                 {"detail", fetched.error().message},
-                 {"expires_in_s", std::chrono::duration_cast<std::chrono::seconds>(left).count()}});
-            return *cached_;
-        }
-        cached_.reset();
-        last_failure_ = fetched.error().message;
-        return fetched.error().code;
-    }
-
-    std::optional<credentials> cached_;
-    sys_clock::time_point refresh_at_{};
-    bool fetching_ = false;
-    std::uint64_t generation_ = 0;
-    std::optional<boost::system::result<credentials>> last_outcome_;
-    asio::steady_timer fetched_;
-    std::string last_failure_;
 };
 
 // Describes a failed HTTP exchange for a message: the transport error and its hint.
@@ -433,6 +330,18 @@ private:
         return c;
     }
 
+    // A configured source: its first answer decides (an error is not a reason to try
+    // the next source: that would switch identity silently).
+    asio::awaitable<boost::system::result<credentials>>
+    try_source(std::unique_ptr<credentials_provider> provider) {
+        auto r = co_await provider->async_get();
+        if (r)
+            co_return choose(std::move(provider), *r);
+        if (r.error() == make_error_code(errc::cancelled))
+            co_return r.error();
+        co_return fail(static_cast<errc>(r.error().value()), provider->last_failure());
+    }
+
     asio::awaitable<boost::system::result<credentials>> resolve() {
         std::vector<std::string> tried;
 
@@ -452,21 +361,51 @@ private:
                                ": set both, or neither to use another source");
         tried.push_back("environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set");
 
-        // Web identity (EKS IAM roles for service accounts) comes next in the SDKs' chain.
-        // sqs2pg cannot assume that role; falling through to the node's instance role
-        // would quietly run with another identity, so say so instead.
-        if (env_.get("AWS_WEB_IDENTITY_TOKEN_FILE") && env_.get("AWS_ROLE_ARN"))
+        // 2. Web identity (EKS IAM roles for service accounts), as the SDKs do next.
+        const auto token_file = env_.get("AWS_WEB_IDENTITY_TOKEN_FILE");
+        const auto role_arn = env_.get("AWS_ROLE_ARN");
+        if (token_file && role_arn) {
+            auto sts = resolve_sts(env_, {});
+            if (!sts)
+                co_return fail(static_cast<errc>(sts.error().code.value()), sts.error().message);
+            role_step role;
+            role.role_arn = *role_arn;
+            role.session_name = env_.get("AWS_ROLE_SESSION_NAME").value_or("");
+            // Named first: GCC 12 destroys temporaries in a co_await expression twice.
+            auto provider =
+                make_web_identity_provider(ex_, *token_file, std::move(role), *sts, opts_);
+            co_return co_await try_source(std::move(provider));
+        }
+        if (token_file || role_arn)
             co_return fail(errc::invalid_configuration,
-                           "AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN ask for web identity "
-                           "credentials (EKS IAM roles for service accounts), which sqs2pg "
-                           "does not support: use EKS Pod Identity (container credentials), "
-                           "or export AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / "
-                           "AWS_SESSION_TOKEN");
+                           std::string(token_file ? "AWS_WEB_IDENTITY_TOKEN_FILE is set but "
+                                                    "AWS_ROLE_ARN is not"
+                                                  : "AWS_ROLE_ARN is set but "
+                                                    "AWS_WEB_IDENTITY_TOKEN_FILE is not") +
+                               ": web identity (EKS IAM roles for service accounts) needs both");
+        tried.push_back("web identity: AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are not set");
 
-        // 2. Shared files.
-        auto p = load_profile(env_);
-        if (!p)
-            co_return fail(static_cast<errc>(p.error().code.value()), p.error().message);
+        // 3. Shared files: an assumed role (or web identity) first, then static keys.
+        auto files = load_shared_files(env_);
+        if (!files)
+            co_return fail(static_cast<errc>(files.error().code.value()), files.error().message);
+        const std::string profile_name = files->location.name;
+        const profile prof = files->get(profile_name);
+        if (!prof.found && files->location.named_explicitly)
+            co_return fail(errc::invalid_configuration,
+                           "profile \"" + profile_name + "\" (from AWS_PROFILE) is in none of " +
+                               files->sources + ": check the name or unset AWS_PROFILE");
+        auto plan = plan_profile_roles(profile_name, *files);
+        if (!plan)
+            co_return fail(static_cast<errc>(plan.error().code.value()), plan.error().message);
+        if (*plan) {
+            auto sts = resolve_sts(env_, (*plan)->region);
+            if (!sts)
+                co_return fail(static_cast<errc>(sts.error().code.value()), sts.error().message);
+            auto provider = make_role_plan_provider(ex_, **plan, env_, *sts, opts_);
+            co_return co_await try_source(std::move(provider));
+        }
+        const profile* p = &prof;
         const std::string in = "profile \"" + p->name + "\" (" + p->sources + ")";
         if (p->found) {
             const std::string key = p->get("aws_access_key_id");
@@ -485,23 +424,22 @@ private:
                                         ? "aws_secret_access_key but not aws_access_key_id"
                                         : "aws_access_key_id but not aws_secret_access_key") +
                                    ": set both");
-            for (const char* unsupported : {"role_arn", "credential_process", "sso_session",
-                                            "sso_start_url", "web_identity_token_file"})
+            for (const char* unsupported : {"credential_process", "sso_session", "sso_start_url"})
                 if (!p->get(unsupported).empty())
                     co_return fail(errc::invalid_configuration,
                                    in + " gets credentials through " + unsupported +
                                        ", which sqs2pg does not support: give it "
-                                       "aws_access_key_id and aws_secret_access_key, export "
-                                       "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / "
-                                       "AWS_SESSION_TOKEN (e.g. from `aws configure "
-                                       "export-credentials --format env`), or run with a task, "
-                                       "pod or instance role");
+                                       "aws_access_key_id and aws_secret_access_key, a role_arn "
+                                       "with a source_profile, export AWS_ACCESS_KEY_ID / "
+                                       "AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN (e.g. from "
+                                       "`aws configure export-credentials --format env`), or "
+                                       "run with a task, pod or instance role");
             tried.push_back("shared files: " + in + " has no aws_access_key_id");
         } else {
             tried.push_back("shared files: no profile \"" + p->name + "\" in " + p->sources);
         }
 
-        // 3. Container endpoint.
+        // 4. Container endpoint.
         if (env_.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") ||
             env_.get("AWS_CONTAINER_CREDENTIALS_FULL_URI")) {
             auto provider = std::make_unique<container_provider>(ex_, env_, opts_);
@@ -513,7 +451,7 @@ private:
         tried.push_back("container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and "
                         "AWS_CONTAINER_CREDENTIALS_FULL_URI are not set");
 
-        // 4. Instance metadata.
+        // 5. Instance metadata.
         errc code = errc::no_credentials;
         const auto disabled = env_.get("AWS_EC2_METADATA_DISABLED");
         if (disabled && base::ascii_lower(*disabled) == "true") {

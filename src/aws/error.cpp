@@ -30,6 +30,12 @@ public:
             return "invalid endpoint URL";
         case errc::cancelled:
             return "cancelled";
+        case errc::service_rejected:
+            return "AWS service refused the request";
+        case errc::service_unavailable:
+            return "AWS service unavailable";
+        case errc::invalid_response:
+            return "AWS service answered with an unusable response";
         }
         return "unknown aws error";
     }
@@ -43,7 +49,8 @@ const boost::system::error_category& aws_category() noexcept {
 }
 
 bool is_retryable(boost::system::error_code ec) noexcept {
-    return ec == make_error_code(errc::provider_unavailable);
+    return ec == make_error_code(errc::provider_unavailable) ||
+           ec == make_error_code(errc::service_unavailable);
 }
 
 bool is_fatal(boost::system::error_code ec) noexcept {
@@ -55,6 +62,7 @@ bool is_fatal(boost::system::error_code ec) noexcept {
     case errc::provider_rejected:
     case errc::no_region:
     case errc::invalid_endpoint:
+    case errc::service_rejected:
         return true;
     default:
         return false;

@@ -160,10 +160,17 @@ profile merge_profile(std::string_view name, const ini_sections* credentials_fil
     return p;
 }
 
-result<profile> load_profile(const environment& env) {
-    const profile_location loc = locate_profile(env);
-    std::optional<ini_sections> creds, config;
-    std::string sources;
+profile shared_files::get(std::string_view name) const {
+    profile p =
+        merge_profile(name, credentials ? &*credentials : nullptr, config ? &*config : nullptr);
+    p.sources = sources;
+    return p;
+}
+
+result<shared_files> load_shared_files(const environment& env) {
+    shared_files files;
+    files.location = locate_profile(env);
+    std::string& sources = files.sources;
     auto read = [&](const std::string& path,
                     std::optional<ini_sections>& out) -> std::optional<error> {
         if (!sources.empty())
@@ -186,15 +193,22 @@ result<profile> load_profile(const environment& env) {
         out = std::move(*parsed);
         return std::nullopt;
     };
-    if (auto e = read(loc.credentials_file, creds))
+    if (auto e = read(files.location.credentials_file, files.credentials))
         return *e;
-    if (auto e = read(loc.config_file, config))
+    if (auto e = read(files.location.config_file, files.config))
         return *e;
-    profile p = merge_profile(loc.name, creds ? &*creds : nullptr, config ? &*config : nullptr);
-    p.sources = sources;
+    return files;
+}
+
+result<profile> load_profile(const environment& env) {
+    auto files = load_shared_files(env);
+    if (!files)
+        return files.error();
+    const profile_location& loc = files->location;
+    profile p = files->get(loc.name);
     if (!p.found && loc.named_explicitly)
         return config_error("profile \"" + loc.name + "\" (from AWS_PROFILE) is in none of " +
-                            sources + ": check the name or unset AWS_PROFILE");
+                            files->sources + ": check the name or unset AWS_PROFILE");
     return p;
 }
 

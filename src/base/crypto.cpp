@@ -12,12 +12,16 @@
 #include <sqs2pg/base/crypto.hpp>
 #include <sqs2pg/base/encoding.hpp>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/md5.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 #include <utility>
@@ -134,6 +138,21 @@ void cleanse(std::string& s) noexcept {
     if (!s.empty())
         OPENSSL_cleanse(s.data(), s.size());
     s.clear();
+}
+
+bool protect_secret_memory(const void* p, std::size_t n) noexcept {
+    if (p == nullptr || n == 0)
+        return true;
+    static const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const auto begin = reinterpret_cast<std::uintptr_t>(p) & ~(page - 1);
+    const auto end = (reinterpret_cast<std::uintptr_t>(p) + n + page - 1) & ~(page - 1);
+    auto* const addr = reinterpret_cast<void*>(begin);
+    const std::size_t len = end - begin;
+    // Both are best effort: RLIMIT_MEMLOCK may be small, and the process is made
+    // non-dumpable at start anyway (see app::harden_process).
+    const bool locked = ::mlock(addr, len) == 0;
+    const bool no_dump = ::madvise(addr, len, MADV_DONTDUMP) == 0;
+    return locked && no_dump;
 }
 
 } // namespace sqs2pg::base

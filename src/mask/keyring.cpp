@@ -1,6 +1,7 @@
 // Keyring text format, key file loading (owner-only files only) and key generation.
 #include <sqs2pg/base/crypto.hpp>
 #include <sqs2pg/base/encoding.hpp>
+#include <sqs2pg/mask/envelope.hpp>
 #include <sqs2pg/mask/keyring.hpp>
 #include <sqs2pg/ops/log.hpp>
 
@@ -122,7 +123,10 @@ std::string utc_now_text() {
 
 master_key::master_key(std::string id, std::string material)
     : id_(std::move(id))
-    , material_(std::move(material)) {}
+    , material_(std::move(material)) {
+    // Never swapped out, never in a core dump; wiped by the destructor.
+    (void)base::protect_secret_memory(material_.data(), material_.size());
+}
 
 master_key::~master_key() {
     base::cleanse(material_);
@@ -154,6 +158,12 @@ bool valid_key_id(std::string_view id) noexcept {
 
 boost::system::result<keyring, load_error> parse_keyring(std::string_view text,
                                                          std::string_view origin) {
+    if (is_envelope_keyring(text))
+        return fail(errc::key_syntax,
+                    fmt::format("{}: a KMS keyring (format 2): its keys are sealed under an AWS "
+                                "KMS data key and open only through KMS; pass the file with "
+                                "--mask-key-file",
+                                origin));
     std::vector<master_key> keys;
     std::vector<std::size_t> active_lines;
     std::size_t active = 0;
@@ -229,24 +239,24 @@ boost::system::result<keyring, load_error> parse_keyring(std::string_view text,
     return keyring(std::move(keys), active);
 }
 
-boost::system::result<keyring, load_error> load_keyring_file(const std::string& path) {
+boost::system::result<std::string, load_error> read_key_file(const std::string& path) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return fail(errc::key_file_unreadable,
-                    fmt::format("cannot open mask key file {}: {}", path, std::strerror(errno)));
+        return load_error{errc::key_file_unreadable, fmt::format("cannot open mask key file {}: {}",
+                                                                 path, std::strerror(errno))};
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
         static_cast<std::size_t>(st.st_size) > max_key_file_size) {
         ::close(fd);
-        return fail(errc::key_file_unreadable,
-                    fmt::format("mask key file {} is not a regular file of at most {} bytes", path,
-                                max_key_file_size));
+        return load_error{errc::key_file_unreadable,
+                          fmt::format("mask key file {} is not a regular file of at most {} bytes",
+                                      path, max_key_file_size)};
     }
     // Like ssh with a private key: a key others may read (or replace) is refused, before
     // a byte of it is read.
     if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
         ::close(fd);
-        return fail(errc::key_file_permissions, permission_problem(path, st.st_mode));
+        return load_error{errc::key_file_permissions, permission_problem(path, st.st_mode)};
     }
     std::string text(static_cast<std::size_t>(st.st_size), '\0');
     std::size_t got = 0;
@@ -262,11 +272,19 @@ boost::system::result<keyring, load_error> load_keyring_file(const std::string& 
     ::close(fd);
     if (got != text.size()) {
         base::cleanse(text);
-        return fail(errc::key_file_unreadable, fmt::format("cannot read mask key file {}: {}", path,
-                                                           std::strerror(read_errno)));
+        return load_error{errc::key_file_unreadable, fmt::format("cannot read mask key file {}: {}",
+                                                                 path, std::strerror(read_errno))};
     }
-    auto parsed = parse_keyring(text, path);
-    base::cleanse(text);
+    (void)base::protect_secret_memory(text.data(), text.size());
+    return text;
+}
+
+boost::system::result<keyring, load_error> load_keyring_file(const std::string& path) {
+    auto text = read_key_file(path);
+    if (!text)
+        return text.error();
+    auto parsed = parse_keyring(*text, path);
+    base::cleanse(*text);
     return parsed;
 }
 

@@ -281,6 +281,8 @@ asio::awaitable<boost::system::result<void>> connection::async_connect(connect_o
     if (!resolved)
         co_return resolved.error();
     params.set("fallback_application_name", "sqs2pg");
+    if (opts.password)
+        params.set("password", *opts.password);
     if (opts.tcp_liveness_defaults) {
         // Only where the user's connection string is silent (libpq reads no environment
         // variables for these).

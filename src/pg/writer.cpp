@@ -108,7 +108,18 @@ struct writer::impl {
         auto c = std::make_unique<connection>(ex);
         // Named, not a braced temporary: GCC 12 destroys temporaries in a co_await
         // expression twice.
-        connect_options opts{cfg.conninfo, cfg.connect_timeout};
+        connect_options opts;
+        opts.conninfo = cfg.conninfo;
+        opts.timeout = cfg.connect_timeout;
+        if (cfg.password) {
+            std::string why;
+            auto password = co_await cfg.password(why);
+            if (!password) {
+                detail = why;
+                co_return password.error();
+            }
+            opts.password = std::move(*password);
+        }
         auto connected = co_await c->async_connect(std::move(opts));
         if (!connected) {
             detail = c->error_detail();

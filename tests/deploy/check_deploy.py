@@ -511,7 +511,7 @@ for name in sorted({m for e in exprs for m in re.findall(r"\bsqs2pg_[a-z_]+", e)
 
 sa = k8s_one("ServiceAccount", pod.get("serviceAccountName"))
 check("eks.amazonaws.com/role-arn" not in sa.get("metadata", {}).get("annotations", {}),
-      "serviceaccount.yaml: an IRSA annotation makes every pod exit 1 until web identity is supported")
+      "serviceaccount.yaml: an IRSA annotation beside the Pod Identity association makes the pods run as the annotated role (web identity comes first in the chain)")
 
 # --- IAM -------------------------------------------------------------------------------
 

@@ -594,6 +594,52 @@ TEST_F(PgWriter, WrongPasswordFailsWithLibpqsReason) {
         << w.error_detail();
 }
 
+TEST_F(PgWriter, PasswordCallbackIsAskedBeforeEveryConnectAndReconnect) {
+    // --pg-iam-auth's hook: a fresh password (an RDS token there) for each connect. Here a
+    // role whose password is a token-sized string, and a connection string whose own
+    // password is wrong: the callback's wins.
+    test::sync_db admin(test::require_env("SQS2PG_TEST_PG_ADMIN"));
+    const std::string role = test::unique_name("iam_");
+    const std::string token = "db.example:5432/?Action=connect&DBUser=" + role +
+                              "&X-Amz-Algorithm=AWS4-HMAC-SHA256&" + std::string(600, 'x');
+    admin.exec(fmt::format("CREATE ROLE {} LOGIN PASSWORD '{}'", role, token));
+    admin.exec(fmt::format("GRANT ALL ON SCHEMA {} TO {}", schema_, role));
+    admin.exec(
+        fmt::format("GRANT CREATE ON DATABASE {} TO {}", test::require_env("PGDATABASE"), role));
+    auto cfg = config();
+    cfg.conninfo =
+        fmt::format("host={} port={} dbname={} user={} password=wrong", test::require_env("PGHOST"),
+                    test::require_env("PGPORT"), test::require_env("PGDATABASE"), role);
+    int calls = 0;
+    cfg.password = [&](std::string&) -> asio::awaitable<boost::system::result<std::string>> {
+        ++calls;
+        co_return token;
+    };
+    auto& w = start_writer(cfg);
+    EXPECT_EQ(calls, 1);
+    admin.exec(fmt::format("SELECT pg_terminate_backend({})", w.backend_pid()));
+    run_until([&] { return w.stats().connects >= 2 && w.connected(); }, 20s);
+    EXPECT_EQ(calls, 2);
+    pg::batch b;
+    b.rows = make_rows("t", 3);
+    EXPECT_EQ(write(b).inserted, 3u);
+    stop_writer();
+    admin.exec(fmt::format("DROP OWNED BY {}; DROP ROLE {}", role, role));
+}
+
+TEST_F(PgWriter, PasswordCallbackFailureIsTheConnectsError) {
+    auto cfg = config();
+    cfg.password = [](std::string& detail) -> asio::awaitable<boost::system::result<std::string>> {
+        detail = "--pg-iam-auth: no AWS credentials";
+        co_return make_error_code(pg::errc::invalid_conninfo);
+    };
+    pg::writer w(io.get_executor(), cfg);
+    const auto r = await(w.async_start());
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), pg::errc::invalid_conninfo);
+    EXPECT_EQ(w.error_detail(), "--pg-iam-auth: no AWS credentials");
+}
+
 TEST_F(PgWriter, HostNamesAreResolvedWithoutBlockingAndPgVariablesWork) {
     // "localhost" goes through Asio's resolver; empty conninfo uses PGHOST, PGPORT, ...
     const std::string port = test::require_env("PGPORT");

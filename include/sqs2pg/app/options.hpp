@@ -132,7 +132,7 @@ std::string show_value(std::string_view v);
 
 // --- commands ----------------------------------------------------------------------------
 
-enum class command { run, keygen, unmask, rejects, rekey };
+enum class command { run, keygen, unmask, rejects, rekey, rds_token };
 
 std::string_view command_name(command c);
 
@@ -142,8 +142,8 @@ struct command_line {
     std::vector<std::string> args; ///< everything after the command word
 };
 
-/// Reads the command word: `sqs2pg [run|keygen|unmask|rejects|rekey] ...`; without one (no
-/// arguments, or an option first) the command is run. `args` excludes the program name.
+/// Reads the command word: `sqs2pg [run|keygen|unmask|rejects|rekey|rds-token] ...`;
+/// without one (no arguments, or an option first) the command is run. `args` excludes the program name.
 /// An unknown word is an error listing the commands.
 config_result<command_line> parse_command(std::span<const std::string> args);
 

@@ -35,7 +35,10 @@ struct run_config {
     table_name table;
     /// Each column's mode: --mask-ip / --mask-device-id, else --mask, else hmac-sha256.
     mask::field_modes mask;
-    std::string mask_key_file; ///< required unless every column is sha256
+    std::string mask_key_file;   ///< required unless every column is sha256 (or a secret / env key)
+    std::string mask_key_secret; ///< --mask-key-secret: Secrets Manager secret with the keys
+    /// --pg-iam-auth: the password is an RDS IAM auth token, made fresh for every connect.
+    bool pg_iam_auth = false;
     /// The pipeline's settings, defaults from flow::pipeline_config itself. The options
     /// fill dead_letter_queue_url, drain, receivers, batch_size, batch_max_delay,
     /// max_in_flight_bytes and wait_time (drain_wait_time with --drain), and

@@ -1,5 +1,6 @@
 // Where credentials come from: a fixed pair, or the chain the AWS SDKs use (environment,
-// shared files, container endpoint, EC2 instance metadata), refreshed before expiry.
+// web identity, shared files with assumed roles, container endpoint, EC2 instance
+// metadata), refreshed before expiry.
 #pragma once
 
 #include <sqs2pg/aws/credentials.hpp>
@@ -67,16 +68,22 @@ struct chain_options {
     std::chrono::seconds retry_after_failure{30};
     /// The wall clock (expirations are wall-clock times); tests may substitute it.
     std::function<std::chrono::system_clock::time_point()> clock;
+    /// PEM file of CA certificates trusted beside the system store for STS calls (as
+    /// --ca-bundle is for SQS); "" for the system store only.
+    std::string extra_ca_file;
 };
 
 /// The AWS SDKs' default chain, first source that is configured wins:
 /// 1. AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN);
-/// 2. the profile's aws_access_key_id / aws_secret_access_key / aws_session_token in the
-///    shared files (see load_profile);
-/// 3. the container endpoint: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (on 169.254.170.2) or
+/// 2. web identity: AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN (+ AWS_ROLE_SESSION_NAME)
+///    exchanged with STS AssumeRoleWithWebIdentity (EKS IAM roles for service accounts);
+/// 3. the profile (see load_profile): role_arn with source_profile / credential_source, or
+///    web_identity_token_file, through STS (see plan_profile_roles); else its
+///    aws_access_key_id / aws_secret_access_key / aws_session_token;
+/// 4. the container endpoint: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (on 169.254.170.2) or
 ///    AWS_CONTAINER_CREDENTIALS_FULL_URI, with AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE or
 ///    AWS_CONTAINER_AUTHORIZATION_TOKEN as the Authorization header (ECS, EKS Pod Identity);
-/// 4. IMDSv2 unless AWS_EC2_METADATA_DISABLED=true (AWS_EC2_METADATA_SERVICE_ENDPOINT,
+/// 5. IMDSv2 unless AWS_EC2_METADATA_DISABLED=true (AWS_EC2_METADATA_SERVICE_ENDPOINT,
 ///    AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6).
 /// A source that is configured but broken (half a key pair, a profile that does not exist
 /// or uses a method sqs2pg lacks, a container endpoint that fails) is an error, not a reason
@@ -86,13 +93,13 @@ std::unique_ptr<credentials_provider> make_default_chain(boost::asio::any_io_exe
                                                          const environment& env,
                                                          chain_options opts = {});
 
-/// The container source alone (step 3 above); async_get() fails with invalid_configuration
+/// The container source alone (step 4 above); async_get() fails with invalid_configuration
 /// when the variables are unset or unusable.
 std::unique_ptr<credentials_provider> make_container_provider(boost::asio::any_io_executor ex,
                                                               const environment& env,
                                                               chain_options opts = {});
 
-/// The instance metadata source alone (step 4 above), ignoring AWS_EC2_METADATA_DISABLED.
+/// The instance metadata source alone (step 5 above), ignoring AWS_EC2_METADATA_DISABLED.
 std::unique_ptr<credentials_provider> make_imds_provider(boost::asio::any_io_executor ex,
                                                          const environment& env,
                                                          chain_options opts = {});

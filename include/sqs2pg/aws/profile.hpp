@@ -6,6 +6,7 @@
 #include <sqs2pg/aws/error.hpp>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -54,6 +55,22 @@ struct profile {
 /// Merges profile `name` from parsed files (either may be null: file missing). Pure.
 profile merge_profile(std::string_view name, const ini_sections* credentials_file,
                       const ini_sections* config_file);
+
+/// Both shared files, parsed (a missing file is nullopt), and what was read.
+struct shared_files {
+    profile_location location;
+    std::optional<ini_sections> credentials;
+    std::optional<ini_sections> config;
+    /// For messages: "/root/.aws/credentials (no such file), /root/.aws/config".
+    std::string sources;
+
+    /// Profile `name` merged from both files (see merge_profile), `sources` filled in.
+    profile get(std::string_view name) const;
+};
+
+/// Reads the files locate_profile() names. A missing file counts as empty. Fails with
+/// invalid_configuration when a file cannot be read or parsed.
+result<shared_files> load_shared_files(const environment& env);
 
 /// Reads the files locate_profile() names and merges the profile. A missing file counts as
 /// empty. Fails with invalid_configuration when a file cannot be read or parsed, or when a

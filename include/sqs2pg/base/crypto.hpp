@@ -57,4 +57,10 @@ private:
 /// Overwrites `s` with zeros (not optimised away) and clears it: for secrets.
 void cleanse(std::string& s) noexcept;
 
+/// Locks the pages holding [p, p+n) in memory (mlock: never swapped out) and leaves them
+/// out of core dumps (MADV_DONTDUMP), for key material. Best effort: false when either
+/// call failed (RLIMIT_MEMLOCK reached, say); the pages stay locked until the process
+/// ends (pages are shared with other data, so they are never unlocked early).
+bool protect_secret_memory(const void* p, std::size_t n) noexcept;
+
 } // namespace sqs2pg::base

@@ -18,7 +18,8 @@ namespace sqs2pg::mask {
 inline constexpr std::size_t key_bytes = 32;
 inline constexpr std::size_t max_key_id_length = 16;
 
-/// One master key. The material is wiped (base::cleanse) when the key is destroyed.
+/// One master key. The material is locked in memory and left out of core dumps
+/// (base::protect_secret_memory) and wiped (base::cleanse) when the key is destroyed.
 class master_key {
 public:
     master_key(std::string id, std::string material);
@@ -62,6 +63,10 @@ bool valid_key_id(std::string_view id) noexcept;
 /// "SQS2PG_MASK_KEY"). Messages name the line, never the key.
 boost::system::result<keyring, load_error> parse_keyring(std::string_view text,
                                                          std::string_view origin);
+
+/// Reads the key file at `path` whole (at most 64 KiB), with the permission rule of
+/// load_keyring_file; the caller wipes the text (base::cleanse) once parsed.
+boost::system::result<std::string, load_error> read_key_file(const std::string& path);
 
 /// Reads and parses the key file at `path`, wiping the read buffer afterwards. A file
 /// group or others have any permission on is refused unread (errc::key_file_permissions,

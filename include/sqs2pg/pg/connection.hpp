@@ -38,6 +38,9 @@ struct connect_options {
     /// data), so a dead peer or a silent partition ends the session in about 30 s
     /// instead of the kernel's 15 minutes (or 2 hours of idle keepalive).
     bool tcp_liveness_defaults = true;
+    /// The password to log in with, overriding the connection string's and PGPASSWORD
+    /// (an RDS IAM auth token, made just before the connect). nullopt: libpq's own.
+    std::optional<std::string> password{};
 };
 
 /// One libpq connection driven by the io_context. Not thread-safe; one operation at a

@@ -23,6 +23,12 @@ namespace sqs2pg::pg {
 struct writer_config {
     /// libpq connection string or URI (--pg / DATABASE_URL); empty: the PG* variables.
     std::string conninfo;
+    /// When set, called before every connect (the first and each reconnect) for the
+    /// password to log in with, e.g. a fresh RDS IAM auth token (--pg-iam-auth). On failure
+    /// it fills `detail` and returns the connect's error: connect_failed is retried like an
+    /// unreachable server, invalid_conninfo is fatal.
+    std::function<boost::asio::awaitable<boost::system::result<std::string>>(std::string& detail)>
+        password;
     /// The target table, `table` or `schema.table` (SQL identifier rules, quotes
     /// allowed). sqs2pg_ledger and sqs2pg_rejects live in the same schema.
     std::string table = "user_logins";

@@ -133,9 +133,16 @@ int run_rejects(std::span<const std::string> args, const environment& env, std::
     context c{*req, env, nullptr, out, err};
     std::optional<mask::sealer> sealer;
     if (req->action != rejects_action::list) {
-        auto keys = mask::load_keyring(req->keys);
+        auto keys = load_mask_keys(req->keys, env);
         if (!keys) {
-            c.say(keys.error().message);
+            // load_mask_keys speaks as "sqs2pg: ..."; here the action names itself.
+            const config_error e = keys.error(); // a copy: error() returns by value
+            constexpr std::string_view self = "sqs2pg: ";
+            c.say(e.message.starts_with(self) ? e.message.substr(self.size()) : e.message);
+            return 2;
+        }
+        if (!*keys) {
+            c.say("no keyring: pass --mask-key-file, --mask-key-secret or SQS2PG_MASK_KEY");
             return 2;
         }
         sealer.emplace(**keys); // parse_rejects_args made sure a source is set

@@ -207,11 +207,18 @@ config_result<rejects_request> parse_rejects_args(std::span<const std::string> a
     if (a != rejects_action::list) {
         SQS2PG_TRY(key_file, get_string(o, "mask-key-file"));
         r.keys.key_file = std::move(key_file);
+        SQS2PG_TRY(key_secret, get_string(o, "mask-key-secret"));
+        r.keys.secret_id = std::move(key_secret);
         if (auto k = env.get("SQS2PG_MASK_KEY"))
             r.keys.env_value = std::string(*k);
-        if (!r.keys.key_file && !r.keys.env_value)
-            return usage(a, "the bodies are sealed: pass the keyring with --mask-key-file PATH, "
-                            "or set SQS2PG_MASK_KEY_FILE, or SQS2PG_MASK_KEY to its text");
+        if (r.target) {
+            r.keys.region = r.target->region;
+            r.keys.ca_bundle = r.target->ca_bundle;
+        }
+        if (!r.keys.key_file && !r.keys.secret_id && !r.keys.env_value)
+            return usage(a, "the bodies are sealed: pass the keyring with --mask-key-file PATH "
+                            "or --mask-key-secret ARN, or set SQS2PG_MASK_KEY_FILE, "
+                            "SQS2PG_MASK_KEY_SECRET, or SQS2PG_MASK_KEY to its text");
     }
     return r;
 }

@@ -52,6 +52,10 @@ option_spec key_spec() {
                   "the keyring that sealed the bodies (or its text in SQS2PG_MASK_KEY)");
 }
 
+option_spec secret_spec() {
+    return shared("mask-key-secret", g_key);
+}
+
 } // namespace
 
 const std::vector<option_spec>& common_specs() {
@@ -94,6 +98,7 @@ const std::vector<option_spec>& own_specs(rejects_action a) {
          "text",
          {}},
         key_spec(),
+        secret_spec(),
     };
     static const std::vector<option_spec> replay{
         {"all",
@@ -133,6 +138,7 @@ const std::vector<option_spec>& own_specs(rejects_action a) {
         shared("sqs-protocol", g_sqs),
         shared("ca-bundle", g_sqs),
         key_spec(),
+        secret_spec(),
     };
     switch (a) {
     case rejects_action::show:

@@ -3,6 +3,7 @@
 // id, move each to the active key (mask::rekeyer), rewrite them in statements of about
 // --batch-size rows. A one-line JSON summary on stdout, progress on a terminal's stderr.
 #include <sqs2pg/app/commands/rekey.hpp>
+#include <sqs2pg/app/mask_keys.hpp>
 #include <sqs2pg/app/run_options.hpp>
 #include <sqs2pg/base/crypto.hpp>
 #include <sqs2pg/base/text.hpp>
@@ -659,9 +660,20 @@ int run_rekey(std::span<const std::string> args, const environment& env, std::os
         return 0;
     }
     ops::configure_logging(req->log_level, req->log_format);
-    auto keys = mask::load_keyring(req->keys);
+    // A KMS keyring opens with one KMS Decrypt here, as for run and unmask.
+    key_options source;
+    source.key_file = req->keys.key_file;
+    source.env_value = req->keys.env_value;
+    auto keys = load_mask_keys(source, env);
     if (!keys) {
-        err << "sqs2pg rekey: " << keys.error().message << '\n';
+        const config_error e = keys.error(); // a copy: error() returns by value
+        constexpr std::string_view self = "sqs2pg: ";
+        err << "sqs2pg rekey: "
+            << (e.message.starts_with(self) ? e.message.substr(self.size()) : e.message) << '\n';
+        return 2;
+    }
+    if (!*keys) {
+        err << "sqs2pg rekey: no keyring\n";
         return 2;
     }
     const mask::keyring& ring = **keys; // parse_rekey_args made sure a source is set

@@ -1,6 +1,8 @@
 // `sqs2pg run`: wires every module into the running pipeline. Startup problems that the
 // user must fix exit 2 (keys, region, endpoint); failures while running exit 1.
 #include <sqs2pg/app/commands/run.hpp>
+#include <sqs2pg/app/mask_keys.hpp>
+#include <sqs2pg/app/pg_iam.hpp>
 #include <sqs2pg/app/sqs_settings.hpp>
 #include <sqs2pg/aws/credentials_provider.hpp>
 #include <sqs2pg/base/backoff.hpp>
@@ -50,19 +52,25 @@ struct prepared {
     std::optional<mask::masker> masker;
     std::optional<mask::sealer> sealer;
     sqs_settings sqs;
+    std::optional<iam_target> iam; ///< --pg-iam-auth
+    std::string iam_region;
 };
 
 /// Startup checks that need no I/O. On failure prints one message and returns the exit
 /// status (2: configuration).
 std::optional<int> prepare(const run_config& cfg, const environment& env, prepared& out) {
-    mask::key_source source;
+    key_options source;
     if (!cfg.mask_key_file.empty())
         source.key_file = cfg.mask_key_file;
+    if (!cfg.mask_key_secret.empty())
+        source.secret_id = cfg.mask_key_secret;
     if (auto v = env.get("SQS2PG_MASK_KEY"))
         source.env_value = std::string(*v);
-    auto keys = mask::load_keyring(source);
+    source.region = cfg.sqs.region;
+    source.ca_bundle = cfg.sqs.ca_bundle;
+    auto keys = load_mask_keys(source, env);
     if (!keys) {
-        fmt::print(stderr, "sqs2pg: {}\n", keys.error().message);
+        fmt::print(stderr, "{}\n", keys.error().message);
         return 2;
     }
     out.keys = std::move(*keys);
@@ -80,10 +88,27 @@ std::optional<int> prepare(const run_config& cfg, const environment& env, prepar
         fmt::print(stderr, "{}\n", settings.error().message);
         return 2;
     }
+    if (cfg.pg_iam_auth) {
+        auto target = iam_auth_target(cfg.pg, env);
+        if (!target) {
+            fmt::print(stderr, "sqs2pg: --pg-iam-auth: {}\n", target.error().message);
+            return 2;
+        }
+        out.iam = std::move(*target);
+        // The database's region: the host name's when it is an RDS name, else the run's.
+        out.iam_region = rds_host_region(out.iam->host).value_or(settings->region);
+    }
     if (!settings->warning.empty())
         ops::log(ops::level::warn, "aws.region_mismatch", {{"detail", settings->warning}});
     out.sqs = std::move(*settings);
     return std::nullopt;
+}
+
+aws::chain_options chain_options_of(const run_config& cfg) {
+    aws::chain_options o;
+    if (cfg.sqs.ca_bundle)
+        o.extra_ca_file = *cfg.sqs.ca_bundle;
+    return o;
 }
 
 std::string table_of(const table_name& t) {
@@ -97,7 +122,8 @@ public:
         , cfg_(cfg)
         , p_(p)
         , signals_(ioc, SIGINT, SIGTERM)
-        , credentials_(aws::make_default_chain(ioc.get_executor(), p.sqs.env))
+        , credentials_(
+              aws::make_default_chain(ioc.get_executor(), p.sqs.env, chain_options_of(cfg)))
         , sqs_(ioc.get_executor(), p.sqs.endpoint, *credentials_,
                sqs_client_options(cfg.sqs, p.sqs)) {
         ops::add_build_info(registry_, version_string);
@@ -189,6 +215,8 @@ private:
     asio::awaitable<std::optional<int>> start_writer() {
         pg::writer_config wc;
         wc.conninfo = cfg_.pg;
+        if (p_.iam)
+            wc.password = make_token_source(*p_.iam, p_.iam_region, *credentials_);
         wc.table = table_of(cfg_.table);
         wc.ledger_retention = retention_;
         // A sidecar should resume within seconds of its database coming back; a connect

@@ -466,7 +466,7 @@ TEST(ImdsProvider, UnansweredTokenRequestTimesOutWithAHint) {
              },
              {&server});
     const std::string& m = chain->last_failure();
-    EXPECT_NE(m.find("4) instance metadata: the instance metadata service at " + server.url() +
+    EXPECT_NE(m.find("5) instance metadata: the instance metadata service at " + server.url() +
                      " did not answer the IMDSv2 token request: no answer within 500 ms"),
               std::string::npos)
         << m;

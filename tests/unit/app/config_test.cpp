@@ -645,7 +645,7 @@ TEST(Config, CommandWords) {
     EXPECT_FALSE(r->help);
 
     EXPECT_EQ(error_of({"start"}), "sqs2pg: unknown command 'start' (commands: run, keygen, "
-                                   "unmask, rejects, rekey; see sqs2pg --help)");
+                                   "unmask, rejects, rekey, rds-token; see sqs2pg --help)");
     EXPECT_EQ(command_name(command::rejects), "rejects");
 }
 

@@ -201,19 +201,22 @@ TEST(DefaultChain, HalfAKeyPairInTheEnvironmentIsAnError) {
     EXPECT_NE(chain->last_failure().find("AWS_SECRET_ACCESS_KEY is not"), std::string::npos);
 }
 
-TEST(DefaultChain, WebIdentityIsRefusedRatherThanFallingThroughToTheInstanceRole) {
+TEST(DefaultChain, WebIdentityComesAfterTheEnvironmentAndNeverFallsThrough) {
     // On an EKS pod with IAM roles for service accounts, the node's instance role must not
-    // be used in its place.
+    // be used in its place: a web identity that fails is the chain's answer.
     asio::io_context ioc;
     auto chain = make_default_chain(
-        ioc.get_executor(),
-        isolated({{"AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/secrets/eks.amazonaws.com/token"},
-                  {"AWS_ROLE_ARN", "arn:aws:iam::1:role/app"}}));
+        ioc.get_executor(), isolated({{"AWS_WEB_IDENTITY_TOKEN_FILE", "/nonexistent-sqs2pg/token"},
+                                      {"AWS_ROLE_ARN", "arn:aws:iam::1:role/app"},
+                                      {"AWS_EC2_METADATA_DISABLED", "false"}}));
     auto c = get(ioc, *chain);
     ASSERT_FALSE(c);
     EXPECT_EQ(c.error(), make_error_code(errc::invalid_configuration));
     EXPECT_TRUE(is_fatal(c.error()));
-    EXPECT_NE(chain->last_failure().find("web identity"), std::string::npos);
+    EXPECT_NE(chain->last_failure().find("cannot read the web identity token file "
+                                         "/nonexistent-sqs2pg/token"),
+              std::string::npos)
+        << chain->last_failure();
 
     // Keys in the environment still come first, as in the SDKs.
     auto with_keys = make_default_chain(ioc.get_executor(),
@@ -222,6 +225,17 @@ TEST(DefaultChain, WebIdentityIsRefusedRatherThanFallingThroughToTheInstanceRole
                                                   {"AWS_WEB_IDENTITY_TOKEN_FILE", "/t"},
                                                   {"AWS_ROLE_ARN", "arn:aws:iam::1:role/app"}}));
     ASSERT_TRUE(get(ioc, *with_keys));
+    EXPECT_EQ(with_keys->source(), "environment");
+}
+
+TEST(DefaultChain, HalfAWebIdentityIsAnError) {
+    asio::io_context ioc;
+    auto chain =
+        make_default_chain(ioc.get_executor(), isolated({{"AWS_WEB_IDENTITY_TOKEN_FILE", "/t"}}));
+    auto c = get(ioc, *chain);
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error(), make_error_code(errc::invalid_configuration));
+    EXPECT_NE(chain->last_failure().find("AWS_ROLE_ARN is not"), std::string::npos);
 }
 
 class HomeDir : public ::testing::Test {
@@ -266,13 +280,23 @@ TEST_F(HomeDir, ProfileOnlyInConfigAndFilesNamedByVariables) {
     EXPECT_EQ(c->access_key_id, "K");
 }
 
-TEST_F(HomeDir, ProfileThatAssumesARoleSaysWhatToDoInstead) {
+TEST_F(HomeDir, ProfileThatAssumesARoleNeedsItsSourceProfile) {
     write(".aws/config", "[default]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = base\n");
     auto chain = make_default_chain(ioc.get_executor(), isolated({}, home()));
     auto c = get(ioc, *chain);
     ASSERT_FALSE(c);
     EXPECT_EQ(c.error(), make_error_code(errc::invalid_configuration));
-    EXPECT_NE(chain->last_failure().find("role_arn"), std::string::npos);
+    EXPECT_NE(chain->last_failure().find("source_profile \"base\""), std::string::npos)
+        << chain->last_failure();
+}
+
+TEST_F(HomeDir, ProfileWithUnsupportedMethodSaysWhatToDoInstead) {
+    write(".aws/config", "[default]\ncredential_process = /bin/creds\n");
+    auto chain = make_default_chain(ioc.get_executor(), isolated({}, home()));
+    auto c = get(ioc, *chain);
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error(), make_error_code(errc::invalid_configuration));
+    EXPECT_NE(chain->last_failure().find("credential_process"), std::string::npos);
     EXPECT_NE(chain->last_failure().find("AWS_ACCESS_KEY_ID"), std::string::npos);
 }
 
@@ -293,9 +317,10 @@ TEST_F(HomeDir, NothingAnywhereListsEverySourceTried) {
     const std::string& m = chain->last_failure();
     for (const char* part :
          {"1) environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set",
-          "2) shared files: no profile \"default\"", "(no such file)",
-          "3) container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-          "4) instance metadata: AWS_EC2_METADATA_DISABLED is true", "Set AWS_ACCESS_KEY_ID"})
+          "2) web identity: AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are not set",
+          "3) shared files: no profile \"default\"", "(no such file)",
+          "4) container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+          "5) instance metadata: AWS_EC2_METADATA_DISABLED is true", "Set AWS_ACCESS_KEY_ID"})
         EXPECT_NE(m.find(part), std::string::npos) << part << "\n in: " << m;
     EXPECT_EQ(chain->source(), "");
 }

@@ -3,6 +3,8 @@
 // holders).
 #pragma once
 
+#include <sqs2pg/app/options.hpp>
+
 #include <iosfwd>
 #include <optional>
 #include <span>
@@ -17,6 +19,12 @@ namespace sqs2pg::app {
 /// failed (it is removed).
 int run_keygen(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 
+/// run_keygen with the process environment, for the KMS keyrings: `--kms-key-id KEY --out
+/// FILE [--kms-encryption-context K=V,...]` (one KMS GenerateDataKey) and `--add --out FILE`
+/// (one KMS Decrypt; a new active key; FILE replaced atomically). 1 when KMS refused.
+int run_keygen(std::span<const std::string_view> args, const environment& env, std::ostream& out,
+               std::ostream& err);
+
 /// `sqs2pg unmask [--mask-key-file PATH] [VALUE...]`: prints the original of each reversible
 /// VALUE (aes-siv, ipcrypt, ipcrypt-pfx), one per line; without VALUEs it reads values from `in`,
 /// one per line (a blank line gives a blank line), so a column can be piped through. A value that
@@ -26,5 +34,10 @@ int run_keygen(std::span<const std::string_view> args, std::ostream& out, std::o
 /// errors.
 int run_unmask(std::span<const std::string_view> args, std::optional<std::string_view> env_key,
                std::istream& in, std::ostream& out, std::ostream& err);
+
+/// run_unmask with the process environment: SQS2PG_MASK_KEY, SQS2PG_MASK_KEY_SECRET and the
+/// AWS variables for KMS keyrings (--mask-key-file) and secrets (--mask-key-secret ARN).
+int run_unmask(std::span<const std::string_view> args, const environment& env, std::istream& in,
+               std::ostream& out, std::ostream& err);
 
 } // namespace sqs2pg::app

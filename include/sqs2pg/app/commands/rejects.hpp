@@ -2,6 +2,7 @@
 // them, open their sealed bodies with the key, send chosen ones back to the queue.
 #pragma once
 
+#include <sqs2pg/app/mask_keys.hpp>
 #include <sqs2pg/app/options.hpp>
 #include <sqs2pg/app/shared_options.hpp>
 #include <sqs2pg/mask/keyring.hpp>
@@ -57,7 +58,7 @@ struct rejects_request {
     bool dry_run = false;                 ///< replay --dry-run
     rejects_format format = rejects_format::text;
 
-    mask::key_source keys;            ///< show, replay: --mask-key-file / SQS2PG_MASK_KEY
+    key_options keys; ///< show, replay: --mask-key-file, --mask-key-secret, SQS2PG_MASK_KEY
     std::optional<sqs_target> target; ///< replay only
 
     ops::log_format log_format = ops::log_format::json;
