@@ -143,8 +143,8 @@ struct command_line {
 };
 
 /// Reads the command word: `sqs2pg [run|keygen|unmask|rejects|rekey|rds-token] ...`;
-/// without one (no arguments, or an option first) the command is run. `args` excludes the program name.
-/// An unknown word is an error listing the commands.
+/// without one (no arguments, or an option first) the command is run. `args` excludes the program
+/// name. An unknown word is an error listing the commands.
 config_result<command_line> parse_command(std::span<const std::string> args);
 
 } // namespace sqs2pg::app
