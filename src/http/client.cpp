@@ -45,6 +45,12 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // AWS response headers are a few hundred bytes; this only stops a runaway peer.
 constexpr std::uint32_t header_limit = 64 * 1024;
 
+// Room for a whole typical answer in one read. Beast reads at most the buffer's free
+// capacity (at least 512 bytes), and the parser empties the buffer into the body as it
+// goes, so a buffer left at its first 512 bytes took 9 recv calls for a 4.5 KB
+// ReceiveMessage answer. The pages are touched only as far as answers fill them.
+constexpr std::size_t read_buffer_bytes = 16 * 1024;
+
 bool is_ip_literal(const std::string& host) {
     error_code ec;
     (void)asio::ip::make_address(host, ec);
@@ -191,6 +197,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
         socket.set_option(tcp::no_delay(true), ignored);
 
         auto c = std::make_unique<connection>();
+        c->buffer.reserve(read_buffer_bytes);
         if (!ep.tls) {
             c->plain.emplace(std::move(socket));
             co_return c;
