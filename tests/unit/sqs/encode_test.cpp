@@ -280,6 +280,36 @@ TEST(JsonEncoding, BatchEntriesKeepBodiesAndHandlesVerbatim) {
               json::parse(R"([{"Id":"v1","ReceiptHandle":"AQEB+x/y==","VisibilityTimeout":0}])"));
 }
 
+TEST(JsonEncoding, DirectlyWrittenRequestsEscapeEveryByteAsJsonDoes) {
+    // Delete, visibility and receive requests are written without a json::value: every
+    // byte that JSON must escape (quote, backslash, each control character) and the rest
+    // verbatim, so any id or handle comes back as sent.
+    std::string nasty = "q\"b\\s/\u00e9\U0001F680";
+    for (int c = 0; c < 0x20; ++c)
+        nasty += static_cast<char>(c);
+    nasty += '\x7f';
+    const auto w =
+        encode(protocol::json, delete_message_batch_request{nasty, {{"d1", nasty}, {nasty, "h"}}});
+    const auto o = parse_json(w);
+    EXPECT_EQ(o.at("QueueUrl").as_string(), nasty);
+    EXPECT_EQ(o.at("Entries").as_array().at(0).at("ReceiptHandle").as_string(), nasty);
+    EXPECT_EQ(o.at("Entries").as_array().at(1).at("Id").as_string(), nasty);
+    EXPECT_EQ(w.body.find('\n'), std::string::npos); // written as \n, not raw
+
+    const auto v = parse_json(encode(
+        protocol::json, change_message_visibility_batch_request{queue_url, {{"v", nasty, 43200}}}));
+    EXPECT_EQ(v.at("Entries").as_array().at(0).at("ReceiptHandle").as_string(), nasty);
+    EXPECT_EQ(v.at("Entries").as_array().at(0).at("VisibilityTimeout").as_int64(), 43200);
+
+    receive_message_request r{nasty, {}};
+    r.options.receive_request_attempt_id = nasty;
+    r.options.attribute_names = {nasty, "All"};
+    const auto rr = parse_json(encode(protocol::json, r));
+    EXPECT_EQ(rr.at("QueueUrl").as_string(), nasty);
+    EXPECT_EQ(rr.at("ReceiveRequestAttemptId").as_string(), nasty);
+    EXPECT_EQ(rr.at("AttributeNames"), json::array({json::string(nasty), "All"}));
+}
+
 TEST(JsonEncoding, QueueActions) {
     auto w = encode(protocol::json, get_queue_url_request{"q", {}});
     EXPECT_EQ(w.amz_target, "AmazonSQS.GetQueueUrl");
