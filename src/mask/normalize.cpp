@@ -20,6 +20,25 @@ constexpr bool is_hex_or_separator(char c) noexcept {
            c == ':';
 }
 
+// Dotted decimal without inet_ntop, which goes through the printf machinery: this runs
+// for every message.
+std::string format_ipv4(const in_addr& a) {
+    const auto* b = reinterpret_cast<const unsigned char*>(&a.s_addr); // network order
+    char out[16];
+    std::size_t n = 0;
+    for (int i = 0; i < 4; ++i) {
+        if (i > 0)
+            out[n++] = '.';
+        const unsigned v = b[i];
+        if (v >= 100)
+            out[n++] = static_cast<char>('0' + v / 100);
+        if (v >= 10)
+            out[n++] = static_cast<char>('0' + v / 10 % 10);
+        out[n++] = static_cast<char>('0' + v % 10);
+    }
+    return std::string(out, n);
+}
+
 } // namespace
 
 std::string_view trim_ascii(std::string_view s) noexcept {
@@ -43,8 +62,8 @@ std::string normalize_ip(std::string_view ip) {
     in_addr v4{};
     // inet_pton is strict: four decimal parts, no leading zeros, no octal or hex forms.
     if (t.find(':') == std::string_view::npos) {
-        if (inet_pton(AF_INET, text, &v4) == 1 && inet_ntop(AF_INET, &v4, out, sizeof out))
-            return out;
+        if (inet_pton(AF_INET, text, &v4) == 1)
+            return format_ipv4(v4);
         return std::string(t);
     }
     in6_addr v6{};
@@ -52,8 +71,7 @@ std::string normalize_ip(std::string_view ip) {
         return std::string(t);
     if (IN6_IS_ADDR_V4MAPPED(&v6)) {
         std::memcpy(&v4, &v6.s6_addr[12], sizeof v4);
-        if (inet_ntop(AF_INET, &v4, out, sizeof out))
-            return out;
+        return format_ipv4(v4);
     } else if (inet_ntop(AF_INET6, &v6, out, sizeof out)) {
         return out;
     }

@@ -6,9 +6,11 @@
 #include <sqs2pg/mask/normalize.hpp>
 
 #include "test_keys.hpp"
+#include <arpa/inet.h>
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 #include <set>
 
@@ -99,6 +101,23 @@ TEST(Normalize, IpAddresses) {
     };
     for (const auto& [in, out] : cases)
         EXPECT_EQ(normalize_ip(in), out) << in;
+}
+
+TEST(Normalize, EveryIpv4OctetIsWrittenAsInetNtopWritesIt) {
+    // normalize_ip formats IPv4 itself (inet_ntop goes through printf): every octet value
+    // in every position, and both the plain and the v4-mapped spelling, must match it.
+    for (unsigned v = 0; v < 256; ++v) {
+        for (int pos = 0; pos < 4; ++pos) {
+            unsigned char b[4] = {10, 200, 3, 99};
+            b[pos] = static_cast<unsigned char>(v);
+            in_addr a{};
+            std::memcpy(&a.s_addr, b, 4);
+            char want[INET_ADDRSTRLEN];
+            ASSERT_NE(inet_ntop(AF_INET, &a, want, sizeof want), nullptr);
+            EXPECT_EQ(normalize_ip(want), want);
+            EXPECT_EQ(normalize_ip(std::string("::ffff:") + want), want);
+        }
+    }
 }
 
 TEST(Normalize, DeviceIds) {
