@@ -216,24 +216,39 @@ bool is_unsigned_header(std::string_view n) {
 
 canonical_headers_result canonical_headers(const boost::beast::http::fields& fields) {
     struct entry {
-        std::string name;
-        std::size_t order;
+        std::string_view name; // lower-cased, in `names`
         std::string_view value;
     };
-    std::vector<entry> entries;
-    std::size_t order = 0;
+    // Every request is signed: the lower-cased names share one string (reserved up front,
+    // so the views stay valid) and the entries a small vector, not a string each.
+    std::size_t total = 0, count = 0;
     for (const auto& f : fields) {
-        std::string name = base::ascii_lower(f.name_string());
-        if (is_unsigned_header(name))
-            continue;
-        entries.push_back({std::move(name), order++, f.value()});
+        total += f.name_string().size();
+        ++count;
     }
-    // Stable by name: values of a repeated header keep the order they were sent in.
-    std::stable_sort(entries.begin(), entries.end(),
-                     [](const entry& a, const entry& b) { return a.name < b.name; });
+    std::string names;
+    names.reserve(total);
+    std::vector<entry> entries;
+    entries.reserve(count);
+    for (const auto& f : fields) {
+        const std::size_t at = names.size();
+        for (char c : f.name_string())
+            names += base::ascii_lower(c);
+        const std::string_view name(names.data() + at, names.size() - at);
+        if (is_unsigned_header(name)) {
+            names.resize(at);
+            continue;
+        }
+        entries.push_back({name, f.value()});
+    }
+    // Stable by name: values of a repeated header keep the order they were sent in. An
+    // insertion sort: a request has about ten headers, and std::stable_sort allocates.
+    for (std::size_t i = 1; i < entries.size(); ++i)
+        for (std::size_t j = i; j > 0 && entries[j].name < entries[j - 1].name; --j)
+            std::swap(entries[j], entries[j - 1]);
     canonical_headers_result r;
     for (std::size_t i = 0; i < entries.size();) {
-        const std::string& name = entries[i].name;
+        const std::string_view name = entries[i].name;
         r.block += name;
         r.block += ':';
         if (!r.signed_headers.empty())
