@@ -247,6 +247,11 @@ canonical_headers_result canonical_headers(const boost::beast::http::fields& fie
         for (std::size_t j = i; j > 0 && entries[j].name < entries[j - 1].name; --j)
             std::swap(entries[j], entries[j - 1]);
     canonical_headers_result r;
+    std::size_t values = 0;
+    for (const auto& e : entries)
+        values += e.name.size() + e.value.size() + 2;
+    r.block.reserve(values);
+    r.signed_headers.reserve(names.size() + entries.size());
     for (std::size_t i = 0; i < entries.size();) {
         const std::string_view name = entries[i].name;
         r.block += name;
@@ -273,8 +278,10 @@ std::string credential_scope(std::string_view date, std::string_view region,
 std::string string_to_sign(std::string_view amz_date, std::string_view scope,
                            std::string_view canonical_request) {
     std::string s;
+    s.reserve(algorithm.size() + amz_date.size() + scope.size() + 3 + 64);
     s.append(algorithm).append("\n").append(amz_date).append("\n").append(scope).append("\n");
-    s += base::sha256_hex(canonical_request);
+    const auto digest = base::sha256(canonical_request);
+    base::append_hex(s, base::as_bytes(digest));
     return s;
 }
 
@@ -292,6 +299,8 @@ base::sha256_digest derive_signing_key(std::string_view secret_access_key, std::
 std::string authorization_header(std::string_view access_key_id, std::string_view scope,
                                  std::string_view signed_headers, std::string_view signature) {
     std::string s;
+    s.reserve(algorithm.size() + access_key_id.size() + scope.size() + signed_headers.size() +
+              signature.size() + 40);
     s.append(algorithm)
         .append(" Credential=")
         .append(access_key_id)

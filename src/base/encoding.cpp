@@ -59,13 +59,18 @@ std::string encode_base64(std::string_view bytes, const char* alphabet, bool pad
 
 std::string to_hex(std::string_view bytes) {
     std::string out;
-    out.resize(bytes.size() * 2);
+    append_hex(out, bytes);
+    return out;
+}
+
+void append_hex(std::string& out, std::string_view bytes) {
+    const std::size_t at = out.size();
+    out.resize(at + bytes.size() * 2);
     for (std::size_t i = 0; i < bytes.size(); ++i) {
         const auto b = static_cast<unsigned char>(bytes[i]);
-        out[2 * i] = hex_digits[b >> 4];
-        out[2 * i + 1] = hex_digits[b & 15];
+        out[at + 2 * i] = hex_digits[b >> 4];
+        out[at + 2 * i + 1] = hex_digits[b & 15];
     }
-    return out;
 }
 
 std::optional<std::string> from_hex(std::string_view hex) {

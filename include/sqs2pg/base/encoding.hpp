@@ -10,6 +10,8 @@ namespace sqs2pg::base {
 
 /// Lowercase hex of the bytes in `bytes` (two characters per byte).
 std::string to_hex(std::string_view bytes);
+/// Appends the lower-case hex of `bytes` to `out` (no temporary string).
+void append_hex(std::string& out, std::string_view bytes);
 
 /// The bytes spelled by `hex` (either case); nullopt if the length is odd or a
 /// character is not a hex digit.

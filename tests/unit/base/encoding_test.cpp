@@ -12,6 +12,14 @@ TEST(Hex, EncodesLowercaseAndDecodesEitherCase) {
     EXPECT_EQ(from_hex(""), std::string());
 }
 
+TEST(Hex, AppendsAfterWhatIsThere) {
+    std::string s = "sig=";
+    append_hex(s, std::string_view("\x00\x7f\x80\xff", 4));
+    EXPECT_EQ(s, "sig=007f80ff");
+    append_hex(s, {});
+    EXPECT_EQ(s, "sig=007f80ff");
+}
+
 TEST(Hex, RejectsOddLengthAndNonDigits) {
     EXPECT_EQ(from_hex("abc"), std::nullopt);
     EXPECT_EQ(from_hex("zz"), std::nullopt);

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 namespace sqs2pg::sqs {
 namespace {
 
@@ -87,6 +89,20 @@ TEST(IntegrityCheck, PassesIntactMessagesAndNamesEachProblem) {
     m.body.clear();
     m.md5_of_body = "d41d8cd98f00b204e9800998ecf8427e";
     EXPECT_EQ(integrity_problem(m), "");
+    // The digest is compared in place: either case is the same digest; a digest with a
+    // character that is not hex, one too short or one too long is a mismatch.
+    m = good_message();
+    m.md5_of_body = base::md5_hex(m.body);
+    for (char& c : m.md5_of_body)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    EXPECT_EQ(integrity_problem(m), "");
+    for (std::string bad : {base::md5_hex(good_message().body).substr(0, 31),
+                            base::md5_hex(good_message().body) + "0",
+                            "g" + base::md5_hex(good_message().body).substr(1)}) {
+        m = good_message();
+        m.md5_of_body = bad;
+        EXPECT_EQ(integrity_problem(m), "MD5OfBody mismatch") << bad;
+    }
     // A message built by hand has neither.
     EXPECT_EQ(integrity_problem(message{}), "missing MessageId");
     message bare;
