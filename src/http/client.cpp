@@ -23,7 +23,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <utility>
@@ -115,6 +117,14 @@ struct exchange_outcome {
     bool got_bytes = false;
     bool reusable = false;
     response res;
+};
+
+// One request's deadline, shared with its timer's handler (which may run after the
+// request has ended, so it cannot point into the coroutine).
+struct deadline_state {
+    std::chrono::steady_clock::time_point at;
+    bool fired = false;
+    connection* active = nullptr; ///< the connection an exchange is under way on
 };
 
 } // namespace
@@ -235,10 +245,13 @@ struct client::impl : std::enable_shared_from_this<impl> {
         co_return c;
     }
 
-    // A new connection, bounded by connect_timeout.
-    asio::awaitable<boost::system::result<std::unique_ptr<connection>>> async_connect() {
+    // A new connection, bounded by connect_timeout and the request's own deadline. New
+    // connections are rare (kept alive), so the race with a timer is affordable here.
+    asio::awaitable<boost::system::result<std::unique_ptr<connection>>>
+    async_connect(std::chrono::steady_clock::time_point deadline) {
         co_await asio::this_coro::throw_if_cancelled(false);
-        asio::steady_timer timer(ex, opts.connect_timeout);
+        asio::steady_timer timer(
+            ex, std::min(deadline, std::chrono::steady_clock::now() + opts.connect_timeout));
         auto r = co_await (async_open() || timer.async_wait(use_tuple));
         if (r.index() == 0) {
             auto c = std::move(std::get<0>(r));
@@ -273,21 +286,26 @@ struct client::impl : std::enable_shared_from_this<impl> {
         co_return out;
     }
 
-    asio::awaitable<boost::system::result<response>> async_run(request& req) {
+    asio::awaitable<boost::system::result<response>> async_run(request& req,
+                                                               deadline_state& limit) {
         co_await asio::this_coro::throw_if_cancelled(false);
         auto self = shared_from_this();
         for (int attempt = 0;; ++attempt) {
             std::unique_ptr<connection> c = attempt == 0 ? take_idle() : nullptr;
             const bool reused = c != nullptr;
             if (!c) {
-                auto opened = co_await async_connect();
+                auto opened = co_await async_connect(limit.at);
                 if (!opened)
                     co_return opened.error();
                 c = std::move(*opened);
             } else {
                 ++counters.connections_reused;
             }
+            if (limit.fired)
+                co_return errc::timeout; // spent connecting; `c` is closed, never reused
+            limit.active = c.get();
             exchange_outcome out = co_await async_exchange(*c, req);
+            limit.active = nullptr;
             if (out.ec) {
                 const auto cancelled = (co_await asio::this_coro::cancellation_state).cancelled();
                 if (reused && attempt == 0 && !out.got_bytes && is_peer_close(out.raw) &&
@@ -321,14 +339,34 @@ client::async_send(request req, std::chrono::steady_clock::duration deadline) {
         req.set(bhttp::field::user_agent, std::string("sqs2pg/") + version_string);
     req.prepare_payload();
 
-    asio::steady_timer timer(self->ex, deadline);
-    auto r = co_await (self->async_run(req) || timer.async_wait(use_tuple));
-    if (r.index() == 0)
-        co_return std::move(std::get<0>(r));
-    // The timer ended first: it fired (deadline) or was cancelled with us (caller).
-    if (std::get<0>(std::get<1>(r)))
+    // The deadline is a timer whose handler cancels the socket of the exchange in
+    // progress, not a race of two coroutines (`||` cost a parallel group, two coroutine
+    // frames and a cancellation slot per request: 5,300 instructions per message). The
+    // caller's cancellation reaches the socket operations directly, as they are awaited
+    // in this coroutine.
+    auto limit = std::make_shared<deadline_state>();
+    limit->at = std::chrono::steady_clock::now() + deadline;
+    asio::steady_timer timer(self->ex, limit->at);
+    timer.async_wait([limit](const error_code& ec) {
+        if (ec)
+            return; // cancelled: the request ended first
+        limit->fired = true;
+        if (limit->active != nullptr) {
+            error_code ignored;
+            limit->active->socket().cancel(ignored);
+        }
+    });
+    auto r = co_await self->async_run(req, *limit);
+    timer.cancel();
+    limit->active = nullptr;
+    if (r)
+        co_return std::move(r);
+    const auto caller = (co_await asio::this_coro::cancellation_state).cancelled();
+    if (caller != asio::cancellation_type::none)
         co_return errc::cancelled;
-    co_return errc::timeout;
+    if (limit->fired || std::chrono::steady_clock::now() >= limit->at)
+        co_return errc::timeout;
+    co_return std::move(r);
 }
 
 void client::close_idle() {

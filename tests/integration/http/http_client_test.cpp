@@ -221,6 +221,53 @@ TEST(HttpClient, DeadlineFiresOnAServerThatNeverAnswersAndTheConnectionIsNotReus
     EXPECT_EQ(server.accepted(), 2u);
 }
 
+TEST(HttpClient, DeadlineFiresMidBodyAndDuringATlsHandshakeThatNeverEnds) {
+    // The deadline bounds the whole request: an answer that stops half way through its
+    // body, and a new connection whose TLS handshake the peer never answers (bounded by the
+    // request's deadline, not by the 10 s connect_timeout).
+    asio::io_context ioc;
+    asio::ip::tcp::acceptor raw(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+    const std::string port = std::to_string(raw.local_endpoint().port());
+    client plain(ioc.get_executor(), endpoint::parse("http://127.0.0.1:" + port).value());
+    client_options tls_opts;
+    tls_opts.verify_tls = false;
+    client tls(ioc.get_executor(), endpoint::parse("https://127.0.0.1:" + port).value(), tls_opts);
+    std::vector<asio::ip::tcp::socket> held;
+    run_test(ioc,
+             [&]() -> asio::awaitable<void> {
+                 auto serve_half = [&]() -> asio::awaitable<void> {
+                     auto s = co_await raw.async_accept(asio::use_awaitable);
+                     char buf[1024];
+                     (void)co_await s.async_read_some(asio::buffer(buf),
+                                                      asio::as_tuple(asio::use_awaitable));
+                     co_await asio::async_write(
+                         s,
+                         asio::buffer(
+                             std::string_view("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc")),
+                         asio::as_tuple(asio::use_awaitable));
+                     held.push_back(std::move(s)); // open, silent
+                 };
+                 auto start = std::chrono::steady_clock::now();
+                 auto r = co_await (plain.async_send(get(), 300ms) && serve_half());
+                 auto took = std::chrono::steady_clock::now() - start;
+                 expect_error(r, errc::timeout);
+                 EXPECT_GE(took, 300ms);
+                 EXPECT_LT(took, 5s);
+                 EXPECT_EQ(plain.stats().idle_connections, 0u);
+
+                 auto accept_silently = [&]() -> asio::awaitable<void> {
+                     held.push_back(co_await raw.async_accept(asio::use_awaitable));
+                 };
+                 start = std::chrono::steady_clock::now();
+                 r = co_await (tls.async_send(get(), 300ms) && accept_silently());
+                 took = std::chrono::steady_clock::now() - start;
+                 expect_error(r, errc::timeout);
+                 EXPECT_GE(took, 300ms);
+                 EXPECT_LT(took, 5s);
+             },
+             {});
+}
+
 TEST(HttpClient, CallerCancellationClosesTheConnection) {
     asio::io_context ioc;
     bool hang = true;
