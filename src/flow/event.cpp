@@ -1,20 +1,23 @@
-// The event: a never-expiring timer whose waits are cancelled to wake the waiters.
+// The event: a never-expiring timer whose waits are cancelled to wake the waiters, and
+// one timer per wait with a time limit, cancelled the same way.
 #include <sqs2pg/flow/event.hpp>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
 
 namespace sqs2pg::flow {
 
 namespace asio = boost::asio;
-using namespace asio::experimental::awaitable_operators;
 
 event::event(asio::any_io_executor ex)
     : timer_(ex, asio::steady_timer::time_point::max()) {}
 
 void event::notify_all() {
     timer_.cancel();
+    for (auto* t : timed_)
+        t->cancel();
 }
 
 asio::awaitable<void> event::async_wait() {
@@ -22,9 +25,7 @@ asio::awaitable<void> event::async_wait() {
 }
 
 asio::awaitable<void> event::async_wait_for(std::chrono::steady_clock::duration timeout) {
-    asio::steady_timer deadline(timer_.get_executor(), timeout);
-    co_await (timer_.async_wait(asio::as_tuple(asio::use_awaitable)) ||
-              deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
+    co_await async_wait_until(std::chrono::steady_clock::now() + timeout);
 }
 
 asio::awaitable<void> event::async_wait_until(std::chrono::steady_clock::time_point until) {
@@ -32,9 +33,17 @@ asio::awaitable<void> event::async_wait_until(std::chrono::steady_clock::time_po
         co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
         co_return;
     }
-    asio::steady_timer deadline(timer_.get_executor(), until);
-    co_await (timer_.async_wait(asio::as_tuple(asio::use_awaitable)) ||
-              deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
+    asio::steady_timer limit(timer_.get_executor(), until);
+    // Registered for exactly as long as the wait: also when the frame is destroyed while
+    // suspended (the io_context going away).
+    struct registration {
+        std::vector<asio::steady_timer*>& list;
+        asio::steady_timer* timer;
+        ~registration() { std::erase(list, timer); }
+    };
+    timed_.push_back(&limit);
+    registration r{timed_, &limit};
+    co_await limit.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
 } // namespace sqs2pg::flow

@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
+#include <vector>
 
 namespace sqs2pg::flow {
 
@@ -29,6 +30,10 @@ public:
 
 private:
     boost::asio::steady_timer timer_; // never expires; notify_all() cancels its waits
+    // The timers of the waits with a time limit: each wait is one timer, set to its
+    // limit, that notify_all() cancels too. (A race of two timers through `||` cost a
+    // parallel group and two coroutine frames per wait.)
+    std::vector<boost::asio::steady_timer*> timed_;
 };
 
 } // namespace sqs2pg::flow
