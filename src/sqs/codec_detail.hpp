@@ -29,6 +29,12 @@ struct raw_output {
     sent_message sent;
 };
 
+/// The messages of a JSON ReceiveMessage success answer in the plain shape (Messages of
+/// MessageId, ReceiptHandle, Body, MD5OfBody, MD5OfMessageAttributes and string
+/// Attributes, each once), read in one SAX pass; nullopt for anything else, which the
+/// general decoder then reads (json_receive.cpp).
+std::optional<std::vector<message>> json_receive_fast(std::string_view body);
+
 /// An error with kind, status, request id and action filled in.
 error make_error(std::string_view action, errc kind, const wire_response& w, std::string code = {});
 
@@ -71,6 +77,11 @@ wire_request json_encode(const change_message_visibility_request& r);
 wire_request json_encode(const set_queue_attributes_request& r);
 /// The error in a JSON body (`__type`, `x-amzn-query-error`); nullopt if it is none.
 std::optional<error> json_error(std::string_view action, const wire_response& w);
+/// A JSON answer: a plain ReceiveMessage success through json_receive_fast, everything
+/// else (and whatever the fast path gives up on) through json_decode_general.
 result<raw_output> json_decode(std::string_view action, output_shape shape, const wire_response& w);
+/// Any JSON answer, through a json::value (the behaviour the fast path must match).
+result<raw_output> json_decode_general(std::string_view action, output_shape shape,
+                                       const wire_response& w);
 
 } // namespace sqs2pg::sqs::detail

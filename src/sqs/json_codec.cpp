@@ -495,6 +495,19 @@ std::optional<error> json_error(std::string_view action, const wire_response& w)
 
 result<raw_output> json_decode(std::string_view action, output_shape shape,
                                const wire_response& w) {
+    if (shape == output_shape::messages && w.status >= 200 && w.status < 300 &&
+        w.error_type.empty()) {
+        if (auto messages = json_receive_fast(w.body)) {
+            raw_output out;
+            out.messages = std::move(*messages);
+            return out;
+        }
+    }
+    return json_decode_general(action, shape, w);
+}
+
+result<raw_output> json_decode_general(std::string_view action, output_shape shape,
+                                       const wire_response& w) {
     const auto bad = [&] { return make_error(action, errc::bad_response, w); };
     raw_output out;
     // An empty 2xx body is an empty object: actions without output, and local-aws-sqs's

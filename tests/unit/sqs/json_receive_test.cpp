@@ -1,0 +1,225 @@
+// The JSON ReceiveMessage fast path (src/sqs/json_receive.cpp) against the general
+// decoder it stands in for: on every answer it accepts, the same messages; on every
+// answer outside the plain shape, it gives up and the general decoder's verdict stands.
+#include "capture.hpp"
+#include "codec_detail.hpp"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+namespace sqs2pg::sqs::detail {
+namespace {
+
+namespace json = boost::json;
+
+wire_response ok(std::string_view body) {
+    wire_response w;
+    w.status = 200;
+    w.body = body;
+    return w;
+}
+
+void expect_same(const std::vector<message>& fast, const std::vector<message>& general,
+                 const std::string& body) {
+    ASSERT_EQ(fast.size(), general.size()) << body;
+    for (std::size_t i = 0; i < fast.size(); ++i) {
+        const auto& a = fast[i];
+        const auto& b = general[i];
+        EXPECT_EQ(a.message_id, b.message_id) << body;
+        EXPECT_EQ(a.receipt_handle, b.receipt_handle) << body;
+        EXPECT_EQ(a.body, b.body) << body;
+        EXPECT_EQ(a.has_body, b.has_body) << body;
+        EXPECT_EQ(a.md5_of_body, b.md5_of_body) << body;
+        EXPECT_EQ(a.has_md5_of_body, b.has_md5_of_body) << body;
+        EXPECT_EQ(a.md5_of_message_attributes, b.md5_of_message_attributes) << body;
+        EXPECT_EQ(a.attributes, b.attributes) << body;
+        EXPECT_TRUE(a.message_attributes.empty());
+        EXPECT_EQ(b.message_attributes.size(), 0u) << body;
+    }
+}
+
+// The fast path's messages, checked against the general decoder's; false if it gave up.
+bool agrees(const std::string& body) {
+    const auto fast = json_receive_fast(body);
+    const auto general = json_decode_general("ReceiveMessage", output_shape::messages, ok(body));
+    if (!fast)
+        return false;
+    EXPECT_TRUE(general) << body;
+    if (general)
+        expect_same(*fast, general->messages, body);
+    return true;
+}
+
+std::string random_text(std::mt19937& rng, std::size_t max_len) {
+    // Every ASCII byte (controls, quote, backslash, slash), and multi-byte UTF-8.
+    static const std::vector<std::string> pieces = {"\"",
+                                                    "\\",
+                                                    "/",
+                                                    "\n",
+                                                    "\r",
+                                                    "\t",
+                                                    "\b",
+                                                    "\f",
+                                                    std::string(1, '\0'),
+                                                    "\x01",
+                                                    "\x1f",
+                                                    "\x7f",
+                                                    "a",
+                                                    "Z",
+                                                    "0",
+                                                    " ",
+                                                    "{",
+                                                    "}",
+                                                    "[",
+                                                    "]",
+                                                    ":",
+                                                    ",",
+                                                    "\u00e9",
+                                                    "\u65e5",
+                                                    "\U0001F680",
+                                                    "\\u0041",
+                                                    "user_id",
+                                                    "\"ip\": \"10.0.0.1\""};
+    std::uniform_int_distribution<std::size_t> len(0, max_len), pick(0, pieces.size() - 1);
+    std::string s;
+    for (std::size_t n = len(rng); s.size() < n;)
+        s += pieces[pick(rng)];
+    return s;
+}
+
+// The same document with whitespace after every ',', '{', '[' and ':' outside strings,
+// as a pretty printer writes it.
+std::string spaced_out(std::string_view body) {
+    std::string out;
+    bool in_string = false, escaped = false;
+    for (char c : body) {
+        out += c;
+        if (in_string) {
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
+            continue;
+        }
+        if (c == '"')
+            in_string = true;
+        else if (c == ',' || c == '{' || c == '[' || c == ':')
+            out += "\n\t ";
+    }
+    return out;
+}
+
+TEST(JsonReceiveFast, AgreesWithTheGeneralDecoderOnRandomPlainAnswers) {
+    std::mt19937 rng(14);
+    for (int round = 0; round < 400; ++round) {
+        json::array messages;
+        const int count = round % 11;
+        for (int i = 0; i < count; ++i) {
+            json::object m;
+            m["MessageId"] = random_text(rng, 40);
+            m["ReceiptHandle"] = random_text(rng, 300);
+            // Bodies up to 20 KB: long strings reach the handler in parts.
+            m["Body"] = random_text(rng, round % 7 == 0 ? 20000 : 300);
+            m["MD5OfBody"] = random_text(rng, 32);
+            if (i % 3 == 0)
+                m["MD5OfMessageAttributes"] = random_text(rng, 32);
+            if (i % 2 == 0) {
+                json::object a;
+                a["SentTimestamp"] = "1796439716608";
+                a["ApproximateReceiveCount"] = std::to_string(i + 1);
+                a[random_text(rng, 12) + "x"] = random_text(rng, 20);
+                m["Attributes"] = std::move(a);
+            }
+            messages.push_back(std::move(m));
+        }
+        json::object root;
+        if (count > 0 || round % 2 == 0)
+            root["Messages"] = std::move(messages);
+        const std::string body = json::serialize(root);
+        EXPECT_TRUE(agrees(body)) << "gave up on a plain answer: " << body;
+        EXPECT_TRUE(agrees(spaced_out(body)));
+    }
+}
+
+TEST(JsonReceiveFast, AgreesOnEscapesAsOtherServersWriteThem) {
+    const std::string body =
+        R"({"Messages":[{"MessageId":"\u0061b","ReceiptHandle":"AQEB\/x+y==","MD5OfBody":"d41d8cd98f00b204e9800998ecf8427e",)"
+        R"("Body":"\ud83d\ude80 \"q\" \\ \u00e9 \n","Attributes":{"Sent\u0054imestamp":"1"}}]} )";
+    ASSERT_TRUE(agrees(body));
+    EXPECT_EQ(json_receive_fast(body)->at(0).body, "\U0001F680 \"q\" \\ \u00e9 \n");
+}
+
+TEST(JsonReceiveFast, LeavesMotosAnswerWithMessageAttributesToTheGeneralDecoder) {
+    // moto's captured answer carries MessageAttributes, which only the general decoder
+    // reads (with their digest); the result through json_decode is the general one.
+    const auto c = test::load_capture("22-json-receive-message.http");
+    EXPECT_FALSE(json_receive_fast(c.body));
+    const auto both = json_decode("ReceiveMessage", output_shape::messages, c.wire());
+    const auto general = json_decode_general("ReceiveMessage", output_shape::messages, c.wire());
+    ASSERT_TRUE(both && general);
+    ASSERT_EQ(both->messages.size(), 1u);
+    EXPECT_EQ(both->messages[0].message_attributes.size(),
+              general->messages[0].message_attributes.size());
+    EXPECT_FALSE(both->messages[0].message_attributes.empty());
+}
+
+TEST(JsonReceiveFast, GivesUpOutsideThePlainShapeAndTheGeneralDecoderDecides) {
+    const std::string m = R"("MessageId":"a","ReceiptHandle":"h","MD5OfBody":"x","Body":"b")";
+    const std::vector<std::string> others = {
+        "",
+        "  ",
+        "[]",
+        "null",
+        R"({"Messages":[{)" + m + R"(}]} x)",
+        R"({"__type":"com.amazonaws.sqs#QueueDoesNotExist","message":"no"})",
+        R"({"Messages":[{)" + m + R"(}],"__type":"InternalError"})",
+        R"({"Messages":[{)" + m + R"(}],"Other":1})",
+        R"({"Messages":[{)" + m + R"(}],"Messages":[]})",
+        R"({"Messages":{}})",
+        R"({"Messages":"x"})",
+        R"({"Messages":[1,{)" + m + R"(}]})",
+        R"({"Messages":[[]]})",
+        R"({"Messages":[{)" + m + R"(,"MessageId":"b"}]})",
+        R"({"Messages":[{)" + m + R"(,"Extra":"y"}]})",
+        R"({"Messages":[{"MessageId":1,"ReceiptHandle":"h","MD5OfBody":"x","Body":"b"}]})",
+        R"({"Messages":[{"MessageId":"a","ReceiptHandle":"h","MD5OfBody":"x","Body":null}]})",
+        R"({"Messages":[{"MessageId":"a","ReceiptHandle":"h","MD5OfBody":"x","Body":true}]})",
+        R"({"Messages":[{"MessageId":"a","ReceiptHandle":"h","MD5OfBody":"x","Body":{}}]})",
+        R"({"Messages":[{)" + m + R"(,"Attributes":"x"}]})",
+        R"({"Messages":[{)" + m + R"(,"Attributes":{"A":1}}]})",
+        R"({"Messages":[{)" + m + R"(,"Attributes":{"A":"1","A":"2"}}]})",
+        R"({"Messages":[{)" + m + R"(,"Attributes":{"A":{}}}]})",
+        R"({"Messages":[{)" + m +
+            R"(,"MessageAttributes":{"k":{"DataType":"String","StringValue":"v"}}}]})",
+        std::string(70, '[') + std::string(70, ']'),
+        R"({"Messages":[{)" + m + R"(}]})" + std::string(1, '\0'),
+    };
+    for (const auto& body : others) {
+        EXPECT_FALSE(json_receive_fast(body)) << body;
+        // json_decode then answers exactly as the general decoder does.
+        const auto both = json_decode("ReceiveMessage", output_shape::messages, ok(body));
+        const auto general =
+            json_decode_general("ReceiveMessage", output_shape::messages, ok(body));
+        ASSERT_EQ(static_cast<bool>(both), static_cast<bool>(general)) << body;
+        if (general)
+            EXPECT_EQ(both->messages.size(), general->messages.size()) << body;
+        else
+            EXPECT_EQ(both.error().kind, general.error().kind) << body;
+    }
+    // Not a success: never the fast path, whatever the body.
+    wire_response failed = ok(R"({"Messages":[]})");
+    failed.status = 500;
+    EXPECT_FALSE(json_decode("ReceiveMessage", output_shape::messages, failed));
+    wire_response typed = ok(R"({"Messages":[]})");
+    typed.error_type = "InternalError";
+    EXPECT_FALSE(json_decode("ReceiveMessage", output_shape::messages, typed));
+}
+
+} // namespace
+} // namespace sqs2pg::sqs::detail
