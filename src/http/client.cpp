@@ -53,6 +53,9 @@ constexpr std::uint32_t header_limit = 64 * 1024;
 // ReceiveMessage answer. The pages are touched only as far as answers fill them.
 constexpr std::size_t read_buffer_bytes = 16 * 1024;
 
+// Below this idle time a pooled connection is reused without checking it (see take_idle).
+constexpr auto fresh_idle = std::chrono::milliseconds(2);
+
 bool is_ip_literal(const std::string& host) {
     error_code ec;
     (void)asio::ip::make_address(host, ec);
@@ -165,7 +168,12 @@ struct client::impl : std::enable_shared_from_this<impl> {
         while (!idle.empty()) {
             auto c = std::move(idle.back());
             idle.pop_back();
-            if (now - c->idle_since < opts.max_idle_time && c->looks_alive())
+            // A connection idle for a moment only (the next receive of a receiver that
+            // just got its answer) skips the peek: a close in that moment is the same as
+            // one racing the request, which the stale-connection retry in async_run
+            // handles. This saved one recv per request.
+            const auto idle_for = now - c->idle_since;
+            if (idle_for < opts.max_idle_time && (idle_for < fresh_idle || c->looks_alive()))
                 return c;
             ops::log(ops::level::debug, "http.idle_dropped", {{"host", ep.host}});
         }
