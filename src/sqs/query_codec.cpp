@@ -20,6 +20,9 @@ class form {
 public:
     explicit form(std::string_view action) { add("Action", action); }
 
+    /// Room for `bytes` more (escaping makes a value longer than its text).
+    void reserve(std::size_t bytes) { body_.reserve(body_.size() + bytes); }
+
     void add(std::string_view name, std::string_view value) {
         append_form_field(body_, name, value);
     }
@@ -298,6 +301,10 @@ wire_request query_encode(const send_message_batch_request& r) {
 
 wire_request query_encode(const delete_message_batch_request& r) {
     form f(delete_message_batch_request::action);
+    std::size_t size = 64 + 3 * r.queue_url.size();
+    for (const auto& e : r.entries)
+        size += 96 + e.id.size() + e.receipt_handle.size() + e.receipt_handle.size() / 4;
+    f.reserve(size);
     f.add("QueueUrl", r.queue_url);
     std::size_t i = 0;
     const std::string_view p = "DeleteMessageBatchRequestEntry";
