@@ -347,7 +347,7 @@ client::async_send(request req, std::chrono::steady_clock::duration deadline) {
         req.set(bhttp::field::user_agent, std::string("sqs2pg/") + version_string);
     req.prepare_payload();
 
-    // The deadline is a timer whose handler cancels the socket of the exchange in
+    // The deadline is a timer whose handler closes the socket of the exchange in
     // progress, not a race of two coroutines (`||` cost a parallel group, two coroutine
     // frames and a cancellation slot per request: 5,300 instructions per message). The
     // caller's cancellation reaches the socket operations directly, as they are awaited
@@ -360,8 +360,12 @@ client::async_send(request req, std::chrono::steady_clock::duration deadline) {
             return; // cancelled: the request ended first
         limit->fired = true;
         if (limit->active != nullptr) {
+            // Closed, not just cancelled: cancel() reaches only the operation pending now,
+            // and one whose completion is already queued would let the exchange start its
+            // next read (the body after the header) past the deadline. On a closed socket
+            // every later operation fails at once. The connection is never reused.
             error_code ignored;
-            limit->active->socket().cancel(ignored);
+            limit->active->socket().close(ignored);
         }
     });
     auto r = co_await self->async_run(req, *limit);
