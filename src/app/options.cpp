@@ -39,11 +39,7 @@ std::string join(std::initializer_list<std::string_view> items, std::string_view
 } // namespace
 
 std::string show_value(std::string_view v) {
-    std::string out;
-    for (char c : v.substr(0, max_shown)) {
-        const auto u = static_cast<unsigned char>(c);
-        out += (u < 0x20 || u == 0x7f) ? '?' : c;
-    }
+    std::string out = base::printable(v.substr(0, max_shown));
     if (v.size() > max_shown)
         out += "...";
     return out;

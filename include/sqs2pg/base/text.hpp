@@ -15,6 +15,11 @@ constexpr char ascii_lower(char c) noexcept {
 /// `s` with A-Z turned into a-z; every other byte unchanged.
 std::string ascii_lower(std::string_view s);
 
+/// `s` with every control character (below 0x20, and DEL) as '?': server text, ids and
+/// values on one line of a terminal or a message, where they could not move the cursor or
+/// break the line.
+std::string printable(std::string_view s);
+
 /// Equal ignoring ASCII case (e.g. two hex digests, one in upper case).
 bool iequals_ascii(std::string_view a, std::string_view b) noexcept;
 

@@ -55,9 +55,9 @@ asio::awaitable<bool> async_open_pg(context& c, pg::connection& conn) {
     auto r = co_await conn.async_connect(std::move(opts));
     if (!r) {
         // libpq's message names host, port, user and the TLS or auth problem, never a password.
-        c.say(fmt::format("cannot connect to PostgreSQL: {}", conn.error_detail().empty()
-                                                                  ? r.error().message()
-                                                                  : clean(conn.error_detail())));
+        c.say(fmt::format("cannot connect to PostgreSQL: {}",
+                          conn.error_detail().empty() ? r.error().message()
+                                                      : base::printable(conn.error_detail())));
         co_return false;
     }
     // A lock held elsewhere must not hang the command; the name shows in pg_stat_activity.

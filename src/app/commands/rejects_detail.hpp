@@ -41,8 +41,6 @@ std::vector<option_spec> specs_of(rejects_action a);
 
 // --- output helpers (rejects_output.cpp) -------------------------------------------------
 
-/// `v` with control characters as '?', for one line of a table or a message.
-std::string clean(std::string_view v);
 /// A time as base::format_iso8601 writes it without micros, or "-".
 std::string time_or_dash(const std::optional<pg::time_point>& t);
 /// "no", or when and as which message id a reject was replayed.

@@ -1,5 +1,6 @@
 // What `sqs2pg rejects` prints: the table and JSON forms of a reject, and bodies made
 // safe for a terminal. Pure.
+#include <sqs2pg/base/text.hpp>
 #include <sqs2pg/base/time.hpp>
 
 #include "rejects_detail.hpp"
@@ -16,16 +17,6 @@ namespace json = boost::json;
 
 namespace rejects_detail {
 
-std::string clean(std::string_view v) {
-    std::string out(v);
-    for (char& c : out) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f)
-            c = '?';
-    }
-    return out;
-}
-
 std::string time_or_dash(const std::optional<pg::time_point>& t) {
     return t ? base::format_iso8601(*t, false) : std::string("-");
 }
@@ -34,7 +25,7 @@ std::string replayed_text(const pg::reject_record& r) {
     if (!r.replayed_at)
         return "no";
     return fmt::format("{} as {}", base::format_iso8601(*r.replayed_at, false),
-                       clean(r.replayed_message_id.value_or("?")));
+                       base::printable(r.replayed_message_id.value_or("?")));
 }
 
 } // namespace rejects_detail
@@ -61,15 +52,15 @@ std::string format_reject_table(std::span<const pg::reject_record> records, bool
         header.emplace_back("REPLAYED AS");
     rows.push_back(std::move(header));
     for (const auto& r : records) {
-        std::vector<std::string> row{clean(r.message_id),
-                                     clean(r.reason),
+        std::vector<std::string> row{base::printable(r.message_id),
+                                     base::printable(r.reason),
                                      std::to_string(r.receive_count),
                                      time_or_dash(r.sent_at),
                                      base::format_iso8601(r.first_seen, false),
                                      base::format_iso8601(r.last_seen, false),
                                      time_or_dash(r.replayed_at)};
         if (replayed_column)
-            row.push_back(r.replayed_message_id ? clean(*r.replayed_message_id) : "-");
+            row.push_back(r.replayed_message_id ? base::printable(*r.replayed_message_id) : "-");
         rows.push_back(std::move(row));
     }
     std::vector<std::size_t> width(rows.front().size(), 0);

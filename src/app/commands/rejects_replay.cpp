@@ -5,6 +5,7 @@
 #include <sqs2pg/app/sqs_settings.hpp>
 #include <sqs2pg/aws/credentials_provider.hpp>
 #include <sqs2pg/base/crypto.hpp>
+#include <sqs2pg/base/text.hpp>
 #include <sqs2pg/sqs/batch_plan.hpp>
 #include <sqs2pg/sqs/client.hpp>
 
@@ -50,9 +51,10 @@ void report(context& c, std::string_view id, std::string_view status, std::strin
             std::string_view error = {}) {
     if (c.req.format != rejects_format::json) {
         if (status == "replayed")
-            c.out << "replayed " << clean(id) << " as " << clean(new_id) << '\n';
+            c.out << "replayed " << base::printable(id) << " as " << base::printable(new_id)
+                  << '\n';
         else if (status == "would_replay")
-            c.out << "would replay " << clean(id) << '\n';
+            c.out << "would replay " << base::printable(id) << '\n';
         return;
     }
     json::object o;
@@ -69,7 +71,7 @@ std::string mark_by_hand(const pg::table_names& tables, std::string_view id,
                          std::string_view new_id) {
     return fmt::format("UPDATE {} SET replayed_at = now(), replayed_message_id = '{}' WHERE "
                        "message_id = '{}'",
-                       tables.rejects.quoted(), clean(new_id), clean(id));
+                       tables.rejects.quoted(), base::printable(new_id), base::printable(id));
 }
 
 // The SQS client for --queue-url/--queue-name, resolved as run resolves it.
@@ -143,10 +145,11 @@ asio::awaitable<bool> async_send(context& c, sqs_session& s, std::span<const rea
                 c.say(fmt::format("{}: the answer to SendMessageBatch was lost ({}): it may have "
                                   "been sent; it is not marked replayed, so check the queue "
                                   "before replaying it again",
-                                  clean(b.message_id), sqs::kind_name(e.kind)));
+                                  base::printable(b.message_id), sqs::kind_name(e.kind)));
                 report(c, b.message_id, "unknown", {}, sqs::kind_name(e.kind));
             } else {
-                c.say(fmt::format("{}: not sent: {}", clean(b.message_id), clean(why)));
+                c.say(fmt::format("{}: not sent: {}", base::printable(b.message_id),
+                                  base::printable(why)));
                 report(c, b.message_id, "failed", {}, why);
             }
         }
@@ -161,7 +164,8 @@ asio::awaitable<bool> async_send(context& c, sqs_session& s, std::span<const rea
         if (failure != nullptr) {
             // The server's text can quote the body: the code only.
             ++n.failed;
-            c.say(fmt::format("{}: not sent: {}", clean(id), clean(failure->code)));
+            c.say(fmt::format("{}: not sent: {}", base::printable(id),
+                              base::printable(failure->code)));
             report(c, id, "failed", {}, failure->code);
             continue;
         }
@@ -209,7 +213,8 @@ asio::awaitable<bool> async_mark_and_commit(context& c, pg::connection& conn,
         ++n.failed;
         c.say(fmt::format("{}: sent as {} but not marked replayed, so a later replay would send "
                           "it again; mark it by hand: {}",
-                          clean(id), clean(new_id), mark_by_hand(tables, id, new_id)));
+                          base::printable(id), base::printable(new_id),
+                          mark_by_hand(tables, id, new_id)));
         report(c, id, "sent_not_marked", new_id, "mark_failed");
     }
     c.out << std::flush;
@@ -308,7 +313,7 @@ asio::awaitable<int> async_replay(context& c) {
                 }
                 if (!*found) {
                     ++n.failed;
-                    c.say(fmt::format("{}: no such reject", clean(id)));
+                    c.say(fmt::format("{}: no such reject", base::printable(id)));
                     report(c, id, "failed", {}, "not_found");
                     continue;
                 }
@@ -319,7 +324,7 @@ asio::awaitable<int> async_replay(context& c) {
                      (c.req.dry_run || (replayed_before && *r.replayed_at < *replayed_before)));
                 if (r.replayed_at && !sendable) {
                     ++n.skipped;
-                    c.say(fmt::format("{}: already replayed {}; skipped{}", clean(id),
+                    c.say(fmt::format("{}: already replayed {}; skipped{}", base::printable(id),
                                       replayed_text(r),
                                       c.req.force ? " (by another replay, after this one started)"
                                                   : " (--force sends it again)"));
@@ -333,7 +338,7 @@ asio::awaitable<int> async_replay(context& c) {
                     ++n.busy;
                     c.say(fmt::format("{}: being replayed by another run right now (its row is "
                                       "locked); skipped",
-                                      clean(id)));
+                                      base::printable(id)));
                     report(c, id, "skipped", {}, "being_replayed");
                     continue;
                 }
@@ -342,7 +347,7 @@ asio::awaitable<int> async_replay(context& c) {
             auto body = open_body(*c.sealer, *record);
             if (!body) {
                 ++n.failed;
-                c.say(fmt::format("{}: {}", clean(id), body.error().text));
+                c.say(fmt::format("{}: {}", base::printable(id), body.error().text));
                 report(c, id, "failed", {}, body.error().code);
                 continue;
             }
@@ -354,8 +359,8 @@ asio::awaitable<int> async_replay(context& c) {
                 if (c.req.format == rejects_format::json)
                     report(c, e.message_id, "would_replay");
                 else
-                    c.out << "would replay " << clean(e.message_id) << " (" << e.body.size()
-                          << " bytes)\n";
+                    c.out << "would replay " << base::printable(e.message_id) << " ("
+                          << e.body.size() << " bytes)\n";
             }
             c.out << std::flush;
         } else if (!stopped) {

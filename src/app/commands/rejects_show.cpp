@@ -1,6 +1,7 @@
 // `sqs2pg rejects show`: each reject's record and its body, opened with the keyring.
 // Bodies hold personal data: they go to stdout only, never to a log.
 #include <sqs2pg/base/crypto.hpp>
+#include <sqs2pg/base/text.hpp>
 #include <sqs2pg/base/time.hpp>
 
 #include "rejects_detail.hpp"
@@ -34,7 +35,7 @@ asio::awaitable<int> async_show(context& c) {
             co_return 1;
         }
         if (!*found) {
-            c.say(fmt::format("{}: no such reject", clean(id)));
+            c.say(fmt::format("{}: no such reject", base::printable(id)));
             ++failures;
             continue;
         }
@@ -50,8 +51,8 @@ asio::awaitable<int> async_show(context& c) {
             else
                 c.out << format_reject_json(r, std::nullopt, body.error().code) << '\n';
         } else {
-            c.out << "message id:     " << clean(r.message_id) << '\n'
-                  << "reason:         " << clean(r.reason) << '\n'
+            c.out << "message id:     " << base::printable(r.message_id) << '\n'
+                  << "reason:         " << base::printable(r.reason) << '\n'
                   << "receive count:  " << r.receive_count << '\n'
                   << "sent at:        " << time_or_dash(r.sent_at) << '\n'
                   << "first seen:     " << base::format_iso8601(r.first_seen, false) << '\n'
@@ -72,7 +73,7 @@ asio::awaitable<int> async_show(context& c) {
         if (body) {
             base::cleanse(*body);
         } else {
-            c.say(fmt::format("{}: {}", clean(id), body.error().text));
+            c.say(fmt::format("{}: {}", base::printable(id), body.error().text));
             ++failures;
         }
     }

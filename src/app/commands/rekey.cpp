@@ -149,16 +149,6 @@ std::string table_text(const table_name& t) {
     return t.schema.empty() ? t.name : t.schema + "." + t.name;
 }
 
-std::string clean(std::string_view v) {
-    std::string out(v);
-    for (char& c : out) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f)
-            c = '?';
-    }
-    return out;
-}
-
 struct column_result {
     mask::field field{};
     std::uint64_t rows_rekeyed = 0;
@@ -214,9 +204,9 @@ asio::awaitable<bool> async_open(run_context& c, pg::connection& conn) {
     opts.conninfo = c.req.conninfo;
     auto r = co_await conn.async_connect(std::move(opts));
     if (!r) {
-        c.say(fmt::format("cannot connect to PostgreSQL: {}", conn.error_detail().empty()
-                                                                  ? r.error().message()
-                                                                  : clean(conn.error_detail())));
+        c.say(fmt::format("cannot connect to PostgreSQL: {}",
+                          conn.error_detail().empty() ? r.error().message()
+                                                      : base::printable(conn.error_detail())));
         co_return false;
     }
     // Each statement is its own transaction of about --batch-size rows. A lock held elsewhere
@@ -274,7 +264,7 @@ private:
 std::string joined(const std::set<std::string>& items) {
     std::string out;
     for (const auto& i : items)
-        out += (out.empty() ? "" : ", ") + clean(i);
+        out += (out.empty() ? "" : ", ") + base::printable(i);
     return out;
 }
 
@@ -485,7 +475,7 @@ asio::awaitable<int> async_dry_run(run_context& c, pg::connection& conn,
             fmt::format("{} ({}): {} rows under an old key id", column_text(f),
                         mask::mode_name(c.req.modes.of(f)), ops::format_count(to_rekey));
         for (const auto& [k, n] : by_key)
-            line += fmt::format("; {} {}", clean(k), ops::format_count(n));
+            line += fmt::format("; {} {}", base::printable(k), ops::format_count(n));
         c.say(line);
         if (!unknown.empty())
             c.say(fmt::format("{}: key ids not in the keyring: {} (their rows cannot be moved "

@@ -14,6 +14,19 @@ TEST(Text, LowersOnlyAsciiLetters) {
     EXPECT_EQ(ascii_lower('['), '['); // one above 'Z'
 }
 
+TEST(Text, PrintableReplacesEveryControlCharacterAndNothingElse) {
+    std::string all;
+    for (int c = 0; c < 256; ++c)
+        all += static_cast<char>(c);
+    const std::string p = printable(all);
+    ASSERT_EQ(p.size(), all.size());
+    for (int c = 0; c < 256; ++c) {
+        const bool control = c < 0x20 || c == 0x7f;
+        EXPECT_EQ(p[static_cast<std::size_t>(c)], control ? '?' : static_cast<char>(c)) << c;
+    }
+    EXPECT_EQ(printable("id\x1b[2J\nx"), "id?[2J?x"); // no escape sequence, one line
+}
+
 TEST(Text, ComparesIgnoringAsciiCase) {
     EXPECT_TRUE(iequals_ascii("d41D8cd98F00", "D41d8CD98f00"));
     EXPECT_FALSE(iequals_ascii("abc", "abd"));
