@@ -3,6 +3,7 @@
 #include <sqs2pg/base/encoding.hpp>
 
 #include "codec_detail.hpp"
+#include "json_writer.hpp"
 
 #include <boost/json/error.hpp>
 #include <boost/json/monotonic_resource.hpp>
@@ -51,109 +52,35 @@ json::object message_attributes(const std::vector<message_attribute>& attributes
     return o;
 }
 
-// ---- writing the hot requests directly ---------------------------------------------
-//
-// DeleteMessageBatch, ChangeMessageVisibilityBatch and ReceiveMessage go out for every
-// ten messages; building a json::object for each cost six allocations per entry (keys,
-// values, the hash table). These write the text directly, escaped as json::serialize
-// does (quote, backslash and control characters; other bytes verbatim).
-
-void append_json_string(std::string& out, std::string_view s) {
-    static constexpr char hex[] = "0123456789abcdef";
-    out += '"';
-    std::size_t plain = 0;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        out.append(s.data() + plain, i - plain);
-        plain = i + 1;
-        out += '\\';
-        switch (c) {
-        case '"':
-            out += '"';
-            break;
-        case '\\':
-            out += '\\';
-            break;
-        case '\n':
-            out += 'n';
-            break;
-        case '\r':
-            out += 'r';
-            break;
-        case '\t':
-            out += 't';
-            break;
-        case '\b':
-            out += 'b';
-            break;
-        case '\f':
-            out += 'f';
-            break;
-        default:
-            out += "u00";
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    out.append(s.data() + plain, s.size() - plain);
-    out += '"';
-}
-
-/// Writes one JSON object member after another: `"name":value`, commas in between.
-class object_writer {
-public:
-    explicit object_writer(std::string& out)
-        : out_(out) {
-        out_ += '{';
-    }
-
-    object_writer& string(std::string_view name, std::string_view value) {
-        key(name);
-        append_json_string(out_, value);
-        return *this;
-    }
-    object_writer& number(std::string_view name, std::int64_t value) {
-        key(name);
-        out_ += std::to_string(value);
-        return *this;
-    }
-    object_writer& strings(std::string_view name, const std::vector<std::string>& values) {
-        key(name);
-        out_ += '[';
-        for (std::size_t i = 0; i < values.size(); ++i) {
-            if (i > 0)
-                out_ += ',';
-            append_json_string(out_, values[i]);
-        }
-        out_ += ']';
-        return *this;
-    }
-    /// `"name":[` - the caller writes the elements and calls end_array().
-    void begin_array(std::string_view name) {
-        key(name);
-        out_ += '[';
-    }
-    void end_array() { out_ += ']'; }
-    void end() { out_ += '}'; }
-
-private:
-    void key(std::string_view name) {
-        if (!first_)
-            out_ += ',';
-        first_ = false;
-        append_json_string(out_, name);
-        out_ += ':';
-    }
-    std::string& out_;
-    bool first_ = true;
-};
-
 wire_request finish(std::string_view action, std::string body) {
     std::string target = "AmazonSQS.";
     target += action;
     return {"/", json_content_type, std::move(target), std::move(body)};
+}
+
+// {"QueueUrl":...,"Entries":[{...},...]} with each entry's members written by
+// `members(writer, entry)`; the entries of both batch requests hold an id and a handle.
+template <class Entry, class Members>
+std::string entries_body(std::string_view queue_url, const std::vector<Entry>& entries,
+                         Members members) {
+    std::string body;
+    std::size_t size = 64 + queue_url.size();
+    for (const auto& e : entries)
+        size += 72 + e.id.size() + e.receipt_handle.size();
+    body.reserve(size);
+    object_writer o(body);
+    o.string("QueueUrl", queue_url);
+    o.begin_array("Entries");
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        if (i > 0)
+            body += ',';
+        object_writer entry(body);
+        members(entry, entries[i]);
+        entry.end();
+    }
+    o.end_array();
+    o.end();
+    return body;
 }
 
 // ---- reading -------------------------------------------------------------------------
@@ -363,48 +290,19 @@ wire_request json_encode(const send_message_batch_request& r) {
 }
 
 wire_request json_encode(const delete_message_batch_request& r) {
-    std::string body;
-    std::size_t size = 64 + r.queue_url.size();
-    for (const auto& e : r.entries)
-        size += 40 + e.id.size() + e.receipt_handle.size();
-    body.reserve(size);
-    object_writer o(body);
-    o.string("QueueUrl", r.queue_url);
-    o.begin_array("Entries");
-    for (std::size_t i = 0; i < r.entries.size(); ++i) {
-        if (i > 0)
-            body += ',';
-        object_writer(body)
-            .string("Id", r.entries[i].id)
-            .string("ReceiptHandle", r.entries[i].receipt_handle)
-            .end();
-    }
-    o.end_array();
-    o.end();
-    return finish(delete_message_batch_request::action, std::move(body));
+    return finish(delete_message_batch_request::action,
+                  entries_body(r.queue_url, r.entries, [](object_writer& o, const auto& e) {
+                      o.string("Id", e.id).string("ReceiptHandle", e.receipt_handle);
+                  }));
 }
 
 wire_request json_encode(const change_message_visibility_batch_request& r) {
-    std::string body;
-    std::size_t size = 64 + r.queue_url.size();
-    for (const auto& e : r.entries)
-        size += 72 + e.id.size() + e.receipt_handle.size();
-    body.reserve(size);
-    object_writer o(body);
-    o.string("QueueUrl", r.queue_url);
-    o.begin_array("Entries");
-    for (std::size_t i = 0; i < r.entries.size(); ++i) {
-        if (i > 0)
-            body += ',';
-        object_writer(body)
-            .string("Id", r.entries[i].id)
-            .string("ReceiptHandle", r.entries[i].receipt_handle)
-            .number("VisibilityTimeout", r.entries[i].visibility_timeout)
-            .end();
-    }
-    o.end_array();
-    o.end();
-    return finish(change_message_visibility_batch_request::action, std::move(body));
+    return finish(change_message_visibility_batch_request::action,
+                  entries_body(r.queue_url, r.entries, [](object_writer& o, const auto& e) {
+                      o.string("Id", e.id)
+                          .string("ReceiptHandle", e.receipt_handle)
+                          .number("VisibilityTimeout", e.visibility_timeout);
+                  }));
 }
 
 wire_request json_encode(const send_message_request& r) {
