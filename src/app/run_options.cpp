@@ -225,6 +225,32 @@ const option_spec& run_option(std::string_view name) {
     return *it;
 }
 
+option_spec shared_run_option(std::string_view name, std::string_view group, std::string_view help,
+                              std::string_view default_text) {
+    option_spec s = run_option(name);
+    s.group = group;
+    if (!help.empty())
+        s.help = help;
+    if (!default_text.empty())
+        s.default_text = default_text;
+    return s;
+}
+
+config_result<log_settings> get_log_settings(const parsed_options& o, const environment& env,
+                                             ops::level default_level) {
+    log_settings l;
+    l.format = env.stderr_is_tty ? ops::log_format::text : ops::log_format::json;
+    l.level = default_level;
+    SQS2PG_TRY(format, get_choice(o, "log-format", {"json", "text"}));
+    // value_or, not *format: GCC 12 takes the optional's payload for uninitialized here.
+    if (const std::string f = format.value_or(""); !f.empty())
+        l.format = f == "text" ? ops::log_format::text : ops::log_format::json;
+    SQS2PG_TRY(level, get_choice(o, "log-level", {"debug", "info", "warn", "error"}));
+    if (level)
+        ops::parse_level(*level, l.level);
+    return l;
+}
+
 namespace {
 
 constexpr std::string_view column_modes = "hmac-sha256, aes-siv, sha256";
@@ -380,13 +406,9 @@ config_result<run_config> make_run_config(const parsed_options& o, const environ
         c.listen = *addr;
     }
 
-    c.log_format = env.stderr_is_tty ? ops::log_format::text : ops::log_format::json;
-    SQS2PG_TRY(format, get_choice(o, "log-format", {"json", "text"}));
-    if (format)
-        c.log_format = *format == "text" ? ops::log_format::text : ops::log_format::json;
-    SQS2PG_TRY(lvl, get_choice(o, "log-level", {"debug", "info", "warn", "error"}));
-    if (lvl)
-        ops::parse_level(*lvl, c.log_level);
+    SQS2PG_TRY(logs, get_log_settings(o, env, c.log_level));
+    c.log_format = logs.format;
+    c.log_level = logs.level;
     SQS2PG_TRY(dumps, get_bool(o, "allow-core-dumps"));
     c.allow_core_dumps = dumps.value_or(false);
     return c;

@@ -60,6 +60,22 @@ std::span<const option_spec> run_options();
 /// same flag with the same environment names. Throws std::out_of_range for an unknown name.
 const option_spec& run_option(std::string_view name);
 
+/// run_option(name) offered by another command in its own help group, with its own help
+/// or default text where they are given (same flag, same environment names).
+option_spec shared_run_option(std::string_view name, std::string_view group,
+                              std::string_view help = {}, std::string_view default_text = {});
+
+/// How a command logs, from --log-format and --log-level as run reads them.
+struct log_settings {
+    ops::log_format format = ops::log_format::json;
+    ops::level level = ops::level::info;
+};
+
+/// --log-format (default: text when stderr is a terminal, else json) and --log-level
+/// (default: `default_level`).
+config_result<log_settings> get_log_settings(const parsed_options& o, const environment& env,
+                                             ops::level default_level);
+
 /// The mode of each masked column from --mask-ip, --mask-device-id and --mask (run's flags
 /// and variables; `rekey` reads the same): for each column its own option, else --mask,
 /// else hmac-sha256, where a flag beats any variable (so `--mask aes-siv` on the command

@@ -1,5 +1,6 @@
 // `sqs2pg rejects` command lines: the action word, its options and what they select,
 // validated into a rejects_request; and the --since / --until times.
+#include <sqs2pg/app/run_options.hpp>
 #include <sqs2pg/base/time.hpp>
 
 #include "rejects_detail.hpp"
@@ -128,13 +129,9 @@ config_result<rejects_request> parse_rejects_args(std::span<const std::string> a
     SQS2PG_TRY(table, get_table(o));
     if (table)
         r.table = std::move(*table);
-    r.log_format = env.stderr_is_tty ? ops::log_format::text : ops::log_format::json;
-    SQS2PG_TRY(log_format, get_choice(o, "log-format", {"json", "text"}));
-    if (log_format)
-        r.log_format = *log_format == "text" ? ops::log_format::text : ops::log_format::json;
-    SQS2PG_TRY(log_level, get_choice(o, "log-level", {"debug", "info", "warn", "error"}));
-    if (log_level)
-        ops::parse_level(*log_level, r.log_level);
+    SQS2PG_TRY(logs, get_log_settings(o, env, r.log_level));
+    r.log_format = logs.format;
+    r.log_level = logs.level;
 
     if (a == rejects_action::list) {
         SQS2PG_TRY(format, get_choice(o, "format", {"table", "text", "json"}));

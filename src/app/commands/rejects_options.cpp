@@ -20,18 +20,6 @@ constexpr std::string_view g_key = "Key";
 constexpr std::string_view g_sqs = "SQS";
 constexpr std::string_view g_ops = "Operations";
 
-// A run option offered by rejects too: same flag, same environment names.
-option_spec shared(std::string_view name, std::string_view group, std::string_view help = {},
-                   std::string_view default_text = {}) {
-    option_spec s = run_option(name);
-    s.group = group;
-    if (!help.empty())
-        s.help = help;
-    if (!default_text.empty())
-        s.default_text = default_text;
-    return s;
-}
-
 // --reason, --since, --until: list and replay select with them alike. `name` must be a
 // literal (the spec keeps the view).
 option_spec filter_spec(std::string_view name) {
@@ -48,22 +36,23 @@ option_spec filter_spec(std::string_view name) {
 }
 
 option_spec key_spec() {
-    return shared("mask-key-file", g_key,
-                  "the keyring that sealed the bodies (or its text in SQS2PG_MASK_KEY)");
+    return shared_run_option("mask-key-file", g_key,
+                             "the keyring that sealed the bodies (or its text in SQS2PG_MASK_KEY)");
 }
 
 option_spec secret_spec() {
-    return shared("mask-key-secret", g_key);
+    return shared_run_option("mask-key-secret", g_key);
 }
 
 } // namespace
 
 const std::vector<option_spec>& common_specs() {
     static const std::vector<option_spec> specs{
-        shared("pg", g_pg),
-        shared("table", g_pg, "the table sqs2pg run writes; sqs2pg_rejects is in its schema"),
-        shared("log-format", g_ops),
-        shared("log-level", g_ops, {}, "warn"),
+        shared_run_option("pg", g_pg),
+        shared_run_option("table", g_pg,
+                          "the table sqs2pg run writes; sqs2pg_rejects is in its schema"),
+        shared_run_option("log-format", g_ops),
+        shared_run_option("log-level", g_ops, {}, "warn"),
     };
     return specs;
 }
@@ -129,14 +118,14 @@ const std::vector<option_spec>& own_specs(rejects_action a) {
          "a line per reject, or one JSON object per line",
          "text",
          {}},
-        shared("queue-url", g_sqs,
-               "the queue to send the bodies to (usually the one they came "
-               "from)"),
-        shared("queue-name", g_sqs),
-        shared("endpoint-url", g_sqs),
-        shared("region", g_sqs),
-        shared("sqs-protocol", g_sqs),
-        shared("ca-bundle", g_sqs),
+        shared_run_option("queue-url", g_sqs,
+                          "the queue to send the bodies to (usually the one they came "
+                          "from)"),
+        shared_run_option("queue-name", g_sqs),
+        shared_run_option("endpoint-url", g_sqs),
+        shared_run_option("region", g_sqs),
+        shared_run_option("sqs-protocol", g_sqs),
+        shared_run_option("ca-bundle", g_sqs),
         key_spec(),
         secret_spec(),
     };

@@ -45,17 +45,6 @@ constexpr std::string_view g_mask = "Masking (as run has it)";
 constexpr std::string_view g_pg = "PostgreSQL";
 constexpr std::string_view g_ops = "Operations";
 
-option_spec shared(std::string_view name, std::string_view group, std::string_view help = {},
-                   std::string_view default_text = {}) {
-    option_spec s = run_option(name);
-    s.group = group;
-    if (!help.empty())
-        s.help = help;
-    if (!default_text.empty())
-        s.default_text = default_text;
-    return s;
-}
-
 const std::vector<option_spec>& rekey_specs() {
     static const std::string batch = fmt::format("{}", rekey_default_batch);
     static const std::vector<option_spec> specs{
@@ -72,15 +61,15 @@ const std::vector<option_spec>& rekey_specs() {
          batch,
          {}},
         {"dry-run", "", g_select, "count rows per key id and column; change nothing", "off", {}},
-        shared("mask", g_mask),
-        shared("mask-ip", g_mask),
-        shared("mask-device-id", g_mask),
-        shared("mask-key-file", g_mask,
-               "the keyring: the active key, and the old keys the values name"),
-        shared("pg", g_pg),
-        shared("table", g_pg),
-        shared("log-format", g_ops),
-        shared("log-level", g_ops, {}, "warn"),
+        shared_run_option("mask", g_mask),
+        shared_run_option("mask-ip", g_mask),
+        shared_run_option("mask-device-id", g_mask),
+        shared_run_option("mask-key-file", g_mask,
+                          "the keyring: the active key, and the old keys the values name"),
+        shared_run_option("pg", g_pg),
+        shared_run_option("table", g_pg),
+        shared_run_option("log-format", g_ops),
+        shared_run_option("log-level", g_ops, {}, "warn"),
     };
     return specs;
 }
@@ -137,13 +126,9 @@ config_result<rekey_request> parse_rekey_args(std::span<const std::string> args,
     SQS2PG_TRY(table, get_table(o));
     if (table)
         r.table = std::move(*table);
-    r.log_format = env.stderr_is_tty ? ops::log_format::text : ops::log_format::json;
-    SQS2PG_TRY(log_format, get_choice(o, "log-format", {"json", "text"}));
-    if (log_format)
-        r.log_format = *log_format == "text" ? ops::log_format::text : ops::log_format::json;
-    SQS2PG_TRY(log_level, get_choice(o, "log-level", {"debug", "info", "warn", "error"}));
-    if (log_level)
-        ops::parse_level(*log_level, r.log_level);
+    SQS2PG_TRY(logs, get_log_settings(o, env, r.log_level));
+    r.log_format = logs.format;
+    r.log_level = logs.level;
 
     SQS2PG_TRY(modes, get_mask_modes(o));
     r.modes = modes;
