@@ -369,8 +369,7 @@ client::async_send(request req, std::chrono::steady_clock::duration deadline) {
         }
     });
     auto r = co_await self->async_run(req, *limit);
-    timer.cancel();
-    limit->active = nullptr;
+    timer.cancel(); // async_run has cleared limit->active: a late handler touches nothing
     if (r)
         co_return std::move(r);
     const auto caller = (co_await asio::this_coro::cancellation_state).cancelled();

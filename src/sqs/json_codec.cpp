@@ -17,10 +17,14 @@ namespace {
 
 constexpr std::string_view json_content_type = "application/x-amz-json-1.0";
 
-wire_request finish(std::string_view action, const json::object& body) {
+wire_request finish(std::string_view action, std::string body) {
     std::string target = "AmazonSQS.";
     target += action;
-    return {"/", json_content_type, std::move(target), json::serialize(body)};
+    return {"/", json_content_type, std::move(target), std::move(body)};
+}
+
+wire_request finish(std::string_view action, const json::object& body) {
+    return finish(action, json::serialize(body));
 }
 
 json::array string_array(const std::vector<std::string>& values) {
@@ -50,12 +54,6 @@ json::object message_attributes(const std::vector<message_attribute>& attributes
         o[a.name] = std::move(v);
     }
     return o;
-}
-
-wire_request finish(std::string_view action, std::string body) {
-    std::string target = "AmazonSQS.";
-    target += action;
-    return {"/", json_content_type, std::move(target), std::move(body)};
 }
 
 // {"QueueUrl":...,"Entries":[{...},...]} with each entry's members written by
