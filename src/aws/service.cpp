@@ -15,7 +15,6 @@
 #include <pugixml.hpp>
 
 #include <array>
-#include <cstring>
 #include <random>
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -236,10 +235,7 @@ struct service_client::impl {
         , sign(options.region, options.service) {
         if (options.display.empty())
             options.display = options.service;
-        std::uint64_t seed = 0;
-        const auto bytes = base::random_bytes(sizeof seed);
-        std::memcpy(&seed, bytes.data(), sizeof seed);
-        rng.seed(seed);
+        rng.seed(base::random_seed());
     }
 
     asio::any_io_executor executor;

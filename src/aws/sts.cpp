@@ -37,6 +37,15 @@ void add_role_params(std::vector<std::pair<std::string, std::string>>& params,
         params.emplace_back("DurationSeconds", std::to_string(*role.duration_seconds));
 }
 
+// An STS call's failure, seen from the credential chain: STS refusing is the provider
+// refusing, STS unreachable is the provider unavailable.
+void as_provider_error(error& e) {
+    if (e.code == make_error_code(errc::service_rejected))
+        e.code = make_error_code(errc::provider_rejected);
+    else if (e.code == make_error_code(errc::service_unavailable))
+        e.code = make_error_code(errc::provider_unavailable);
+}
+
 std::string quoted(std::string_view s) {
     return "\"" + std::string(s) + "\"";
 }
@@ -85,10 +94,7 @@ protected:
         base::cleanse(req.body);
         if (!body) {
             error e = body.error();
-            if (e.code == make_error_code(errc::service_rejected))
-                e.code = make_error_code(errc::provider_rejected);
-            else if (e.code == make_error_code(errc::service_unavailable))
-                e.code = make_error_code(errc::provider_unavailable);
+            as_provider_error(e);
             e.message = "web identity for role " + role_.role_arn + ": " + e.message;
             if (e.service_code == "AccessDenied" || e.service_code == "InvalidIdentityToken")
                 e.message += "; check the role's trust policy (the OIDC provider and the "
@@ -127,10 +133,7 @@ protected:
         auto body = co_await client_.async_call(std::move(req));
         if (!body) {
             error e = body.error();
-            if (e.code == make_error_code(errc::service_rejected))
-                e.code = make_error_code(errc::provider_rejected);
-            else if (e.code == make_error_code(errc::service_unavailable))
-                e.code = make_error_code(errc::provider_unavailable);
+            as_provider_error(e);
             e.message = "assuming role " + role_.role_arn + ": " + e.message;
             if (e.service_code == "AccessDenied")
                 e.message += "; the source identity needs sts:AssumeRole on the role, and the "

@@ -72,6 +72,13 @@ std::string random_bytes(std::size_t n) {
     return out;
 }
 
+std::uint64_t random_seed() {
+    std::uint64_t seed = 0;
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof seed) != 1)
+        fail("RAND_bytes");
+    return seed;
+}
+
 struct hmac_sha256_key::pads {
     SHA256_CTX inner; ///< after hashing key XOR ipad
     SHA256_CTX outer; ///< after hashing key XOR opad

@@ -15,7 +15,6 @@
 #include <boost/beast/http/field.hpp>
 
 #include <algorithm>
-#include <cstring>
 #include <random>
 #include <stdexcept>
 
@@ -73,10 +72,7 @@ struct client::impl {
         , transport(ex, std::move(ep), options.http)
         , signer(options.region, "sqs")
         , policy(options.retry) {
-        std::uint64_t seed = 0;
-        const auto bytes = base::random_bytes(sizeof seed);
-        std::memcpy(&seed, bytes.data(), sizeof seed);
-        rng.seed(seed);
+        rng.seed(base::random_seed());
     }
 
     asio::any_io_executor executor;

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -32,6 +33,8 @@ std::string md5_hex(std::string_view data);
 /// `n` bytes from OpenSSL's CSPRNG. Throws std::runtime_error if the generator
 /// fails (a broken invariant: nothing secure can be done without it).
 std::string random_bytes(std::size_t n);
+/// 64 bits from the same generator: a seed for a jitter generator (std::mt19937_64).
+std::uint64_t random_seed();
 
 /// HMAC-SHA256 with a fixed key set up once: the inner and outer hash states after the
 /// padded key are kept, so each compute() copies them and hashes only the data - no
