@@ -53,6 +53,9 @@ delete_step core::next_delete(clock::time_point now) {
     step.kind = step_kind::go;
     step.call.id = next_call_++;
     auto& tickets = deleting_[step.call.id];
+    const auto most = std::min<std::size_t>(to_delete_.size(), sqs::max_batch_entries);
+    step.call.entries.reserve(most);
+    tickets.reserve(most);
     while (!to_delete_.empty() && tickets.size() < sqs::max_batch_entries) {
         const ticket t = to_delete_.front();
         to_delete_.pop_front();

@@ -109,6 +109,8 @@ write_step core::next_write(clock::time_point now) {
     write_batch& wb = writing_[step.call.id];
     wb.attempt = attempt;
     pg::batch& b = step.call.batch;
+    b.rows.reserve(items.size()); // rejects are rare: they grow as they come
+    wb.rows.reserve(items.size());
     for (ticket t : items) {
         held_copy* c = held_.find(t);
         if (c == nullptr)

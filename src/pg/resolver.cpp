@@ -4,22 +4,42 @@
 #include <sqs2pg/pg/resolver.hpp>
 
 #include <algorithm>
-#include <unordered_map>
 
 namespace sqs2pg::pg {
 
 dedupe_result dedupe_ids(std::span<const std::string_view> ids) {
+    // Equal ids are found by sorting their positions (by id, then position), not with a
+    // hash map: a map allocated a node per id, one more allocation per message written.
+    const auto n = static_cast<std::uint32_t>(ids.size());
+    std::vector<std::uint32_t> sorted(n);
+    for (std::uint32_t i = 0; i < n; ++i)
+        sorted[i] = i;
+    std::sort(sorted.begin(), sorted.end(), [&](std::uint32_t a, std::uint32_t b) {
+        const int c = ids[a].compare(ids[b]);
+        return c < 0 || (c == 0 && a < b);
+    });
     dedupe_result d;
-    d.unique_of.reserve(ids.size());
-    d.first.reserve(ids.size());
-    std::unordered_map<std::string_view, std::uint32_t> seen;
-    seen.reserve(ids.size());
-    for (std::uint32_t i = 0; i < ids.size(); ++i) {
-        const auto [it, fresh] =
-            seen.try_emplace(ids[i], static_cast<std::uint32_t>(d.first.size()));
-        if (fresh)
+    // First pass: unique_of[i] = the first position holding the id at position i.
+    d.unique_of.resize(n);
+    for (std::uint32_t k = 0; k < n;) {
+        std::uint32_t end = k + 1;
+        while (end < n && ids[sorted[end]] == ids[sorted[k]])
+            ++end;
+        for (std::uint32_t j = k; j < end; ++j)
+            d.unique_of[sorted[j]] = sorted[k]; // the run's smallest position
+        k = end;
+    }
+    // Second pass, in position order: a first position opens the next distinct index; a
+    // later copy takes its first position's, already numbered (it comes earlier).
+    d.first.reserve(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const std::uint32_t first = d.unique_of[i];
+        if (first == i) {
+            d.unique_of[i] = static_cast<std::uint32_t>(d.first.size());
             d.first.push_back(i);
-        d.unique_of.push_back(it->second);
+        } else {
+            d.unique_of[i] = d.unique_of[first];
+        }
     }
     return d;
 }

@@ -9,7 +9,7 @@
 
 #include <algorithm>
 #include <array>
-#include <unordered_set>
+#include <utility>
 
 namespace sqs2pg::sqs {
 namespace {
@@ -122,23 +122,32 @@ const std::string_view missing_entry_code = "sqs2pg.MissingBatchResultEntry";
 template <class Entries>
 void complete_batch(const Entries& entries, detail::raw_batch& raw,
                     std::vector<batch_failure>& failed, auto&& on_success) {
-    std::unordered_set<std::string_view> seen;
+    // Marks by request position (a request has at most 10 entries): a set of ids
+    // allocated a node per entry, one allocation per message deleted.
+    std::vector<char> seen(entries.size(), 0);
+    const auto first_time = [&](auto it) {
+        char& mark = seen[static_cast<std::size_t>(it - entries.begin())];
+        return std::exchange(mark, 1) == 0;
+    };
     for (auto& f : raw.failed) {
         const auto it = std::ranges::find(entries, f.id,
                                           [](const auto& e) -> const std::string& { return e.id; });
-        if (it == entries.end() || !seen.insert(it->id).second)
+        if (it == entries.end() || !first_time(it))
             continue;
         failed.push_back(std::move(f));
     }
     for (auto& s : raw.successful) {
         const auto it = std::ranges::find(entries, s.id,
                                           [](const auto& e) -> const std::string& { return e.id; });
-        if (it == entries.end() || !seen.insert(it->id).second)
+        if (it == entries.end() || !first_time(it))
             continue;
         on_success(*it, s);
     }
     for (const auto& e : entries)
-        if (!seen.contains(e.id))
+        if (!seen[static_cast<std::size_t>(
+                std::ranges::find(entries, e.id,
+                                  [](const auto& x) -> const std::string& { return x.id; }) -
+                entries.begin())])
             failed.push_back({e.id, std::string(missing_entry_code), false,
                               "the response did not report this entry"});
 }

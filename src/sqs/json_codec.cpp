@@ -452,12 +452,14 @@ result<raw_output> json_decode_general(std::string_view action, output_shape sha
         }
         break;
     case output_shape::batch:
-        if (const auto* list = array_at(o, "Successful"))
+        if (const auto* list = array_at(o, "Successful")) {
+            out.batch.successful.reserve(list->size());
             for (const auto& item : *list)
                 if (const auto* s = item.if_object())
                     out.batch.successful.push_back(
                         {text(*s, "Id"), text(*s, "MessageId"), text(*s, "MD5OfMessageBody"),
                          text(*s, "MD5OfMessageAttributes"), text(*s, "SequenceNumber")});
+        }
         if (const auto* list = array_at(o, "Failed"))
             for (const auto& item : *list)
                 if (const auto* f = item.if_object())

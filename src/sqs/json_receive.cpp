@@ -77,6 +77,8 @@ public:
                 return give_up(ec);
             at_ = at::attributes;
             pending_ = none;
+            // One allocation for the usual few (sqs2pg asks for two), not one per growth.
+            messages.back().attributes.reserve(4);
             return true;
         default:
             return give_up(ec);
@@ -104,6 +106,7 @@ public:
             return give_up(ec);
         messages_key_ = false;
         at_ = at::messages;
+        messages.reserve(max_receive_messages); // what one answer can hold
         return true;
     }
 

@@ -473,6 +473,7 @@ result<raw_output> xml_decode(std::string_view action, output_shape shape, const
         // in one Result element under HTTP 200.
         std::string ok_name(action);
         ok_name += "ResultEntry";
+        out.batch.successful.reserve(max_batch_entries); // what a valid answer can hold
         for (pugi::xml_node c = res.first_child(); c; c = c.next_sibling()) {
             if (c.type() != pugi::node_element)
                 continue;

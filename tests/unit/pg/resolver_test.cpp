@@ -7,7 +7,10 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
+#include <random>
 #include <set>
+#include <string>
 
 namespace {
 
@@ -300,6 +303,33 @@ TEST(Dedupe, RepeatedIdsShareTheirFirstIndex) {
     const auto d = dedupe_ids(ids);
     EXPECT_EQ(d.unique_of, (std::vector<std::uint32_t>{0, 1, 0, 2, 1, 0}));
     EXPECT_EQ(d.first, (std::vector<std::uint32_t>{0, 1, 3}));
+}
+
+TEST(Dedupe, AgreesWithAMapOnRandomBatches) {
+    // A reference built the plain way (a map from id to its distinct index), over
+    // batches of 0..300 ids drawn from pools small enough to repeat and large enough not
+    // to, including ids that are prefixes of one another.
+    std::mt19937 gen(7);
+    for (int round = 0; round < 500; ++round) {
+        const std::size_t n = gen() % 301;
+        const std::size_t pool = 1 + gen() % 400;
+        std::vector<std::string> storage;
+        for (std::size_t i = 0; i < n; ++i)
+            storage.push_back(std::string(gen() % 3, 'x') + std::to_string(gen() % pool));
+        const std::vector<std::string_view> ids(storage.begin(), storage.end());
+        std::map<std::string_view, std::uint32_t> index;
+        dedupe_result want;
+        for (std::uint32_t i = 0; i < ids.size(); ++i) {
+            const auto [it, fresh] =
+                index.try_emplace(ids[i], static_cast<std::uint32_t>(want.first.size()));
+            if (fresh)
+                want.first.push_back(i);
+            want.unique_of.push_back(it->second);
+        }
+        const dedupe_result got = dedupe_ids(ids);
+        ASSERT_EQ(got.unique_of, want.unique_of) << "round " << round;
+        ASSERT_EQ(got.first, want.first) << "round " << round;
+    }
 }
 
 TEST(MakeOutcome, LaterCopiesOfAnInsertedRowAreDuplicatesOthersShareTheStatus) {
