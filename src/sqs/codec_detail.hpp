@@ -35,6 +35,13 @@ struct raw_output {
 /// general decoder then reads (json_receive.cpp).
 std::optional<std::vector<message>> json_receive_fast(std::string_view body);
 
+/// The lists of a JSON batch answer (DeleteMessageBatch, ChangeMessageVisibilityBatch,
+/// SendMessageBatch) in the plain shape (Successful and Failed, each once, of objects with
+/// the string members of sent_message and batch_failure, SenderFault a boolean or
+/// string), read in one SAX pass; nullopt for anything else, which the general decoder
+/// then reads (json_batch.cpp).
+std::optional<raw_batch> json_batch_fast(std::string_view body);
+
 /// An error with kind, status, request id and action filled in.
 error make_error(std::string_view action, errc kind, const wire_response& w, std::string code = {});
 
@@ -77,8 +84,9 @@ wire_request json_encode(const change_message_visibility_request& r);
 wire_request json_encode(const set_queue_attributes_request& r);
 /// The error in a JSON body (`__type`, `x-amzn-query-error`); nullopt if it is none.
 std::optional<error> json_error(std::string_view action, const wire_response& w);
-/// A JSON answer: a plain ReceiveMessage success through json_receive_fast, everything
-/// else (and whatever the fast path gives up on) through json_decode_general.
+/// A JSON answer: a plain ReceiveMessage success through json_receive_fast, a plain
+/// batch success through json_batch_fast, everything else (and whatever a fast path gives
+/// up on) through json_decode_general.
 result<raw_output> json_decode(std::string_view action, output_shape shape, const wire_response& w);
 /// Any JSON answer, through a json::value (the behaviour the fast path must match).
 result<raw_output> json_decode_general(std::string_view action, output_shape shape,
