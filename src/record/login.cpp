@@ -3,6 +3,8 @@
 #include <sqs2pg/record/app_version.hpp>
 #include <sqs2pg/record/login.hpp>
 
+#include "login_detail.hpp"
+
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -13,6 +15,10 @@
 namespace sqs2pg::record {
 namespace json = boost::json;
 namespace {
+
+using detail::result;
+using detail::scalar;
+using detail::scalars;
 
 constexpr std::array<std::string_view, field_count> names{
     "user_id", "device_type", "ip", "device_id", "app_version", "locale",
@@ -117,18 +123,16 @@ std::string integer_text(Int v) {
 
 // The text of a text field, or the reason it has none. `out` is left empty when the
 // optional field is absent or null (the caller tells from `present`).
-std::optional<reject_reason> take_text(field f, const json::value* v, std::string& out,
-                                       bool& present) {
+std::optional<reject_reason> take_text(field f, const scalar& v, std::string& out, bool& present) {
     const field_rule rule = rule_for(f);
     present = false;
-    if (v == nullptr)
+    if (v.k == scalar::kind::absent)
         return rule.required ? std::optional(reject_reason::missing_field) : std::nullopt;
-    if (v->is_null())
+    if (v.k == scalar::kind::null)
         return rule.required ? std::optional(reject_reason::null_field) : std::nullopt;
     present = true;
-    if (v->is_string()) {
-        const json::string& s = v->get_string();
-        const std::string_view text(s.data(), s.size());
+    if (v.k == scalar::kind::string) {
+        const std::string_view text = v.text;
         if (text.find('\0') != std::string_view::npos)
             return reject_reason::invalid_text;
         if (rule.required && trim(text).empty())
@@ -141,37 +145,36 @@ std::optional<reject_reason> take_text(field f, const json::value* v, std::strin
     }
     if (rule.types == accept::text_or_integer) {
         // Integers are exact in JSON and common for ids; their decimal text is the value.
-        if (v->is_int64()) {
-            out = integer_text(v->get_int64());
+        if (v.k == scalar::kind::int64) {
+            out = integer_text(v.i);
             return std::nullopt;
         }
-        if (v->is_uint64()) {
-            out = integer_text(v->get_uint64());
+        if (v.k == scalar::kind::uint64) {
+            out = integer_text(v.u);
             return std::nullopt;
         }
     }
     return reject_reason::wrong_type;
 }
 
-std::optional<reject_reason> take_app_version(const json::value* v, std::int32_t& out) {
-    if (v == nullptr)
+std::optional<reject_reason> take_app_version(const scalar& v, std::int32_t& out) {
+    if (v.k == scalar::kind::absent)
         return reject_reason::missing_field;
-    if (v->is_null())
+    if (v.k == scalar::kind::null)
         return reject_reason::null_field;
     std::optional<std::int32_t> encoded;
-    if (v->is_string()) {
-        const json::string& s = v->get_string();
-        const std::string_view text(s.data(), s.size());
-        if (trim(text).empty())
+    if (v.k == scalar::kind::string) {
+        if (trim(v.text).empty())
             return reject_reason::empty_field;
-        encoded = encode_app_version(text);
-    } else if (v->is_int64() || v->is_uint64()) {
+        encoded = encode_app_version(v.text);
+    } else if (v.k == scalar::kind::int64 || v.k == scalar::kind::uint64) {
         // A JSON integer N is version N (N.0.0). Fractions are refused as wrong_type:
         // the parser has already turned 2.10 into 2.1, so the version is lost.
-        const bool in_range = v->is_int64() ? v->get_int64() >= 0 && v->get_int64() <= max_major
-                                            : v->get_uint64() <= max_major;
+        const bool in_range =
+            v.k == scalar::kind::int64 ? v.i >= 0 && v.i <= max_major : v.u <= max_major;
         if (in_range)
-            encoded = encode_version({static_cast<std::uint32_t>(v->to_number<std::uint64_t>())});
+            encoded = encode_version({static_cast<std::uint32_t>(
+                v.k == scalar::kind::int64 ? static_cast<std::uint64_t>(v.i) : v.u)});
     } else {
         return reject_reason::wrong_type;
     }
@@ -179,6 +182,33 @@ std::optional<reject_reason> take_app_version(const json::value* v, std::int32_t
         return reject_reason::invalid_app_version;
     out = *encoded;
     return std::nullopt;
+}
+
+scalar view_of(const json::value* v) noexcept {
+    scalar s;
+    if (v == nullptr)
+        return s;
+    switch (v->kind()) {
+    case json::kind::null:
+        s.k = scalar::kind::null;
+        break;
+    case json::kind::string:
+        s.k = scalar::kind::string;
+        s.text = std::string_view(v->get_string().data(), v->get_string().size());
+        break;
+    case json::kind::int64:
+        s.k = scalar::kind::int64;
+        s.i = v->get_int64();
+        break;
+    case json::kind::uint64:
+        s.k = scalar::kind::uint64;
+        s.u = v->get_uint64();
+        break;
+    default: // bool, double, object, array
+        s.k = scalar::kind::other;
+        break;
+    }
+    return s;
 }
 
 } // namespace
@@ -258,7 +288,48 @@ std::size_t utf8_length(std::string_view text) noexcept {
     return n;
 }
 
-boost::system::result<login, reject> parse_login(std::string_view body, const field_map& map) {
+namespace detail {
+
+result validate(const scalars& values, const std::array<bool, field_count>& ambiguous,
+                const field_map& map) {
+    login out;
+    for (std::size_t i = 0; i < field_count; ++i) {
+        const auto f = static_cast<field>(i);
+        if (ambiguous[i])
+            return reject{reject_reason::ambiguous_field, map.key(f)};
+        std::optional<reject_reason> failed;
+        bool present = false;
+        switch (f) {
+        case field::user_id:
+            failed = take_text(f, values[i], out.user_id, present);
+            break;
+        case field::device_type:
+            failed = take_text(f, values[i], out.device_type, present);
+            break;
+        case field::ip:
+            failed = take_text(f, values[i], out.ip, present);
+            break;
+        case field::device_id:
+            failed = take_text(f, values[i], out.device_id, present);
+            break;
+        case field::app_version:
+            failed = take_app_version(values[i], out.app_version);
+            break;
+        case field::locale: {
+            std::string locale;
+            failed = take_text(f, values[i], locale, present);
+            if (!failed && present)
+                out.locale = std::move(locale);
+            break;
+        }
+        }
+        if (failed)
+            return reject{*failed, map.key(f)};
+    }
+    return out;
+}
+
+result parse_login_general(std::string_view body, const field_map& map) {
     // Typical bodies (~250 bytes) fit in the stack buffer; larger ones spill to the heap.
     alignas(std::max_align_t) unsigned char buffer[4096];
     json::monotonic_resource resource(buffer, sizeof buffer);
@@ -272,42 +343,21 @@ boost::system::result<login, reject> parse_login(std::string_view body, const fi
 
     flattener flat(map);
     flat.walk(doc.get_object());
-
-    login out;
+    scalars values;
+    std::array<bool, field_count> ambiguous{};
     for (std::size_t i = 0; i < field_count; ++i) {
-        const auto f = static_cast<field>(i);
-        if (flat.ambiguous(f))
-            return reject{reject_reason::ambiguous_field, map.key(f)};
-        std::optional<reject_reason> failed;
-        bool present = false;
-        switch (f) {
-        case field::user_id:
-            failed = take_text(f, flat.found(f), out.user_id, present);
-            break;
-        case field::device_type:
-            failed = take_text(f, flat.found(f), out.device_type, present);
-            break;
-        case field::ip:
-            failed = take_text(f, flat.found(f), out.ip, present);
-            break;
-        case field::device_id:
-            failed = take_text(f, flat.found(f), out.device_id, present);
-            break;
-        case field::app_version:
-            failed = take_app_version(flat.found(f), out.app_version);
-            break;
-        case field::locale: {
-            std::string locale;
-            failed = take_text(f, flat.found(f), locale, present);
-            if (!failed && present)
-                out.locale = std::move(locale);
-            break;
-        }
-        }
-        if (failed)
-            return reject{*failed, map.key(f)};
+        values[i] = view_of(flat.found(static_cast<field>(i)));
+        ambiguous[i] = flat.ambiguous(static_cast<field>(i));
     }
-    return out;
+    return validate(values, ambiguous, map);
+}
+
+} // namespace detail
+
+result parse_login(std::string_view body, const field_map& map) {
+    if (auto fast = detail::parse_login_fast(body, map))
+        return std::move(*fast);
+    return detail::parse_login_general(body, map);
 }
 
 } // namespace sqs2pg::record

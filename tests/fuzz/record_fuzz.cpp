@@ -1,10 +1,13 @@
 // libFuzzer target: arbitrary bytes as an SQS message body through parse_login (default
-// and nested field maps), checking the invariants a row relies on; plus the app_version
-// and SentTimestamp parsers and the mask normalizers on the same bytes.
+// and nested field maps), checking the invariants a row relies on and that the fast path
+// answers as the general one does; plus the app_version and SentTimestamp parsers and the
+// mask normalizers on the same bytes.
 #include <sqs2pg/mask/normalize.hpp>
 #include <sqs2pg/record/app_version.hpp>
 #include <sqs2pg/record/create_date.hpp>
 #include <sqs2pg/record/login.hpp>
+
+#include "login_detail.hpp" // parse_login_general: the fast path must agree with it
 
 #include <cstdint>
 #include <cstdio>
@@ -54,6 +57,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         record::parse_field_map("device_id=device.id,ip=client.net.ip,locale=meta.locale");
     for (const record::field_map* map : {&record::field_map::defaults(), &nested}) {
         const auto r = record::parse_login(body, *map);
+        const auto general = record::detail::parse_login_general(body, *map);
+        check(r.has_value() == general.has_value() &&
+                  (r ? *r == *general : r.error() == general.error()),
+              "fast and general paths agree");
         if (r) {
             check_login(*r);
             continue;
