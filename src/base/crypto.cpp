@@ -12,6 +12,7 @@
 #include <sqs2pg/base/crypto.hpp>
 #include <sqs2pg/base/encoding.hpp>
 
+#include <string.h> // explicit_bzero
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -31,6 +32,13 @@ namespace {
 
 [[noreturn]] void fail(const char* what) {
     throw std::runtime_error(std::string("OpenSSL failure: ") + what);
+}
+
+// Zeroes memory in a way the compiler keeps. glibc's explicit_bzero is its vectorised
+// memset behind a barrier; OPENSSL_cleanse, byte and word stores, cost ~250 instructions
+// per call here, and every HMAC wipes its state twice.
+void wipe(void* p, std::size_t n) noexcept {
+    ::explicit_bzero(p, n);
 }
 
 } // namespace
@@ -82,7 +90,7 @@ std::uint64_t random_seed() {
 struct hmac_sha256_key::pads {
     SHA256_CTX inner; ///< after hashing key XOR ipad
     SHA256_CTX outer; ///< after hashing key XOR opad
-    ~pads() { OPENSSL_cleanse(this, sizeof *this); }
+    ~pads() { wipe(this, sizeof *this); }
 };
 
 hmac_sha256_key::hmac_sha256_key(std::string_view key)
@@ -104,9 +112,9 @@ hmac_sha256_key::hmac_sha256_key(std::string_view key)
     const bool ok =
         SHA256_Init(&pads_->inner) == 1 && SHA256_Update(&pads_->inner, ipad, block) == 1 &&
         SHA256_Init(&pads_->outer) == 1 && SHA256_Update(&pads_->outer, opad, block) == 1;
-    OPENSSL_cleanse(k, sizeof k);
-    OPENSSL_cleanse(ipad, sizeof ipad);
-    OPENSSL_cleanse(opad, sizeof opad);
+    wipe(k, sizeof k);
+    wipe(ipad, sizeof ipad);
+    wipe(opad, sizeof opad);
     if (!ok)
         fail("HMAC-SHA256 key");
 }
@@ -134,8 +142,8 @@ sha256_digest hmac_sha256_key::compute(std::string_view data) const {
     c = pads_->outer;
     ok = ok && SHA256_Update(&c, inner_hash.data(), inner_hash.size()) == 1 &&
          SHA256_Final(out.data(), &c) == 1;
-    OPENSSL_cleanse(&c, sizeof c);
-    OPENSSL_cleanse(inner_hash.data(), inner_hash.size());
+    wipe(&c, sizeof c);
+    wipe(inner_hash.data(), inner_hash.size());
     if (!ok)
         fail("HMAC-SHA256");
     return out;
@@ -143,7 +151,7 @@ sha256_digest hmac_sha256_key::compute(std::string_view data) const {
 
 void cleanse(std::string& s) noexcept {
     if (!s.empty())
-        OPENSSL_cleanse(s.data(), s.size());
+        wipe(s.data(), s.size());
     s.clear();
 }
 

@@ -9,6 +9,17 @@ namespace sqs2pg::base {
 namespace {
 
 constexpr char hex_digits[] = "0123456789abcdef";
+
+// Both digits of every byte value, for append_hex.
+constexpr std::array<char, 512> make_hex_pairs() {
+    std::array<char, 512> t{};
+    for (int b = 0; b < 256; ++b) {
+        t[2 * b] = hex_digits[b >> 4];
+        t[2 * b + 1] = hex_digits[b & 15];
+    }
+    return t;
+}
+constexpr auto hex_pairs = make_hex_pairs();
 constexpr char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr char b64_url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -66,10 +77,14 @@ std::string to_hex(std::string_view bytes) {
 void append_hex(std::string& out, std::string_view bytes) {
     const std::size_t at = out.size();
     out.resize(at + bytes.size() * 2);
-    for (std::size_t i = 0; i < bytes.size(); ++i) {
-        const auto b = static_cast<unsigned char>(bytes[i]);
-        out[at + 2 * i] = hex_digits[b >> 4];
-        out[at + 2 * i + 1] = hex_digits[b & 15];
+    // Through a local pointer: stores through out[] may alias the string itself, which
+    // made the compiler reload its data pointer for every digit.
+    char* p = out.data() + at;
+    for (const char c : bytes) {
+        const char* pair = &hex_pairs[2 * static_cast<unsigned char>(c)];
+        p[0] = pair[0];
+        p[1] = pair[1];
+        p += 2;
     }
 }
 

@@ -7,6 +7,9 @@
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include <iterator>
+#include <random>
+
 namespace sqs2pg::sqs {
 namespace {
 
@@ -308,6 +311,27 @@ TEST(JsonEncoding, DirectlyWrittenRequestsEscapeEveryByteAsJsonDoes) {
     EXPECT_EQ(rr.at("QueueUrl").as_string(), nasty);
     EXPECT_EQ(rr.at("ReceiveRequestAttemptId").as_string(), nasty);
     EXPECT_EQ(rr.at("AttributeNames"), json::array({json::string(nasty), "All"}));
+}
+
+TEST(JsonEncoding, EscapesLandAnywhereInAWordOfEightBytes) {
+    // The writer skips eight bytes at a time while none needs escaping: strings of every
+    // length up to about 70 bytes with escapes at random positions among plain ASCII, DEL
+    // and UTF-8 (bytes above 0x7f, which pass through verbatim) come back as sent.
+    std::mt19937 rng(8);
+    const std::string specials[] = {"\"", "\\", "\n", "\x01", "\x1f", std::string(1, '\0')};
+    const std::string others[] = {"a", "~", " ", "\x7f", "\u00e9", "\U0001F680"};
+    for (int round = 0; round < 2000; ++round) {
+        std::string handle;
+        const std::size_t n = rng() % 71;
+        const unsigned escape_odds = 1 + rng() % 30; // from mostly escapes to a rare one
+        while (handle.size() < n)
+            handle += rng() % escape_odds == 0 ? specials[rng() % std::size(specials)]
+                                               : others[rng() % std::size(others)];
+        const auto o = parse_json(
+            encode(protocol::json, delete_message_batch_request{queue_url, {{"d", handle}}}));
+        ASSERT_EQ(o.at("Entries").as_array().at(0).at("ReceiptHandle").as_string(), handle)
+            << "round " << round;
+    }
 }
 
 TEST(JsonEncoding, QueueActions) {
