@@ -65,8 +65,24 @@ wire_request query_encode(const set_queue_attributes_request& r);
 /// The error in an XML body (either AWS's or moto's auth shape); nullopt if the body is
 /// not an error document.
 std::optional<error> xml_error(std::string_view action, const wire_response& w);
-/// Reads `<Action>Response/<Action>Result` of a success response.
+/// Reads `<Action>Response/<Action>Result` of a success response: a plain ReceiveMessage
+/// or batch success through the fast paths below, everything else (and whatever a fast
+/// path gives up on) through xml_decode_general.
 result<raw_output> xml_decode(std::string_view action, output_shape shape, const wire_response& w);
+/// Any XML answer, through pugixml (the behaviour the fast paths must match).
+result<raw_output> xml_decode_general(std::string_view action, output_shape shape,
+                                      const wire_response& w);
+/// The messages of a ReceiveMessage success answer in the plain shape (the document
+/// element, at most one Result of Message elements whose children are the leaves
+/// MessageId, ReceiptHandle, Body, MD5OfBody, MD5OfMessageAttributes, each once, and
+/// Attribute elements of Name and Value; at most one ResponseMetadata of RequestId;
+/// whitespace between elements; the five XML entities and character references),
+/// read in one pass; nullopt for anything else (xml_fast.cpp).
+std::optional<std::vector<message>> xml_receive_fast(std::string_view body);
+/// The lists of a batch answer of `action` in the plain shape (`<action>ResultEntry` and
+/// BatchResultErrorEntry elements of the leaves the general decoder reads, each once);
+/// nullopt for anything else (xml_fast.cpp).
+std::optional<raw_batch> xml_batch_fast(std::string_view action, std::string_view body);
 
 // AWS JSON 1.0.
 wire_request json_encode(const get_queue_url_request& r);

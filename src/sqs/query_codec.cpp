@@ -1,5 +1,6 @@
 // Query protocol: form bodies with flattened 1-based lists, XML answers read with pugixml
-// by local element names (namespace or not, AWS's or moto's error shapes).
+// by local element names (namespace or not, AWS's or moto's error shapes); plain
+// ReceiveMessage and batch successes take the fast path of xml_fast.cpp first.
 #include <sqs2pg/base/encoding.hpp>
 
 #include "codec_detail.hpp"
@@ -416,6 +417,26 @@ std::optional<error> xml_error(std::string_view action, const wire_response& w) 
 }
 
 result<raw_output> xml_decode(std::string_view action, output_shape shape, const wire_response& w) {
+    if (w.status >= 200 && w.status < 300 && w.error_type.empty()) {
+        if (shape == output_shape::messages) {
+            if (auto messages = xml_receive_fast(w.body)) {
+                raw_output out;
+                out.messages = std::move(*messages);
+                return out;
+            }
+        } else if (shape == output_shape::batch) {
+            if (auto batch = xml_batch_fast(action, w.body)) {
+                raw_output out;
+                out.batch = std::move(*batch);
+                return out;
+            }
+        }
+    }
+    return xml_decode_general(action, shape, w);
+}
+
+result<raw_output> xml_decode_general(std::string_view action, output_shape shape,
+                                      const wire_response& w) {
     pugi::xml_document doc;
     const auto bad = [&] { return make_error(action, errc::bad_response, w); };
     // Actions without output may answer with an empty body.
