@@ -5,9 +5,9 @@
 // any JSON error, a mapped key twice or with an object or array value - makes it give up,
 // and parse_login_general (login.cpp) decides instead, so both always agree
 // (tests/unit/record/login_fast_test.cpp checks it).
-#include "login_detail.hpp"
+#include <sqs2pg/base/json_sax.hpp>
 
-#include <boost/json/basic_parser_impl.hpp>
+#include "login_detail.hpp"
 
 #include <functional>
 #include <string>
@@ -16,15 +16,8 @@ namespace sqs2pg::record::detail {
 namespace json = boost::json;
 namespace {
 
-class handler {
+class handler : public base::sax_fast_path<handler> {
 public:
-    static constexpr std::size_t max_object_size = std::size_t(-1);
-    static constexpr std::size_t max_array_size = std::size_t(-1);
-    static constexpr std::size_t max_key_size = std::size_t(-1);
-    static constexpr std::size_t max_string_size = std::size_t(-1);
-
-    using error_code = boost::system::error_code;
-
     handler(const field_map& map, std::string_view body)
         : map_(map)
         , body_(body) {}
@@ -32,9 +25,6 @@ public:
     scalars values;
 
     bool finished() const noexcept { return root_done_; }
-
-    bool on_document_begin(error_code&) { return true; }
-    bool on_document_end(error_code&) { return true; }
 
     bool on_object_begin(error_code& ec) {
         if (depth_ == 1 && pending_ != none)
@@ -58,29 +48,6 @@ public:
 
     bool on_array_end(std::size_t, error_code&) {
         --depth_;
-        return true;
-    }
-
-    bool on_key_part(json::string_view s, std::size_t, error_code&) {
-        if (depth_ == 1)
-            key_.append(s.data(), s.size());
-        return true;
-    }
-
-    bool on_key(json::string_view s, std::size_t, error_code& ec) {
-        if (depth_ != 1)
-            return true; // a key inside another key's value: never a mapped one here
-        key_.append(s.data(), s.size());
-        pending_ = none;
-        for (std::size_t i = 0; i < field_count; ++i) {
-            if (map_.key(static_cast<field>(i)) != key_)
-                continue;
-            // A mapped key twice, or a key two fields read (a map parse_field_map refuses).
-            if (values[i].k != scalar::kind::absent || pending_ != none)
-                return give_up(ec);
-            pending_ = i;
-        }
-        key_.clear();
         return true;
     }
 
@@ -143,15 +110,23 @@ public:
         return true;
     }
 
-    bool on_comment_part(json::string_view, error_code& ec) { return give_up(ec); }
-    bool on_comment(json::string_view, error_code& ec) { return give_up(ec); }
-
 private:
+    friend class base::sax_fast_path<handler>;
     static constexpr std::size_t none = field_count;
 
-    static bool give_up(error_code& ec) {
-        ec = json::error::syntax; // any error: the caller falls back
-        return false;
+    bool take_key(std::string_view key, error_code& ec) {
+        if (depth_ != 1)
+            return true; // a key inside another key's value: never a mapped one here
+        pending_ = none;
+        for (std::size_t i = 0; i < field_count; ++i) {
+            if (map_.key(static_cast<field>(i)) != key)
+                continue;
+            // A mapped key twice, or a key two fields read (a map parse_field_map refuses).
+            if (values[i].k != scalar::kind::absent || pending_ != none)
+                return give_up(ec);
+            pending_ = i;
+        }
+        return true;
     }
 
     // A value of the root object under a mapped key (not inside another value).
@@ -174,7 +149,6 @@ private:
 
     const field_map& map_;
     std::string_view body_;
-    std::string key_;
     std::array<std::string, field_count> owned_; // escaped strings' text
     std::size_t depth_ = 0;                      // 1: in the root object
     std::size_t pending_ = none;                 // the field whose value comes next
@@ -189,9 +163,7 @@ std::optional<result> parse_login_fast(std::string_view body, const field_map& m
         if (map.key(static_cast<field>(i)).find('.') != std::string::npos)
             return std::nullopt; // dotted keys reach into nested objects: the general walk
     json::basic_parser<handler> p(json::parse_options{}, map, body);
-    boost::system::error_code ec;
-    const std::size_t n = p.write_some(false, body.data(), body.size(), ec);
-    if (ec || n != body.size() || !p.done() || !p.handler().finished())
+    if (!base::run_sax(p, body))
         return std::nullopt;
     return validate(p.handler().values, {}, map);
 }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace sqs2pg::sqs::detail {
@@ -41,6 +42,31 @@ std::optional<std::vector<message>> json_receive_fast(std::string_view body);
 /// string), read in one SAX pass; nullopt for anything else, which the general decoder
 /// then reads (json_batch.cpp).
 std::optional<raw_batch> json_batch_fast(std::string_view body);
+
+/// The fast paths' output for a 2xx answer without an error type: `receive(body)` for
+/// ReceiveMessage, `batch(body)` for the batch actions; nullopt when the shape has none,
+/// or the fast path gave up, and the general decoder decides.
+template <class Receive, class Batch>
+std::optional<raw_output> fast_decode(output_shape shape, const wire_response& w, Receive&& receive,
+                                      Batch&& batch) {
+    if (w.status < 200 || w.status >= 300 || !w.error_type.empty())
+        return std::nullopt;
+    raw_output out;
+    if (shape == output_shape::messages) {
+        auto messages = receive(w.body);
+        if (!messages)
+            return std::nullopt;
+        out.messages = std::move(*messages);
+    } else if (shape == output_shape::batch) {
+        auto lists = batch(w.body);
+        if (!lists)
+            return std::nullopt;
+        out.batch = std::move(*lists);
+    } else {
+        return std::nullopt;
+    }
+    return out;
+}
 
 /// An error with kind, status, request id and action filled in.
 error make_error(std::string_view action, errc kind, const wire_response& w, std::string code = {});

@@ -4,9 +4,9 @@
 // repeated key, a value of another type, an error) makes it give up, and the general
 // decoder (json_codec.cpp), which builds a json::value and reads it, decides instead;
 // tests/unit/sqs/json_batch_test.cpp checks both agree.
-#include "codec_detail.hpp"
+#include <sqs2pg/base/json_sax.hpp>
 
-#include <boost/json/basic_parser_impl.hpp>
+#include "codec_detail.hpp"
 
 #include <array>
 #include <cstdint>
@@ -62,21 +62,11 @@ member bad_member(std::string_view key) noexcept {
     return none;
 }
 
-class handler {
+class handler : public base::sax_fast_path<handler> {
 public:
-    static constexpr std::size_t max_object_size = std::size_t(-1);
-    static constexpr std::size_t max_array_size = std::size_t(-1);
-    static constexpr std::size_t max_key_size = std::size_t(-1);
-    static constexpr std::size_t max_string_size = std::size_t(-1);
-
     raw_batch batch;
 
     bool finished() const noexcept { return at_ == at::done; }
-
-    using error_code = boost::system::error_code;
-
-    bool on_document_begin(error_code&) { return true; }
-    bool on_document_end(error_code&) { return true; }
 
     bool on_object_begin(error_code& ec) {
         seen_ = 0;
@@ -133,18 +123,6 @@ public:
         return true;
     }
 
-    bool on_key_part(json::string_view s, std::size_t, error_code&) {
-        key_.append(s.data(), s.size());
-        return true;
-    }
-
-    bool on_key(json::string_view s, std::size_t, error_code& ec) {
-        key_.append(s.data(), s.size());
-        const bool ok = take_key(ec);
-        key_.clear();
-        return ok;
-    }
-
     bool on_string_part(json::string_view s, std::size_t, error_code& ec) {
         std::string* t = target(ec);
         if (t == nullptr)
@@ -178,21 +156,16 @@ public:
     bool on_uint64(std::uint64_t, json::string_view, error_code& ec) { return give_up(ec); }
     bool on_double(double, json::string_view, error_code& ec) { return give_up(ec); }
     bool on_null(error_code& ec) { return give_up(ec); }
-    bool on_comment_part(json::string_view, error_code& ec) { return give_up(ec); }
-    bool on_comment(json::string_view, error_code& ec) { return give_up(ec); }
 
 private:
-    static bool give_up(error_code& ec) {
-        ec = json::error::syntax; // any error: the caller falls back
-        return false;
-    }
+    friend class base::sax_fast_path<handler>;
 
-    bool take_key(error_code& ec) {
+    bool take_key(std::string_view key, error_code& ec) {
         member m = none;
         switch (at_) {
         case at::root: {
             // Each list once; __type, an error's members or anything else: not plain.
-            const std::uint32_t bit = key_ == "Successful" ? 1u : key_ == "Failed" ? 2u : 0u;
+            const std::uint32_t bit = key == "Successful" ? 1u : key == "Failed" ? 2u : 0u;
             if (bit == 0 || (lists_seen_ & bit) != 0)
                 return give_up(ec);
             lists_seen_ |= bit;
@@ -200,10 +173,10 @@ private:
             return true;
         }
         case at::ok_entry:
-            m = ok_member(key_);
+            m = ok_member(key);
             break;
         case at::bad_entry:
-            m = bad_member(key_);
+            m = bad_member(key);
             break;
         default:
             return give_up(ec);
@@ -255,8 +228,7 @@ private:
     }
 
     at at_ = at::start;
-    at list_ = at::root; // the list whose key was just read: its array comes next
-    std::string key_;
+    at list_ = at::root;           // the list whose key was just read: its array comes next
     std::string fault_text_;       // a string SenderFault's text, read as the general one does
     std::uint32_t seen_ = 0;       // the members of this entry already read
     std::uint32_t lists_seen_ = 0; // Successful (1) and Failed (2), each allowed once
@@ -269,9 +241,7 @@ std::optional<raw_batch> json_batch_fast(std::string_view body) {
     json::parse_options options;
     options.max_depth = max_response_depth;
     json::basic_parser<handler> p(options);
-    boost::system::error_code ec;
-    const std::size_t n = p.write_some(false, body.data(), body.size(), ec);
-    if (ec || n != body.size() || !p.done() || !p.handler().finished())
+    if (!base::run_sax(p, body))
         return std::nullopt;
     return std::move(p.handler().batch);
 }

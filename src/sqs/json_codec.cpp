@@ -391,21 +391,8 @@ std::optional<error> json_error(std::string_view action, const wire_response& w)
 
 result<raw_output> json_decode(std::string_view action, output_shape shape,
                                const wire_response& w) {
-    if (w.status >= 200 && w.status < 300 && w.error_type.empty()) {
-        if (shape == output_shape::messages) {
-            if (auto messages = json_receive_fast(w.body)) {
-                raw_output out;
-                out.messages = std::move(*messages);
-                return out;
-            }
-        } else if (shape == output_shape::batch) {
-            if (auto batch = json_batch_fast(w.body)) {
-                raw_output out;
-                out.batch = std::move(*batch);
-                return out;
-            }
-        }
-    }
+    if (auto out = fast_decode(shape, w, json_receive_fast, json_batch_fast))
+        return std::move(*out);
     return json_decode_general(action, shape, w);
 }
 

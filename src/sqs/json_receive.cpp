@@ -4,9 +4,9 @@
 // it give up, and the general decoder (json_codec.cpp), which builds a json::value and
 // reads it, decides instead. So the fast path never decides anything the general one
 // would decide differently; tests/unit/sqs/json_receive_test.cpp checks both agree.
-#include "codec_detail.hpp"
+#include <sqs2pg/base/json_sax.hpp>
 
-#include <boost/json/basic_parser_impl.hpp>
+#include "codec_detail.hpp"
 
 #include <array>
 #include <cstdint>
@@ -46,21 +46,11 @@ member member_of(std::string_view key) noexcept {
     return none;
 }
 
-class handler {
+class handler : public base::sax_fast_path<handler> {
 public:
-    static constexpr std::size_t max_object_size = std::size_t(-1);
-    static constexpr std::size_t max_array_size = std::size_t(-1);
-    static constexpr std::size_t max_key_size = std::size_t(-1);
-    static constexpr std::size_t max_string_size = std::size_t(-1);
-
     std::vector<message> messages;
 
     bool finished() const noexcept { return at_ == at::done; }
-
-    using error_code = boost::system::error_code;
-
-    bool on_document_begin(error_code&) { return true; }
-    bool on_document_end(error_code&) { return true; }
 
     bool on_object_begin(error_code& ec) {
         switch (at_) {
@@ -117,18 +107,6 @@ public:
         return true;
     }
 
-    bool on_key_part(json::string_view s, std::size_t, error_code&) {
-        key_.append(s.data(), s.size());
-        return true;
-    }
-
-    bool on_key(json::string_view s, std::size_t, error_code& ec) {
-        key_.append(s.data(), s.size());
-        const bool ok = take_key(ec);
-        key_.clear();
-        return ok;
-    }
-
     bool on_string_part(json::string_view s, std::size_t, error_code& ec) {
         std::string* t = target(ec);
         if (t == nullptr)
@@ -159,25 +137,20 @@ public:
     bool on_double(double, json::string_view, error_code& ec) { return give_up(ec); }
     bool on_bool(bool, error_code& ec) { return give_up(ec); }
     bool on_null(error_code& ec) { return give_up(ec); }
-    bool on_comment_part(json::string_view, error_code& ec) { return give_up(ec); }
-    bool on_comment(json::string_view, error_code& ec) { return give_up(ec); }
 
 private:
-    static bool give_up(error_code& ec) {
-        ec = json::error::syntax; // any error: the caller falls back
-        return false;
-    }
+    friend class base::sax_fast_path<handler>;
 
-    bool take_key(error_code& ec) {
+    bool take_key(std::string_view key, error_code& ec) {
         switch (at_) {
         case at::root:
-            if (key_ != "Messages" || messages_seen_)
+            if (key != "Messages" || messages_seen_)
                 return give_up(ec); // __type, anything else, or a second Messages
             messages_seen_ = true;
             messages_key_ = true;
             return true;
         case at::message: {
-            const member m = member_of(key_);
+            const member m = member_of(key);
             if (m == none || (seen_ & (1u << m)) != 0)
                 return give_up(ec);
             seen_ |= 1u << m;
@@ -187,9 +160,9 @@ private:
         case at::attributes:
             // A repeated name is the general decoder's to settle.
             for (const auto& [name, value] : messages.back().attributes)
-                if (name == key_)
+                if (name == key)
                     return give_up(ec);
-            messages.back().attributes.emplace_back(key_, std::string());
+            messages.back().attributes.emplace_back(key, std::string());
             return true;
         default:
             return give_up(ec);
@@ -224,7 +197,6 @@ private:
     }
 
     at at_ = at::start;
-    std::string key_;
     std::uint32_t seen_ = 0;
     member pending_ = none;
     bool messages_key_ = false;  // the key just read was Messages: its array comes next
@@ -237,9 +209,7 @@ std::optional<std::vector<message>> json_receive_fast(std::string_view body) {
     json::parse_options options;
     options.max_depth = max_response_depth;
     json::basic_parser<handler> p(options);
-    boost::system::error_code ec;
-    const std::size_t n = p.write_some(false, body.data(), body.size(), ec);
-    if (ec || n != body.size() || !p.done() || !p.handler().finished())
+    if (!base::run_sax(p, body))
         return std::nullopt;
     return std::move(p.handler().messages);
 }

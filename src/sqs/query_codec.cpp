@@ -417,21 +417,9 @@ std::optional<error> xml_error(std::string_view action, const wire_response& w) 
 }
 
 result<raw_output> xml_decode(std::string_view action, output_shape shape, const wire_response& w) {
-    if (w.status >= 200 && w.status < 300 && w.error_type.empty()) {
-        if (shape == output_shape::messages) {
-            if (auto messages = xml_receive_fast(w.body)) {
-                raw_output out;
-                out.messages = std::move(*messages);
-                return out;
-            }
-        } else if (shape == output_shape::batch) {
-            if (auto batch = xml_batch_fast(action, w.body)) {
-                raw_output out;
-                out.batch = std::move(*batch);
-                return out;
-            }
-        }
-    }
+    const auto batch = [action](std::string_view body) { return xml_batch_fast(action, body); };
+    if (auto out = fast_decode(shape, w, xml_receive_fast, batch))
+        return std::move(*out);
     return xml_decode_general(action, shape, w);
 }
 

@@ -9,6 +9,7 @@
 // checks both agree.
 #include "codec_detail.hpp"
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -241,25 +242,12 @@ bool take_leaf(reader& r, std::string_view name, bool empty, std::string& out, s
     return empty || r.leaf_text(name, out);
 }
 
-// <ResponseMetadata><RequestId>...</RequestId></ResponseMetadata>, opened already.
-bool response_metadata(reader& r, bool empty) {
-    if (empty)
-        return true;
-    std::uint32_t seen = 0;
-    std::string ignored;
-    while (!r.at_close()) {
-        std::string_view name;
-        bool leaf_empty = false;
-        if (!r.open(name, leaf_empty, false) || name != "RequestId" ||
-            !take_leaf(r, name, leaf_empty, ignored, seen, 1))
-            return false;
-    }
-    return r.close("ResponseMetadata");
-}
-
-// <Attribute><Name>..</Name><Value>..</Value></Attribute>, opened already.
-bool attribute(reader& r, bool empty, message& m) {
-    auto& [name_text, value_text] = m.attributes.emplace_back();
+// The children of an element opened already (`parent`, `empty`): leaves only, each one
+// of `names` at most once, read into the string of `targets` at the same index.
+template <std::size_t N>
+bool leaves(reader& r, std::string_view parent, bool empty,
+            const std::array<std::string_view, N>& names,
+            const std::array<std::string*, N>& targets) {
     if (empty)
         return true;
     std::uint32_t seen = 0;
@@ -268,17 +256,25 @@ bool attribute(reader& r, bool empty, message& m) {
         bool leaf_empty = false;
         if (!r.open(name, leaf_empty, false))
             return false;
-        if (name == "Name") {
-            if (!take_leaf(r, name, leaf_empty, name_text, seen, 1))
-                return false;
-        } else if (name == "Value") {
-            if (!take_leaf(r, name, leaf_empty, value_text, seen, 2))
-                return false;
-        } else {
+        std::size_t i = 0;
+        while (i < N && names[i] != name)
+            ++i;
+        if (i == N || !take_leaf(r, name, leaf_empty, *targets[i], seen, 1u << i))
             return false;
-        }
     }
-    return r.close("Attribute");
+    return r.close(parent);
+}
+
+// <ResponseMetadata><RequestId>...</RequestId></ResponseMetadata>, opened already.
+bool response_metadata(reader& r, bool empty) {
+    std::string ignored;
+    return leaves<1>(r, "ResponseMetadata", empty, {"RequestId"}, {&ignored});
+}
+
+// <Attribute><Name>..</Name><Value>..</Value></Attribute>, opened already.
+bool attribute(reader& r, bool empty, message& m) {
+    auto& [name, value] = m.attributes.emplace_back();
+    return leaves<2>(r, "Attribute", empty, {"Name", "Value"}, {&name, &value});
 }
 
 // <Message>...</Message>, opened already.
@@ -378,55 +374,24 @@ std::optional<raw_batch> xml_batch_fast(std::string_view action, std::string_vie
             bool entry_empty = false;
             if (!r.open(name, entry_empty, false))
                 return false;
-            const std::string_view entry = name;
-            std::uint32_t seen = 0;
-            if (entry == ok_name) {
-                sent_message& s = batch.successful.emplace_back();
-                while (!entry_empty && !r.at_close()) {
-                    bool leaf_empty = false;
-                    if (!r.open(name, leaf_empty, false))
-                        return false;
-                    std::string* to = name == "Id"                 ? &s.id
-                                      : name == "MessageId"        ? &s.message_id
-                                      : name == "MD5OfMessageBody" ? &s.md5_of_message_body
-                                      : name == "MD5OfMessageAttributes"
-                                          ? &s.md5_of_message_attributes
-                                      : name == "SequenceNumber" ? &s.sequence_number
-                                                                 : nullptr;
-                    const std::uint32_t bit = name == "Id"                       ? 1
-                                              : name == "MessageId"              ? 2
-                                              : name == "MD5OfMessageBody"       ? 4
-                                              : name == "MD5OfMessageAttributes" ? 8
-                                                                                 : 16;
-                    if (to == nullptr || !take_leaf(r, name, leaf_empty, *to, seen, bit))
-                        return false;
-                }
-            } else if (entry == "BatchResultErrorEntry") {
+            if (name == ok_name) {
+                sent_message& m = batch.successful.emplace_back();
+                if (!leaves<5>(r, name, entry_empty,
+                               {"Id", "MessageId", "MD5OfMessageBody", "MD5OfMessageAttributes",
+                                "SequenceNumber"},
+                               {&m.id, &m.message_id, &m.md5_of_message_body,
+                                &m.md5_of_message_attributes, &m.sequence_number}))
+                    return false;
+            } else if (name == "BatchResultErrorEntry") {
                 batch_failure& f = batch.failed.emplace_back();
-                f.sender_fault = false; // the general decoder's reading of an absent one
-                std::string fault;
-                while (!entry_empty && !r.at_close()) {
-                    bool leaf_empty = false;
-                    if (!r.open(name, leaf_empty, false))
-                        return false;
-                    std::string* to = name == "Id"            ? &f.id
-                                      : name == "Code"        ? &f.code
-                                      : name == "SenderFault" ? &fault
-                                      : name == "Message"     ? &f.message
-                                                              : nullptr;
-                    const std::uint32_t bit = name == "Id"            ? 1
-                                              : name == "Code"        ? 2
-                                              : name == "SenderFault" ? 4
-                                                                      : 8;
-                    if (to == nullptr || !take_leaf(r, name, leaf_empty, *to, seen, bit))
-                        return false;
-                }
+                std::string fault; // absent: false, as the general decoder reads it
+                if (!leaves<4>(r, name, entry_empty, {"Id", "Code", "SenderFault", "Message"},
+                               {&f.id, &f.code, &fault, &f.message}))
+                    return false;
                 f.sender_fault = fault == "true" || fault == "True" || fault == "1";
             } else {
                 return false;
             }
-            if (!entry_empty && !r.close(entry))
-                return false;
         }
         return r.close(result);
     });

@@ -2,7 +2,7 @@
 // stands in for: on every answer it accepts, the same lists; on every answer outside the
 // plain shape, it gives up and the general decoder's verdict stands.
 #include "codec_detail.hpp"
-#include "json_text.hpp"
+#include "fast_path.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -16,35 +16,6 @@ namespace {
 
 namespace json = boost::json;
 
-wire_response ok(std::string_view body) {
-    wire_response w;
-    w.status = 200;
-    w.body = body;
-    return w;
-}
-
-void expect_same(const raw_batch& fast, const raw_batch& general, const std::string& body) {
-    ASSERT_EQ(fast.successful.size(), general.successful.size()) << body;
-    for (std::size_t i = 0; i < fast.successful.size(); ++i) {
-        const auto& a = fast.successful[i];
-        const auto& b = general.successful[i];
-        EXPECT_EQ(a.id, b.id) << body;
-        EXPECT_EQ(a.message_id, b.message_id) << body;
-        EXPECT_EQ(a.md5_of_message_body, b.md5_of_message_body) << body;
-        EXPECT_EQ(a.md5_of_message_attributes, b.md5_of_message_attributes) << body;
-        EXPECT_EQ(a.sequence_number, b.sequence_number) << body;
-    }
-    ASSERT_EQ(fast.failed.size(), general.failed.size()) << body;
-    for (std::size_t i = 0; i < fast.failed.size(); ++i) {
-        const auto& a = fast.failed[i];
-        const auto& b = general.failed[i];
-        EXPECT_EQ(a.id, b.id) << body;
-        EXPECT_EQ(a.code, b.code) << body;
-        EXPECT_EQ(a.sender_fault, b.sender_fault) << body;
-        EXPECT_EQ(a.message, b.message) << body;
-    }
-}
-
 // The fast path's lists, checked against the general decoder's; false if it gave up.
 bool agrees(const std::string& body) {
     const auto fast = json_batch_fast(body);
@@ -53,7 +24,7 @@ bool agrees(const std::string& body) {
         return false;
     EXPECT_TRUE(general) << body;
     if (general)
-        expect_same(*fast, general->batch, body);
+        expect_same_batch(*fast, general->batch, body);
     return true;
 }
 

@@ -3,7 +3,7 @@
 // answer outside the plain shape, it gives up and the general decoder's verdict stands.
 #include "capture.hpp"
 #include "codec_detail.hpp"
-#include "json_text.hpp"
+#include "fast_path.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -17,32 +17,6 @@ namespace {
 
 namespace json = boost::json;
 
-wire_response ok(std::string_view body) {
-    wire_response w;
-    w.status = 200;
-    w.body = body;
-    return w;
-}
-
-void expect_same(const std::vector<message>& fast, const std::vector<message>& general,
-                 const std::string& body) {
-    ASSERT_EQ(fast.size(), general.size()) << body;
-    for (std::size_t i = 0; i < fast.size(); ++i) {
-        const auto& a = fast[i];
-        const auto& b = general[i];
-        EXPECT_EQ(a.message_id, b.message_id) << body;
-        EXPECT_EQ(a.receipt_handle, b.receipt_handle) << body;
-        EXPECT_EQ(a.body, b.body) << body;
-        EXPECT_EQ(a.has_body, b.has_body) << body;
-        EXPECT_EQ(a.md5_of_body, b.md5_of_body) << body;
-        EXPECT_EQ(a.has_md5_of_body, b.has_md5_of_body) << body;
-        EXPECT_EQ(a.md5_of_message_attributes, b.md5_of_message_attributes) << body;
-        EXPECT_EQ(a.attributes, b.attributes) << body;
-        EXPECT_TRUE(a.message_attributes.empty());
-        EXPECT_EQ(b.message_attributes.size(), 0u) << body;
-    }
-}
-
 // The fast path's messages, checked against the general decoder's; false if it gave up.
 bool agrees(const std::string& body) {
     const auto fast = json_receive_fast(body);
@@ -51,7 +25,7 @@ bool agrees(const std::string& body) {
         return false;
     EXPECT_TRUE(general) << body;
     if (general)
-        expect_same(*fast, general->messages, body);
+        expect_same_messages(*fast, general->messages, body);
     return true;
 }
 

@@ -4,6 +4,7 @@
 // stands.
 #include "capture.hpp"
 #include "codec_detail.hpp"
+#include "fast_path.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,13 +14,6 @@
 
 namespace sqs2pg::sqs::detail {
 namespace {
-
-wire_response ok(std::string_view body) {
-    wire_response w;
-    w.status = 200;
-    w.body = body;
-    return w;
-}
 
 // XML character data: raw bytes (CR kept, UTF-8, quotes, '>') and every reference form.
 std::string xml_text(std::mt19937& rng, std::size_t max_len) {
@@ -67,25 +61,6 @@ std::string document(std::mt19937& rng, const std::string& action, const std::st
     return doc;
 }
 
-void expect_same(const std::vector<message>& fast, const std::vector<message>& general,
-                 const std::string& body) {
-    ASSERT_EQ(fast.size(), general.size()) << body;
-    for (std::size_t i = 0; i < fast.size(); ++i) {
-        const auto& a = fast[i];
-        const auto& b = general[i];
-        EXPECT_EQ(a.message_id, b.message_id) << body;
-        EXPECT_EQ(a.receipt_handle, b.receipt_handle) << body;
-        EXPECT_EQ(a.body, b.body) << body;
-        EXPECT_EQ(a.has_body, b.has_body) << body;
-        EXPECT_EQ(a.md5_of_body, b.md5_of_body) << body;
-        EXPECT_EQ(a.has_md5_of_body, b.has_md5_of_body) << body;
-        EXPECT_EQ(a.md5_of_message_attributes, b.md5_of_message_attributes) << body;
-        EXPECT_EQ(a.attributes, b.attributes) << body;
-        EXPECT_TRUE(a.message_attributes.empty());
-        EXPECT_TRUE(b.message_attributes.empty()) << body;
-    }
-}
-
 bool receive_agrees(const std::string& body) {
     const auto fast = xml_receive_fast(body);
     const auto general = xml_decode_general("ReceiveMessage", output_shape::messages, ok(body));
@@ -93,7 +68,7 @@ bool receive_agrees(const std::string& body) {
         return false;
     EXPECT_TRUE(general) << body;
     if (general)
-        expect_same(*fast, general->messages, body);
+        expect_same_messages(*fast, general->messages, body);
     return true;
 }
 
@@ -105,26 +80,7 @@ bool batch_agrees(const std::string& action, const std::string& body) {
     EXPECT_TRUE(general) << body;
     if (!general)
         return true;
-    const raw_batch& g = general->batch;
-    EXPECT_EQ(fast->successful.size(), g.successful.size()) << body;
-    for (std::size_t i = 0; i < std::min(fast->successful.size(), g.successful.size()); ++i) {
-        const auto& a = fast->successful[i];
-        const auto& b = g.successful[i];
-        EXPECT_EQ(a.id, b.id) << body;
-        EXPECT_EQ(a.message_id, b.message_id) << body;
-        EXPECT_EQ(a.md5_of_message_body, b.md5_of_message_body) << body;
-        EXPECT_EQ(a.md5_of_message_attributes, b.md5_of_message_attributes) << body;
-        EXPECT_EQ(a.sequence_number, b.sequence_number) << body;
-    }
-    EXPECT_EQ(fast->failed.size(), g.failed.size()) << body;
-    for (std::size_t i = 0; i < std::min(fast->failed.size(), g.failed.size()); ++i) {
-        const auto& a = fast->failed[i];
-        const auto& b = g.failed[i];
-        EXPECT_EQ(a.id, b.id) << body;
-        EXPECT_EQ(a.code, b.code) << body;
-        EXPECT_EQ(a.sender_fault, b.sender_fault) << body;
-        EXPECT_EQ(a.message, b.message) << body;
-    }
+    expect_same_batch(*fast, general->batch, body);
     return true;
 }
 

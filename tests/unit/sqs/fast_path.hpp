@@ -1,7 +1,12 @@
-// Text generators shared by the JSON fast-path tests (json_receive_test.cpp,
-// json_batch_test.cpp): random strings over every byte class, and the same document as a
-// pretty printer writes it.
+// What the fast-path tests share (json_receive_test.cpp, json_batch_test.cpp,
+// xml_fast_test.cpp): a 2xx answer, the comparisons of a fast path's output with the
+// general decoder's, random strings over every byte class, and the same JSON document as
+// a pretty printer writes it.
 #pragma once
+
+#include "codec_detail.hpp"
+
+#include <gtest/gtest.h>
 
 #include <cstddef>
 #include <random>
@@ -11,6 +16,60 @@
 
 namespace sqs2pg::sqs::detail {
 
+/// A 200 answer with `body`.
+inline wire_response ok(std::string_view body) {
+    wire_response w;
+    w.status = 200;
+    w.body = body;
+    return w;
+}
+
+/// The same messages, field by field (`body` names the answer in a failure).
+inline void expect_same_messages(const std::vector<message>& fast,
+                                 const std::vector<message>& general, const std::string& body) {
+    ASSERT_EQ(fast.size(), general.size()) << body;
+    for (std::size_t i = 0; i < fast.size(); ++i) {
+        const auto& a = fast[i];
+        const auto& b = general[i];
+        EXPECT_EQ(a.message_id, b.message_id) << body;
+        EXPECT_EQ(a.receipt_handle, b.receipt_handle) << body;
+        EXPECT_EQ(a.body, b.body) << body;
+        EXPECT_EQ(a.has_body, b.has_body) << body;
+        EXPECT_EQ(a.md5_of_body, b.md5_of_body) << body;
+        EXPECT_EQ(a.has_md5_of_body, b.has_md5_of_body) << body;
+        EXPECT_EQ(a.md5_of_message_attributes, b.md5_of_message_attributes) << body;
+        EXPECT_EQ(a.attributes, b.attributes) << body;
+        EXPECT_TRUE(a.message_attributes.empty());
+        EXPECT_EQ(b.message_attributes.size(), 0u) << body;
+    }
+}
+
+/// The same lists, entry by entry.
+inline void expect_same_batch(const raw_batch& fast, const raw_batch& general,
+                              const std::string& body) {
+    ASSERT_EQ(fast.successful.size(), general.successful.size()) << body;
+    for (std::size_t i = 0; i < fast.successful.size(); ++i) {
+        const auto& a = fast.successful[i];
+        const auto& b = general.successful[i];
+        EXPECT_EQ(a.id, b.id) << body;
+        EXPECT_EQ(a.message_id, b.message_id) << body;
+        EXPECT_EQ(a.md5_of_message_body, b.md5_of_message_body) << body;
+        EXPECT_EQ(a.md5_of_message_attributes, b.md5_of_message_attributes) << body;
+        EXPECT_EQ(a.sequence_number, b.sequence_number) << body;
+    }
+    ASSERT_EQ(fast.failed.size(), general.failed.size()) << body;
+    for (std::size_t i = 0; i < fast.failed.size(); ++i) {
+        const auto& a = fast.failed[i];
+        const auto& b = general.failed[i];
+        EXPECT_EQ(a.id, b.id) << body;
+        EXPECT_EQ(a.code, b.code) << body;
+        EXPECT_EQ(a.sender_fault, b.sender_fault) << body;
+        EXPECT_EQ(a.message, b.message) << body;
+    }
+}
+
+/// Up to `max_len` bytes of quote, backslash, control characters, DEL, JSON punctuation
+/// and multi-byte UTF-8, in random order.
 inline std::string random_text(std::mt19937& rng, std::size_t max_len) {
     // Every ASCII byte (controls, quote, backslash, slash), and multi-byte UTF-8.
     static const std::vector<std::string> pieces = {"\"",
