@@ -1,5 +1,6 @@
 // Internal interface between the protocol-neutral codec (codec.cpp) and the two wire
-// formats: query (query_codec.cpp, pugixml) and JSON 1.0 (json_codec.cpp, Boost.JSON).
+// formats: query (query_codec.cpp, xml_codec.cpp with pugixml) and JSON 1.0 (json_codec.cpp,
+// Boost.JSON).
 #pragma once
 
 #include <sqs2pg/sqs/codec.hpp>

@@ -5,7 +5,7 @@
 // the document element), a comment, CDATA, a processing instruction or DOCTYPE, a
 // namespace prefix, an entity other than the five XML ones and plain character
 // references, a NUL byte, text in a container - makes them give up, and the general
-// decoder (query_codec.cpp, pugixml) decides instead. tests/unit/sqs/xml_fast_test.cpp
+// decoder (xml_codec.cpp, pugixml) decides instead. tests/unit/sqs/xml_fast_test.cpp
 // checks both agree.
 #include "codec_detail.hpp"
 
