@@ -48,8 +48,10 @@ public:
     virtual void expire() {}
 };
 
-/// Always `c`. For tests, benchmarks and explicit configuration.
-std::unique_ptr<credentials_provider> make_static_provider(credentials c);
+/// Always `c`; source() says `source` ("environment", the profile it came from, ...). For
+/// tests, benchmarks, explicit configuration and the default chain.
+std::unique_ptr<credentials_provider> make_static_provider(credentials c,
+                                                           std::string source = "static");
 
 struct chain_options {
     /// Per request to the container endpoint, and how many tries (as botocore: 2 s, 3).
