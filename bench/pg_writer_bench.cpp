@@ -421,7 +421,7 @@ measurement run_writer(const options& o, const server_cpu_meter& server, const s
         auto worker = [&]() -> asio::awaitable<void> {
             while (next < batches.size() && failure.empty()) {
                 pg::batch b = std::move(batches[next++]);
-                const pg::batch_outcome out = co_await w.async_write(std::move(b));
+                const pg::batch_outcome out = co_await w.async_write(b);
                 committed += out.inserted + out.duplicates;
                 if (out.retry + out.failed + out.rejected > 0)
                     failure = "write failed: " + out.error.message();

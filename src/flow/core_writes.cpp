@@ -117,7 +117,8 @@ write_step core::next_write(clock::time_point now) {
             continue;
         c->state = copy_state::writing;
         if (c->row) {
-            b.rows.push_back(pg::row_item{c->message_id, *c->row});
+            // Moved, not copied: written() gives it back (a retry writes it again).
+            b.rows.push_back(pg::row_item{c->message_id, std::move(*c->row)});
             wb.rows.push_back(t);
         } else {
             pg::reject_item r;
@@ -195,12 +196,18 @@ void core::settle_write_item(ticket t, const pg::item_outcome& o, std::vector<ti
     }
 }
 
-void core::written(std::uint64_t call, const pg::batch_outcome& outcome, clock::time_point now) {
-    const auto it = writing_.find(call);
+void core::written(write_call&& call, const pg::batch_outcome& outcome, clock::time_point now) {
+    const auto it = writing_.find(call.id);
     if (it == writing_.end())
         return;
     write_batch wb = std::move(it->second);
     writing_.erase(it);
+    // The rows go back where they came from first: whatever is settled below finds each
+    // copy as next_write left it (a row that is written again needs it; a committed one
+    // releases it).
+    for (std::size_t k = 0; k < wb.rows.size() && k < call.batch.rows.size(); ++k)
+        if (held_copy* c = held_.find(wb.rows[k]); c != nullptr && c->row)
+            *c->row = std::move(call.batch.rows[k].row);
     wakeups_ |= wake::write;
     if (stopping())
         wakeups_ |= wake::all_stages;

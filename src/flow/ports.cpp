@@ -59,8 +59,8 @@ std::uint64_t sqs_queue::client_retries() const {
 pg_sink::pg_sink(pg::writer& w)
     : writer_(w) {}
 
-asio::awaitable<pg::batch_outcome> pg_sink::async_write(pg::batch b) {
-    return writer_.async_write(std::move(b));
+asio::awaitable<pg::batch_outcome> pg_sink::async_write(const pg::batch& b) {
+    return writer_.async_write(b);
 }
 
 bool pg_sink::connected() const {

@@ -18,7 +18,7 @@ asio::awaitable<void> write_one(shell& s, write_call call) {
     failed.error = pg::errc::stopped;
     std::exception_ptr error;
     const auto outcome =
-        co_await result_or(s.sink.async_write(std::move(call.batch)), std::move(failed), error);
+        co_await result_or(s.sink.async_write(call.batch), std::move(failed), error);
     const auto now = clock::now();
     s.metrics.batch_latency.observe(std::chrono::duration<double>(now - t0).count());
     s.metrics.batch_rows.observe(static_cast<double>(items));
@@ -31,7 +31,7 @@ asio::awaitable<void> write_one(shell& s, write_call call) {
                   {"refused", outcome.refused},
                   {"retry", outcome.retry},
                   {"ms", std::chrono::duration_cast<std::chrono::milliseconds>(now - t0).count()}});
-    s.core.written(call.id, outcome, now);
+    s.core.written(std::move(call), outcome, now); // the batch's rows go back
     s.dispatch();
     if (error)
         std::rethrow_exception(error);

@@ -436,7 +436,7 @@ struct writer::impl {
     // --- batches -------------------------------------------------------------------------
 
     struct batch_state {
-        batch b;
+        const batch& b; ///< borrowed from the caller of async_write for the write's life
         dedupe_result rows;
         dedupe_result rejects;
     };
@@ -528,9 +528,8 @@ struct writer::impl {
         res.committed(a, skipped);
     }
 
-    asio::awaitable<batch_outcome> write(batch b) {
-        batch_state st;
-        st.b = std::move(b);
+    asio::awaitable<batch_outcome> write(const batch& b) {
+        batch_state st{b, {}, {}};
         {
             std::vector<std::string_view> ids;
             ids.reserve(st.b.rows.size());
@@ -653,8 +652,8 @@ asio::awaitable<error_code> writer::async_run() {
     }
 }
 
-asio::awaitable<batch_outcome> writer::async_write(batch b) {
-    return impl_->write(std::move(b));
+asio::awaitable<batch_outcome> writer::async_write(const batch& b) {
+    return impl_->write(b);
 }
 
 asio::awaitable<boost::system::result<std::size_t>> writer::async_prune_ledger() {

@@ -190,7 +190,7 @@ protected:
                   (where.empty() ? "" : " WHERE " + where));
     }
 
-    pg::batch_outcome write(pg::batch b) { return await(writer_.w->async_write(std::move(b))); }
+    pg::batch_outcome write(const pg::batch& b) { return await(writer_.w->async_write(b)); }
 
     /// A row shaped like the sample after masking: 64-hex masked values.
     static pg::row_item make_row(const std::string& id, int i) {

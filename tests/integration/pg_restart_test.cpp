@@ -247,14 +247,14 @@ TEST_F(PgRestart, TlsConnectionCarriesLargeBatchesInFlight) {
     EXPECT_EQ(write(big).inserted, 20000u);
     int finished = 0;
     std::size_t inserted = 0;
+    std::vector<pg::batch> all(8); // each lives until its write is done
     for (int k = 0; k < 8; ++k) {
-        pg::batch b;
+        pg::batch& b = all[static_cast<std::size_t>(k)];
         b.rows = make_rows("tls" + std::to_string(k), 2000, 20000 + k * 2000);
-        asio::co_spawn(io, w.async_write(std::move(b)),
-                       [&](std::exception_ptr, pg::batch_outcome o) {
-                           inserted += o.inserted;
-                           ++finished;
-                       });
+        asio::co_spawn(io, w.async_write(b), [&](std::exception_ptr, pg::batch_outcome o) {
+            inserted += o.inserted;
+            ++finished;
+        });
     }
     run_until([&] { return finished == 8; });
     EXPECT_EQ(inserted, 16000u);

@@ -270,15 +270,15 @@ TEST_F(PgWriter, ManyBatchesInFlightOnOneConnection) {
     constexpr int batches = 32, per_batch = 50;
     int finished = 0;
     std::size_t inserted = 0, max_in_flight = 0;
+    std::vector<pg::batch> all(batches); // each lives until its write is done
     for (int k = 0; k < batches; ++k) {
-        pg::batch b;
+        pg::batch& b = all[static_cast<std::size_t>(k)];
         b.rows = make_rows("f" + std::to_string(k), per_batch, k * per_batch);
-        asio::co_spawn(io, w.async_write(std::move(b)),
-                       [&](std::exception_ptr e, pg::batch_outcome o) {
-                           EXPECT_FALSE(e);
-                           inserted += o.inserted;
-                           ++finished;
-                       });
+        asio::co_spawn(io, w.async_write(b), [&](std::exception_ptr e, pg::batch_outcome o) {
+            EXPECT_FALSE(e);
+            inserted += o.inserted;
+            ++finished;
+        });
     }
     run_until([&] {
         max_in_flight = std::max(max_in_flight, w.in_flight());
@@ -312,12 +312,11 @@ TEST_F(PgWriter, TwoWritersWithOverlappingIdsNeitherDeadlockNorDuplicate) {
                           "EXECUTE FUNCTION {0}.nap()",
                           schema_));
     std::optional<pg::batch_outcome> a, b;
-    asio::co_spawn(io, first.async_write(std::move(forward)),
-                   [&](std::exception_ptr e, pg::batch_outcome o) {
-                       EXPECT_FALSE(e);
-                       a = std::move(o);
-                   });
-    asio::co_spawn(io, second.async_write(std::move(backward)),
+    asio::co_spawn(io, first.async_write(forward), [&](std::exception_ptr e, pg::batch_outcome o) {
+        EXPECT_FALSE(e);
+        a = std::move(o);
+    });
+    asio::co_spawn(io, second.async_write(backward),
                    [&](std::exception_ptr e, pg::batch_outcome o) {
                        EXPECT_FALSE(e);
                        b = std::move(o);
@@ -737,7 +736,7 @@ TEST_F(PgWriter, DeploymentsSharingALedgerEachKeepTheirOwnRetention) {
     auto& long_lived = start_second_writer(long_cfg);
     pg::batch b;
     b.rows = make_rows("long", 10);
-    ASSERT_EQ(await(long_lived.async_write(std::move(b))).inserted, 10u);
+    ASSERT_EQ(await(long_lived.async_write(b)).inserted, 10u);
 
     age_ledger("2 days");
     const auto pruned = await(short_lived.async_prune_ledger());
@@ -750,7 +749,7 @@ TEST_F(PgWriter, DeploymentsSharingALedgerEachKeepTheirOwnRetention) {
     // A redelivery to the long-retention deployment is still recognised.
     pg::batch again;
     again.rows = make_rows("long", 10);
-    EXPECT_EQ(await(long_lived.async_write(std::move(again))).duplicates, 10u);
+    EXPECT_EQ(await(long_lived.async_write(again)).duplicates, 10u);
 }
 
 // ---------------------------------------------------------------------------------------

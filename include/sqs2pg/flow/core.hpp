@@ -108,6 +108,8 @@ struct receive_step {
 };
 
 /// A batch for the Postgres writer: `batch.rows[k]` is tickets[rows[k]], and so on.
+/// The rows are moved out of the held copies, not copied: the call goes back to the
+/// core with written(), which returns them to the copies that are written again.
 struct write_call {
     std::uint64_t id = 0;
     pg::batch batch;
@@ -241,7 +243,8 @@ public:
     /// go: write step.call.batch and report the outcome with written(); wait: lingering
     /// for a fuller batch, backing off, or at the in-flight limit.
     write_step next_write(clock::time_point now);
-    void written(std::uint64_t call, const pg::batch_outcome& outcome, clock::time_point now);
+    /// The call comes back with its outcome: its rows return to the copies they came from.
+    void written(write_call&& call, const pg::batch_outcome& outcome, clock::time_point now);
 
     // --- acknowledger, heartbeat, dead letters ----------------------------------------
 

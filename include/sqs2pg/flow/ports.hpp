@@ -54,12 +54,13 @@ public:
 };
 
 /// Where rows go. async_write waits while disconnected and never throws for database
-/// problems: the outcome says per item what happened (pg::writer::async_write).
+/// problems: the outcome says per item what happened (pg::writer::async_write). The
+/// batch is borrowed: it lives in the caller's frame until the write completes.
 class sink {
 public:
     virtual ~sink() = default;
 
-    virtual boost::asio::awaitable<pg::batch_outcome> async_write(pg::batch b) = 0;
+    virtual boost::asio::awaitable<pg::batch_outcome> async_write(const pg::batch& b) = 0;
     virtual bool connected() const = 0;
     /// `f(connected)` is called whenever the connection comes up or goes down.
     virtual void on_connection_change(std::function<void(bool)> f) = 0;
@@ -102,7 +103,7 @@ class pg_sink final : public sink {
 public:
     explicit pg_sink(pg::writer& w);
 
-    boost::asio::awaitable<pg::batch_outcome> async_write(pg::batch b) override;
+    boost::asio::awaitable<pg::batch_outcome> async_write(const pg::batch& b) override;
     bool connected() const override;
     void on_connection_change(std::function<void(bool)> f) override;
 

@@ -78,7 +78,7 @@ struct writer_stats {
 ///     writer w(ex, cfg);
 ///     if (auto r = co_await w.async_start(); !r) ... // connect, schema, prepare
 ///     co_spawn(ex, w.async_run(), handler);          // keeps the connection
-///     batch_outcome o = co_await w.async_write(std::move(b)); // from many coroutines
+///     batch_outcome o = co_await w.async_write(b); // from many coroutines
 class writer {
 public:
     writer(boost::asio::any_io_executor ex, writer_config cfg);
@@ -110,7 +110,14 @@ public:
     /// item what happened. Cancellation (e.g. a caller's deadline) returns at once with
     /// every unsettled item `retry`; a batch already sent may still commit, which is
     /// harmless: writing it again finds its ids in the ledger.
-    boost::asio::awaitable<batch_outcome> async_write(batch b);
+    ///
+    /// The batch is borrowed, not taken: it must stay alive and unchanged until the
+    /// write completes (co_await the write where the batch lives). The writer only reads
+    /// it while the write runs and keeps nothing of it afterwards, so the caller gets its
+    /// rows back for the items it must write again, without copying them in the first
+    /// place. A temporary would die before a spawned write runs: that overload is deleted.
+    boost::asio::awaitable<batch_outcome> async_write(const batch& b);
+    boost::asio::awaitable<batch_outcome> async_write(batch&& b) = delete;
 
     /// Deletes one round (at most prune_batch) of ledger entries older than the
     /// retention; returns how many. async_run calls this periodically.

@@ -110,7 +110,7 @@ struct stepper {
             auto w = c->next_write(now + cfg.batch_max_delay);
             if (w.kind != step_kind::go)
                 return;
-            c->written(w.call.id, outcome(w.call, pg::item_status::inserted), now);
+            c->written(std::move(w.call), outcome(w.call, pg::item_status::inserted), now);
         }
     }
 

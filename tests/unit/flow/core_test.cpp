@@ -186,7 +186,7 @@ TEST(Core, ASmallBatchWaitsForTheDelayFromItsFirstItem) {
     s.now += 30ms;
     s.receive(2);
     s.process_all_rows();
-    const auto w = s.c->next_write(s.now);
+    auto w = s.c->next_write(s.now);
     ASSERT_EQ(w.kind, step_kind::wait);
     EXPECT_EQ(w.until, s.now - 30ms + 50ms);
     const auto go = s.c->next_write(s.now + 20ms);
@@ -201,7 +201,7 @@ TEST(Core, BatchesInFlightAreLimited) {
     s.start();
     s.receive(50);
     s.process_all_rows();
-    const auto a = s.c->next_write(s.now);
+    auto a = s.c->next_write(s.now);
     const auto b = s.c->next_write(s.now);
     ASSERT_EQ(a.kind, step_kind::go);
     ASSERT_EQ(b.kind, step_kind::go);
@@ -211,7 +211,7 @@ TEST(Core, BatchesInFlightAreLimited) {
     // stalled.
     EXPECT_EQ(c.until, s.now + 15s);
     s.c->take_wakeups();
-    s.c->written(a.call.id, s.outcome(a.call, pg::item_status::inserted), s.now);
+    s.c->written(std::move(a.call), s.outcome(a.call, pg::item_status::inserted), s.now);
     EXPECT_NE(s.c->take_wakeups() & wake::write, 0u);
     EXPECT_EQ(s.c->next_write(s.now).kind, step_kind::go);
 }
@@ -222,7 +222,7 @@ TEST(Core, MixedOutcomesAreSettledItemByItem) {
     stepper s;
     const auto t = s.receive(4);
     s.process_all_rows();
-    const auto w = s.c->next_write(s.now + 50ms);
+    auto w = s.c->next_write(s.now + 50ms);
     ASSERT_EQ(w.kind, step_kind::go);
     pg::batch_outcome o;
     o.rows = {{pg::item_status::inserted, ""},
@@ -231,7 +231,7 @@ TEST(Core, MixedOutcomesAreSettledItemByItem) {
               {pg::item_status::retry, ""}};
     o.error = pg::errc::connection_lost;
     s.now += 60ms;
-    s.c->written(w.call.id, o, s.now);
+    s.c->written(std::move(w.call), o, s.now);
     EXPECT_EQ(s.c->counts().inserted, 1u);
     EXPECT_EQ(s.c->counts().duplicates_skipped, 1u);
     EXPECT_EQ(s.c->counts().pg_retries, 1u);
@@ -240,7 +240,7 @@ TEST(Core, MixedOutcomesAreSettledItemByItem) {
     EXPECT_EQ(s.c->latency().count(), 2u);
 
     // The refused row becomes a reject in the very next write, its body sealed.
-    const auto next = s.c->next_write(s.now);
+    auto next = s.c->next_write(s.now);
     ASSERT_EQ(next.kind, step_kind::go);
     ASSERT_EQ(next.call.batch.rejects.size(), 1u);
     EXPECT_TRUE(next.call.batch.rows.empty());
@@ -261,7 +261,7 @@ TEST(Core, MixedOutcomesAreSettledItemByItem) {
     ASSERT_EQ(again.call.batch.rows.size(), 1u);
     EXPECT_EQ(again.call.batch.rows[0].message_id, "m3");
 
-    s.c->written(next.call.id, s.outcome(next.call, pg::item_status::rejected), s.now);
+    s.c->written(std::move(next.call), s.outcome(next.call, pg::item_status::rejected), s.now);
     EXPECT_EQ(s.c->counts().rejected, 1u);
     auto d = s.c->next_delete(s.now);
     ASSERT_EQ(d.kind, step_kind::go);
@@ -274,10 +274,13 @@ TEST(Core, RetriesBackOffLongerEachTime) {
     s.process_all_rows();
     auto now = s.now + 50ms;
     for (int i = 0; i < 8; ++i) {
-        const auto w = s.c->next_write(now);
+        auto w = s.c->next_write(now);
         ASSERT_EQ(w.kind, step_kind::go) << i;
-        s.c->written(w.call.id, s.outcome(w.call, pg::item_status::retry, pg::errc::transient),
-                     now);
+        // The row went back to its copy with the last outcome: written again whole.
+        ASSERT_EQ(w.call.batch.rows.size(), 1u);
+        EXPECT_EQ(w.call.batch.rows[0].row.user_id, w.call.batch.rows[0].message_id) << i;
+        s.c->written(std::move(w.call),
+                     s.outcome(w.call, pg::item_status::retry, pg::errc::transient), now);
         const auto wait = s.c->next_write(now);
         ASSERT_EQ(wait.kind, step_kind::wait);
         // Ceilings double from 100 ms up to 5 s; each pause is in [ceiling/2, ceiling].
@@ -289,13 +292,43 @@ TEST(Core, RetriesBackOffLongerEachTime) {
     EXPECT_EQ(s.c->counts().pg_retries, 8u);
 }
 
+TEST(Core, RowsLentToAWriteComeBackForTheItemsWrittenAgain) {
+    stepper s;
+    s.receive(4);
+    s.process_all_rows();
+    auto w = s.c->next_write(s.now + 50ms);
+    ASSERT_EQ(w.kind, step_kind::go);
+    ASSERT_EQ(w.call.batch.rows.size(), 4u);
+    std::vector<record::login_row> sent;
+    for (const auto& r : w.call.batch.rows) {
+        EXPECT_EQ(r.row.user_id, r.message_id); // stepper::row_for
+        sent.push_back(r.row);
+    }
+    pg::batch_outcome o = s.outcome(w.call, pg::item_status::inserted);
+    o.rows[1].status = pg::item_status::retry;
+    o.rows[2].status = pg::item_status::duplicate;
+    o.rows[3].status = pg::item_status::retry;
+    o.error = pg::errc::transient;
+    s.c->written(std::move(w.call), o, s.now + 50ms);
+    EXPECT_EQ(s.c->counts().inserted, 1u);
+    EXPECT_EQ(s.c->counts().duplicates_skipped, 1u);
+    auto again = s.c->next_write(s.now + 10s);
+    ASSERT_EQ(again.kind, step_kind::go);
+    ASSERT_EQ(again.call.batch.rows.size(), 2u);
+    EXPECT_EQ(again.call.batch.rows[0].row, sent[1]);
+    EXPECT_EQ(again.call.batch.rows[1].row, sent[3]);
+    s.c->written(std::move(again.call), s.outcome(again.call, pg::item_status::inserted),
+                 s.now + 10s);
+    EXPECT_EQ(s.c->counts().inserted, 3u);
+}
+
 TEST(Core, ARefusedRejectRecordIsDroppedNeitherDeletedNorHandedBack) {
     stepper s;
     const auto t = s.receive(1);
     s.process_reject(t[0], record::reject_reason::not_json);
-    const auto w = s.c->next_write(s.now + 50ms);
+    auto w = s.c->next_write(s.now + 50ms);
     ASSERT_EQ(w.kind, step_kind::go);
-    s.c->written(w.call.id, s.outcome(w.call, pg::item_status::failed), s.now);
+    s.c->written(std::move(w.call), s.outcome(w.call, pg::item_status::failed), s.now);
     EXPECT_TRUE(s.c->held().empty()); // SQS redelivers it; its redrive policy takes over
     EXPECT_EQ(s.c->counts().deleted + s.c->counts().released, 0u);
 }
@@ -305,7 +338,7 @@ TEST(Core, AnInvalidRecordIsSealedAtOnceAndItsPlaintextWiped) {
     const auto t = s.receive(1);
     s.process_reject(t[0], record::reject_reason::missing_field);
     EXPECT_TRUE(s.c->copy(t[0])->body.empty());
-    const auto w = s.c->next_write(s.now + 50ms);
+    auto w = s.c->next_write(s.now + 50ms);
     ASSERT_EQ(w.kind, step_kind::go);
     ASSERT_EQ(w.call.batch.rejects.size(), 1u);
     EXPECT_EQ(w.call.batch.rejects[0].reason, "missing_field");
@@ -319,7 +352,7 @@ TEST(Core, WithoutAKeyARejectKeepsItsReasonOnly) {
     const auto t = s.receive(1);
     s.process_reject(t[0], record::reject_reason::not_json);
     EXPECT_TRUE(s.c->copy(t[0])->body.empty());
-    const auto w = s.c->next_write(s.now + 50ms);
+    auto w = s.c->next_write(s.now + 50ms);
     ASSERT_EQ(w.kind, step_kind::go);
     EXPECT_TRUE(w.call.batch.rejects[0].sealed_body.empty());
 }
@@ -529,7 +562,7 @@ TEST(Core, ACallRefusedWholeIsSentEntryByEntryAndOnlyTheRefusedOneGoesToTheTable
     s.c->dead_lettered(last.call.id, s.sent_ok(1), {}, s.now);
     EXPECT_EQ(s.c->counts().dead_lettered, 2u);
     EXPECT_EQ(s.c->counts().dead_letter_refused, 1u);
-    const auto w = s.c->next_write(s.now);
+    auto w = s.c->next_write(s.now);
     ASSERT_EQ(w.kind, step_kind::go);
     ASSERT_EQ(w.call.batch.rejects.size(), 1u);
     EXPECT_EQ(w.call.batch.rejects[0].message_id, "m1");
@@ -590,10 +623,10 @@ TEST(Core, AFirstStopFinishesWhatIsHeldIncludingAReceiveUnderWay) {
     s.c->received(s.messages(4), s.now, std::chrono::system_clock::now());
     s.process_all_rows();
     EXPECT_TRUE(s.c->process_finished());
-    const auto w = s.c->next_write(s.now); // no lingering once nothing more can come
+    auto w = s.c->next_write(s.now); // no lingering once nothing more can come
     ASSERT_EQ(w.kind, step_kind::go);
     EXPECT_EQ(s.c->next_delete(s.now).kind, step_kind::wait);
-    s.c->written(w.call.id, s.outcome(w.call, pg::item_status::inserted), s.now);
+    s.c->written(std::move(w.call), s.outcome(w.call, pg::item_status::inserted), s.now);
     EXPECT_EQ(s.c->next_write(s.now).kind, step_kind::finish);
     const auto d = s.c->next_delete(s.now);
     ASSERT_EQ(d.kind, step_kind::go);
@@ -615,13 +648,13 @@ TEST(Core, ASecondStopCancelsAndNothingUncommittedIsDeleted) {
     stepper s;
     s.receive(6);
     s.process_all_rows();
-    const auto w = s.c->next_write(s.now + 50ms);
+    auto w = s.c->next_write(s.now + 50ms);
     ASSERT_EQ(w.kind, step_kind::go);
     // Two already committed before: waiting for their delete.
     s.receive(2);
     s.process_all_rows();
-    const auto w2 = s.c->next_write(s.now + 100ms);
-    s.c->written(w2.call.id, s.outcome(w2.call, pg::item_status::inserted), s.now);
+    auto w2 = s.c->next_write(s.now + 100ms);
+    s.c->written(std::move(w2.call), s.outcome(w2.call, pg::item_status::inserted), s.now);
     s.c->request_stop("SIGTERM", s.now);
     s.c->take_wakeups();
     s.c->request_stop("SIGINT", s.now);
@@ -630,7 +663,8 @@ TEST(Core, ASecondStopCancelsAndNothingUncommittedIsDeleted) {
     EXPECT_EQ(s.c->next_write(s.now).kind, step_kind::wait);    // its write is still out
     EXPECT_EQ(s.c->next_delete(s.now).kind, step_kind::finish); // no delete starts now
     // The cancelled write reports nothing committed.
-    s.c->written(w.call.id, s.outcome(w.call, pg::item_status::retry, pg::errc::stopped), s.now);
+    s.c->written(std::move(w.call), s.outcome(w.call, pg::item_status::retry, pg::errc::stopped),
+                 s.now);
     EXPECT_EQ(s.c->next_write(s.now).kind, step_kind::finish);
     const auto plan = s.c->settle();
     ASSERT_EQ(plan.deletes.size(), 1u);
@@ -774,14 +808,14 @@ TEST(Core, APostgresRefusalStopsWritingAndHandsBackWithoutCancellingPolls) {
     stepper s;
     s.receive(3);
     s.process_all_rows();
-    const auto w = s.c->next_write(s.now + 50ms);
+    auto w = s.c->next_write(s.now + 50ms);
     ASSERT_EQ(w.kind, step_kind::go);
     ASSERT_EQ(s.c->next_receive(s.now).kind, step_kind::go); // a poll under way
     s.c->take_wakeups();
     pg::batch_outcome o = s.outcome(w.call, pg::item_status::retry, pg::errc::server_error);
     for (auto& r : o.rows)
         r.sqlstate = "42501";
-    s.c->written(w.call.id, o, s.now);
+    s.c->written(std::move(w.call), o, s.now);
     EXPECT_EQ(s.c->state(), run_state::stopping); // phase one: SQS still works
     EXPECT_EQ(s.c->take_wakeups() & wake::cancel, 0u);
     EXPECT_EQ(s.c->cause(), std::optional<errc>(errc::pg_refused));
@@ -841,7 +875,7 @@ TEST(Core, WritesThatStopCompletingMakeTheRunNotReadyWithinFifteenSeconds) {
     stepper s;
     s.receive(5);
     s.process_all_rows();
-    const auto w = s.c->next_write(s.now + 50ms);
+    auto w = s.c->next_write(s.now + 50ms);
     ASSERT_EQ(w.kind, step_kind::go); // and it never answers: a frozen server, a lock
     EXPECT_FALSE(s.c->not_ready_reason());
     const auto look = s.c->next_write(s.now + 50ms);
@@ -855,7 +889,7 @@ TEST(Core, WritesThatStopCompletingMakeTheRunNotReadyWithinFifteenSeconds) {
     EXPECT_NE(s.c->take_wakeups() & wake::receive, 0u);
     EXPECT_EQ(s.c->next_receive(s.now + 15s).kind, step_kind::wait); // receivers pause
     // The answer comes: ready again, receiving again.
-    s.c->written(w.call.id, s.outcome(w.call, pg::item_status::inserted), s.now + 21s);
+    s.c->written(std::move(w.call), s.outcome(w.call, pg::item_status::inserted), s.now + 21s);
     EXPECT_FALSE(s.c->not_ready_reason());
     EXPECT_EQ(s.c->write_stall(s.now + 21s), 0s);
     EXPECT_EQ(s.c->next_receive(s.now + 21s).kind, step_kind::go);
@@ -867,10 +901,10 @@ TEST(Core, WritesThatKeepFailingAreAStallEvenThoughTheyComplete) {
     s.process_all_rows();
     auto now = s.now + 50ms;
     while (now < s.now + 16s) {
-        const auto w = s.c->next_write(now);
+        auto w = s.c->next_write(now);
         if (w.kind == step_kind::go)
-            s.c->written(w.call.id, s.outcome(w.call, pg::item_status::retry, pg::errc::read_only),
-                         now);
+            s.c->written(std::move(w.call),
+                         s.outcome(w.call, pg::item_status::retry, pg::errc::read_only), now);
         else
             now = std::min(w.until, now + 1s);
     }
@@ -937,7 +971,7 @@ TEST(Core, AnEntryRefusedInsideAnAnswerGoesToTheTableAndTheRestIsDeadLettered) {
     s.c->dead_lettered(d.call.id, r, {}, s.now);
     EXPECT_EQ(s.c->counts().dead_lettered, 2u);
     EXPECT_EQ(s.c->counts().dead_letter_refused, 1u);
-    const auto w = s.c->next_write(s.now);
+    auto w = s.c->next_write(s.now);
     ASSERT_EQ(w.kind, step_kind::go);
     ASSERT_EQ(w.call.batch.rejects.size(), 1u);
     EXPECT_EQ(w.call.batch.rejects[0].message_id, "m1");
@@ -966,10 +1000,10 @@ TEST(Core, ARefusedRejectRecordNamesItsSqlstateWhenTheBatchFailsForGood) {
     stepper s;
     const auto t = s.receive(1);
     s.process_reject(t[0], record::reject_reason::not_json);
-    const auto w = s.c->next_write(s.now + 50ms);
+    auto w = s.c->next_write(s.now + 50ms);
     pg::batch_outcome o = s.outcome(w.call, pg::item_status::retry, pg::errc::server_error);
     o.rejects[0].sqlstate = "42P01";
-    s.c->written(w.call.id, o, s.now);
+    s.c->written(std::move(w.call), o, s.now);
     EXPECT_NE(s.c->finish(s.now).error.find("SQLSTATE 42P01"), std::string::npos);
 }
 
@@ -977,15 +1011,16 @@ TEST(Core, LateOrUnknownReportsChangeNothing) {
     stepper s;
     s.receive(2);
     s.process_all_rows();
-    const auto w = s.c->next_write(s.now + 50ms);
-    s.c->written(w.call.id + 1000, s.outcome(w.call, pg::item_status::inserted), s.now);
+    auto w = s.c->next_write(s.now + 50ms);
+    write_call unknown{w.call.id + 1000, {}};
+    s.c->written(std::move(unknown), s.outcome(w.call, pg::item_status::inserted), s.now);
     s.c->deleted(777, stepper::batch_ok(1), {}, s.now);
     s.c->extended(778, stepper::batch_ok(1), s.now);
     s.c->dead_lettered(779, stepper::sent_ok(1), {}, s.now);
     EXPECT_EQ(s.c->counts().inserted, 0u);
     EXPECT_EQ(s.c->held().size(), 2u);
-    s.c->written(w.call.id, s.outcome(w.call, pg::item_status::inserted), s.now);
-    s.c->written(w.call.id, s.outcome(w.call, pg::item_status::inserted), s.now); // twice
+    s.c->written(std::move(w.call), s.outcome(w.call, pg::item_status::inserted), s.now);
+    s.c->written(std::move(w.call), s.outcome(w.call, pg::item_status::inserted), s.now); // twice
     EXPECT_EQ(s.c->counts().inserted, 2u);
 }
 
@@ -996,7 +1031,7 @@ TEST(Core, ZeroLimitsAreTreatedAsOne) {
     s.start();
     s.receive(3);
     s.process_all_rows();
-    const auto w = s.c->next_write(s.now);
+    auto w = s.c->next_write(s.now);
     ASSERT_EQ(w.kind, step_kind::go);
     EXPECT_EQ(w.call.batch.rows.size(), 1u);
     EXPECT_EQ(s.c->next_write(s.now).kind, step_kind::wait);

@@ -183,7 +183,7 @@ public:
             observer_(up);
     }
 
-    asio::awaitable<pg::batch_outcome> async_write(pg::batch b) override {
+    asio::awaitable<pg::batch_outcome> async_write(const pg::batch& b) override {
         ++writes;
         if (throws)
             throw std::runtime_error("the fake sink broke");
