@@ -1,8 +1,8 @@
-// `sqs2pg rekey`, the run (its options are in rekey_options.cpp): one pass over the
-// table per column in windows of heap blocks (pg::block_windows): read the window's
-// values under an old key id, move each to the active key (mask::rekeyer), rewrite them
-// in statements of about --batch-size rows. A one-line JSON summary on stdout, progress
-// on a terminal's stderr.
+// `sqs2pg rekey`, the run (its options are in rekey_options.cpp, how it reports in
+// rekey_report.cpp): one pass over the table per column in windows of heap blocks
+// (pg::block_windows): read the window's values under an old key id, move each to the
+// active key (mask::rekeyer), rewrite them in statements of about --batch-size rows. A
+// one-line JSON summary on stdout, progress on a terminal's stderr.
 #include <sqs2pg/app/commands/rekey.hpp>
 #include <sqs2pg/app/mask_keys.hpp>
 #include <sqs2pg/app/run_options.hpp>
@@ -43,31 +43,6 @@ using namespace rekey_detail;
 
 // ---- the run ------------------------------------------------------------------------------
 
-pg::qualified_name qualified(const table_name& t) {
-    pg::qualified_name q;
-    if (!t.schema.empty())
-        q.schema = t.schema;
-    q.name = t.name;
-    return q;
-}
-
-std::string table_text(const table_name& t) {
-    return t.schema.empty() ? t.name : t.schema + "." + t.name;
-}
-
-struct column_result {
-    mask::field field{};
-    std::uint64_t rows_rekeyed = 0;
-    std::uint64_t values_rekeyed = 0;
-    std::map<std::string, std::uint64_t> rows_by_mode;
-    std::uint64_t rows_failed = 0;
-    std::map<std::string, std::uint64_t> failures;   ///< rows by failure_code()
-    std::map<std::string, std::string> failure_text; ///< failure_code() -> the sentence
-    std::set<std::string> unknown_keys;              ///< key ids not in the keyring
-    std::uint64_t blocks = 0;                        ///< blocks scanned
-    bool finished = false;                           ///< the pass reached the table's end
-};
-
 struct run_context {
     const rekey_request& req;
     const environment& env;
@@ -80,30 +55,6 @@ struct run_context {
 
     void say(std::string_view what) const { err << "sqs2pg rekey: " << what << '\n' << std::flush; }
 };
-
-// One line about a failed statement: the SQLSTATE in words where pg names it (never the
-// server's text, which can quote row data).
-std::string pg_failure(const pg::connection& conn, const table_name& t,
-                       boost::system::error_code ec) {
-    const std::string& state = conn.last_sqlstate();
-    switch (const auto problem = pg::object_problem_of(state)) {
-    case pg::object_problem::missing:
-        return fmt::format("PostgreSQL: {} or one of its columns {} (is --table the table run "
-                           "writes?)",
-                           qualified(t).quoted(), pg::describe(problem));
-    case pg::object_problem::permission_denied:
-        return fmt::format("PostgreSQL: {} on {} (SQLSTATE {})", pg::describe(problem),
-                           qualified(t).quoted(), state);
-    case pg::object_problem::other:
-        break;
-    }
-    if (state == "42703")
-        return fmt::format("PostgreSQL: {} has no such column (is --table the table run writes?)",
-                           qualified(t).quoted());
-    if (!state.empty())
-        return fmt::format("PostgreSQL: {} (SQLSTATE {})", ec.message(), state);
-    return fmt::format("PostgreSQL: {}", ec.message());
-}
 
 asio::awaitable<bool> async_open(run_context& c, pg::connection& conn) {
     pg::connect_options opts;
@@ -125,74 +76,6 @@ asio::awaitable<bool> async_open(run_context& c, pg::connection& conn) {
         co_return false;
     }
     co_return true;
-}
-
-// The progress line on a terminal: redrawn at most every 200 ms.
-class progress_line {
-public:
-    progress_line(std::ostream& err, bool enabled)
-        : err_(err)
-        , enabled_(enabled) {}
-
-    void update(std::string_view column, std::uint64_t block, std::uint64_t blocks,
-                std::uint64_t rows, bool force = false) {
-        if (!enabled_)
-            return;
-        const auto now = std::chrono::steady_clock::now();
-        if (!force && last_ && now - *last_ < std::chrono::milliseconds(200))
-            return;
-        last_ = now;
-        const std::uint64_t shown = std::min(block, blocks);
-        const auto pct = blocks == 0 ? 100 : shown * 100 / blocks;
-        std::string line = fmt::format("rekey {}: block {} / {} ({}%)  {} rows moved", column,
-                                       ops::format_count(shown), ops::format_count(blocks), pct,
-                                       ops::format_count(rows));
-        const std::size_t width = std::max(line.size(), drawn_);
-        line.resize(width, ' ');
-        err_ << '\r' << line << std::flush;
-        drawn_ = line.size();
-    }
-
-    void finish() {
-        if (enabled_ && drawn_ > 0)
-            err_ << '\n' << std::flush;
-        drawn_ = 0;
-        last_.reset();
-    }
-
-private:
-    std::ostream& err_;
-    bool enabled_;
-    std::optional<std::chrono::steady_clock::time_point> last_;
-    std::size_t drawn_ = 0;
-};
-
-std::string joined(const std::set<std::string>& items) {
-    std::string out;
-    for (const auto& i : items)
-        out += (out.empty() ? "" : ", ") + base::printable(i);
-    return out;
-}
-
-// The summary's name for why a value could not be moved.
-std::string_view failure_code(boost::system::error_code ec) {
-    if (ec == mask::errc::key_unknown_id)
-        return "key_not_in_keyring";
-    if (ec == mask::errc::authentication_failed)
-        return "does_not_authenticate";
-    if (ec == mask::errc::wrong_field)
-        return "other_field";
-    if (ec == mask::errc::too_long)
-        return "too_long_for_active_key_id";
-    if (ec == mask::errc::not_reversible)
-        return "one_way";
-    return "malformed";
-}
-
-// The key id `value` names ("" if none), for messages.
-std::string key_id_of(std::string_view value) {
-    const auto f = mask::read_masked_format(value);
-    return f ? std::string(f->key_id) : std::string();
 }
 
 // Moves the values of one window in statements of about --batch-size rows. Returns false
@@ -311,29 +194,6 @@ asio::awaitable<bool> async_rekey_column(run_context& c, pg::connection& conn, c
     progress.update(column_text(r.field), windows.position(), blocks, r.rows_rekeyed, true);
     progress.finish();
     co_return r.finished;
-}
-
-json::object column_json(const column_result& r, mask::mode configured) {
-    json::object o;
-    o["mode"] = mask::mode_name(configured);
-    o["rows_rekeyed"] = r.rows_rekeyed;
-    o["values_rekeyed"] = r.values_rekeyed;
-    json::object by_mode;
-    for (const auto& [m, n] : r.rows_by_mode)
-        by_mode[m] = n;
-    o["rows_rekeyed_by_mode"] = std::move(by_mode);
-    o["rows_failed"] = r.rows_failed;
-    json::object failures;
-    for (const auto& [why, n] : r.failures)
-        failures[why] = n;
-    o["failures"] = std::move(failures);
-    json::array unknown;
-    for (const auto& k : r.unknown_keys)
-        unknown.emplace_back(k);
-    o["keys_not_in_keyring"] = std::move(unknown);
-    o["blocks_scanned"] = r.blocks;
-    o["complete"] = r.finished;
-    return o;
 }
 
 asio::awaitable<int> async_dry_run(run_context& c, pg::connection& conn,
