@@ -8,8 +8,10 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sqs2pg::sqs::detail {
@@ -69,6 +71,65 @@ TEST(JsonReceiveFast, AgreesOnEscapesAsOtherServersWriteThem) {
     EXPECT_EQ(json_receive_fast(body)->at(0).body, "\U0001F680 \"q\" \\ \u00e9 \n");
 }
 
+// `s` (valid UTF-8) as a JSON string literal written the way no serializer here writes
+// it: each character at random as itself, as a short escape where it has one, or as
+// \uXXXX in either case of hex (a surrogate pair above U+FFFF).
+std::string escaped_at_random(std::mt19937& rng, std::string_view s) {
+    std::string out = "\"";
+    const auto u = [&](std::uint32_t v) {
+        static constexpr char lower[] = "0123456789abcdef", upper[] = "0123456789ABCDEF";
+        const char* digits = rng() % 2 ? lower : upper;
+        out += "\\u";
+        for (int shift = 12; shift >= 0; shift -= 4)
+            out += digits[(v >> shift) & 0xf];
+    };
+    for (std::size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        const std::size_t n = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+        std::uint32_t cp = n == 1 ? c : c & (0xff >> (n + 1));
+        for (std::size_t k = 1; k < n; ++k)
+            cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
+        const bool must = c < 0x20 || c == '"' || c == '\\';
+        const auto how = rng() % 3;
+        if (how == 0 && !must) {
+            out.append(s.substr(i, n));
+        } else if (how == 1 && (c == '"' || c == '\\' || c == '/' || c == '\n' || c == '\t')) {
+            out += '\\';
+            out += c == '\n' ? 'n' : c == '\t' ? 't' : static_cast<char>(c);
+        } else if (cp >= 0x10000) {
+            u(0xd800 + ((cp - 0x10000) >> 10));
+            u(0xdc00 + ((cp - 0x10000) & 0x3ff));
+        } else {
+            u(cp);
+        }
+        i += n;
+    }
+    return out + '"';
+}
+
+TEST(JsonReceiveFast, UndoesEveryFormOfEscapeAsTheGeneralDecoderDoes) {
+    std::mt19937 rng(41);
+    for (int round = 0; round < 300; ++round) {
+        const std::string id = random_text(rng, 40), handle = random_text(rng, 200),
+                          text = random_text(rng, 400), name = random_text(rng, 20) + "n",
+                          value = random_text(rng, 30);
+        const std::string body = R"({"Messages":[{"MessageId":)" + escaped_at_random(rng, id) +
+                                 R"(,"ReceiptHandle":)" + escaped_at_random(rng, handle) +
+                                 R"(,"MD5OfBody":"d41d8cd98f00b204e9800998ecf8427e","Body":)" +
+                                 escaped_at_random(rng, text) + R"(,"Attributes":{)" +
+                                 escaped_at_random(rng, name) + ":" +
+                                 escaped_at_random(rng, value) + "}}]}";
+        ASSERT_TRUE(agrees(body)) << "gave up on: " << body;
+        const auto m = json_receive_fast(body)->at(0);
+        EXPECT_EQ(m.message_id, id);
+        EXPECT_EQ(m.receipt_handle, handle);
+        EXPECT_EQ(m.body, text);
+        ASSERT_EQ(m.attributes.size(), 1u);
+        EXPECT_EQ(m.attributes[0].first, name);
+        EXPECT_EQ(m.attributes[0].second, value);
+    }
+}
+
 TEST(JsonReceiveFast, LeavesMotosAnswerWithMessageAttributesToTheGeneralDecoder) {
     // moto's captured answer carries MessageAttributes, which only the general decoder
     // reads (with their digest); the result through json_decode is the general one.
@@ -113,6 +174,44 @@ TEST(JsonReceiveFast, GivesUpOutsideThePlainShapeAndTheGeneralDecoderDecides) {
             R"(,"MessageAttributes":{"k":{"DataType":"String","StringValue":"v"}}}]})",
         std::string(70, '[') + std::string(70, ']'),
         R"({"Messages":[{)" + m + R"(}]})" + std::string(1, '\0'),
+        // What only a scanner of its own has to get right: strings that are not JSON or
+        // not UTF-8, each a give-up, and the general decoder's error stands.
+        R"({"Messages":[{"MessageId":"\ud800","ReceiptHandle":"h","MD5OfBody":"x","Body":"b"}]})",
+        R"({"Messages":[{"MessageId":"\udc00\ud800","ReceiptHandle":"h","MD5OfBody":"x","Body":"b"}]})",
+        R"({"Messages":[{"MessageId":"\ud800\u0041","ReceiptHandle":"h","MD5OfBody":"x","Body":"b"}]})",
+        R"({"Messages":[{"MessageId":"\ud800x","ReceiptHandle":"h","MD5OfBody":"x","Body":"b"}]})",
+        R"({"Messages":[{"MessageId":"\u12","ReceiptHandle":"h","MD5OfBody":"x","Body":"b"}]})",
+        R"({"Messages":[{"MessageId":"\u12g4","ReceiptHandle":"h","MD5OfBody":"x","Body":"b"}]})",
+        R"({"Messages":[{"MessageId":"\x41","ReceiptHandle":"h","MD5OfBody":"x","Body":"b"}]})",
+        R"({"Messages":[{"MessageId":"a\)",
+        R"({"Messages":[{"MessageId":"a)",
+        "{\"Messages\":[{\"MessageId\":\"a\tb\",\"ReceiptHandle\":\"h\",\"Body\":\"b\"}]}",
+        "{\"Messages\":[{\"MessageId\":\"a\x01b\",\"ReceiptHandle\":\"h\",\"Body\":\"b\"}]}",
+        "{\"Messages\":[{\"MessageId\":\"\xc0\x80\",\"ReceiptHandle\":\"h\",\"Body\":\"b\"}]}",
+        "{\"Messages\":[{\"MessageId\":\"\xed\xa0\x80\",\"ReceiptHandle\":\"h\",\"Body\":\"b\"}]}",
+        "{\"Messages\":[{\"MessageId\":\"\xe0\x9f\xbf\",\"ReceiptHandle\":\"h\",\"Body\":\"b\"}]}",
+        "{\"Messages\":[{\"MessageId\":\"\xf0\x8f\xbf\xbf\",\"ReceiptHandle\":\"h\",\"Body\":\"b\"}"
+        "]}",
+        "{\"Messages\":[{\"MessageId\":\"\xf4\x90\x80\x80\",\"ReceiptHandle\":\"h\",\"Body\":\"b\"}"
+        "]}",
+        "{\"Messages\":[{\"MessageId\":\"\xf5\x80\x80\x80\",\"ReceiptHandle\":\"h\",\"Body\":\"b\"}"
+        "]}",
+        "{\"Messages\":[{\"MessageId\":\"\xe2\x82\",\"ReceiptHandle\":\"h\",\"Body\":\"b\"}]}",
+        "{\"Messages\":[{\"MessageId\":\"\x80\",\"ReceiptHandle\":\"h\",\"Body\":\"b\"}]}",
+        "{\"Messages\":[{\"MessageId\":\"\xff\",\"ReceiptHandle\":\"h\",\"Body\":\"b\"}]}",
+        "\xef\xbb\xbf{\"Messages\":[]}",
+        R"({"Messages":[]} /* c */)",
+        R"({/* c */"Messages":[]})",
+        R"({"Messages":[],})",
+        R"({"Messages":[{)" + m + R"(},]})",
+        R"({"Messages":[{)" + m + R"(,}]})",
+        R"({"Messages" "x"})",
+        R"({"Messages":[{"MessageId" "a"}]})",
+        R"({"Messages":[{)" + m + R"(}])",
+        R"({"Messages":[{)" + m + R"(})",
+        R"({"Messages")",
+        "{\"Messages\":[]}\f",
+        "{\"Messages\":[]}\v",
     };
     for (const auto& body : others) {
         EXPECT_FALSE(json_receive_fast(body)) << body;
