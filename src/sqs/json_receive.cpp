@@ -11,6 +11,8 @@
 // (SSE2) and undoing escapes into one scratch buffer, so each string is allocated once
 // at its size, halves the time of a fauxqs answer of ten (8.6 -> 4.3 us) and cuts its
 // instructions by 29 % (docs/performance.md, the fourth round).
+#include <sqs2pg/base/text.hpp>
+
 #include "codec_detail.hpp"
 
 #include <array>
@@ -44,16 +46,6 @@ member member_of(std::string_view key) noexcept {
         if (names[i] == key)
             return static_cast<member>(i);
     return none;
-}
-
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 // Writes `cp` in UTF-8 at `w`; returns the end.
@@ -286,7 +278,7 @@ private:
         if (end_ - r < 4)
             return false;
         for (int i = 0; i < 4; ++i) {
-            const int v = hex_value(r[i]);
+            const int v = base::hex_digit_value(r[i]);
             if (v < 0)
                 return false;
             cp = cp * 16 + static_cast<std::uint32_t>(v);
