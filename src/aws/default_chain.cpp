@@ -8,6 +8,7 @@
 #include <sqs2pg/ops/log.hpp>
 
 #include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
 
 // The GCC 12 false positive on Asio's awaitable frames in virtual coroutines (GCC bug
 // 109224; see credentials_provider.cpp), silenced for this file only.
@@ -19,6 +20,13 @@ namespace sqs2pg::aws {
 namespace {
 
 namespace asio = boost::asio;
+
+// Why a pair of variables that only work together is unusable when one is set alone.
+std::string only_one_set(bool first_set, std::string_view first, std::string_view second,
+                         std::string_view advice) {
+    return fmt::format("{} is set but {} is not: {}", first_set ? first : second,
+                       first_set ? second : first, advice);
+}
 
 class default_chain final : public credentials_provider {
 public:
@@ -83,11 +91,9 @@ private:
         }
         if (id || secret)
             co_return fail(errc::invalid_configuration,
-                           std::string(id ? "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY "
-                                            "is not"
-                                          : "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID "
-                                            "is not") +
-                               ": set both, or neither to use another source");
+                           only_one_set(id.has_value(), "AWS_ACCESS_KEY_ID",
+                                        "AWS_SECRET_ACCESS_KEY",
+                                        "set both, or neither to use another source"));
         tried.push_back("environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set");
 
         // 2. Web identity (EKS IAM roles for service accounts), as the SDKs do next.
@@ -107,11 +113,10 @@ private:
         }
         if (token_file || role_arn)
             co_return fail(errc::invalid_configuration,
-                           std::string(token_file ? "AWS_WEB_IDENTITY_TOKEN_FILE is set but "
-                                                    "AWS_ROLE_ARN is not"
-                                                  : "AWS_ROLE_ARN is set but "
-                                                    "AWS_WEB_IDENTITY_TOKEN_FILE is not") +
-                               ": web identity (EKS IAM roles for service accounts) needs both");
+                           only_one_set(token_file.has_value(), "AWS_WEB_IDENTITY_TOKEN_FILE",
+                                        "AWS_ROLE_ARN",
+                                        "web identity (EKS IAM roles for service accounts) "
+                                        "needs both"));
         tried.push_back("web identity: AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are not set");
 
         // 3. Shared files: an assumed role (or web identity) first, then static keys.

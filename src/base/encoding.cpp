@@ -143,4 +143,23 @@ std::optional<std::string> from_base64(std::string_view text) {
     return out;
 }
 
+char* encode_utf8(std::uint32_t cp, char* out) noexcept {
+    if (cp < 0x80) {
+        *out++ = static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        *out++ = static_cast<char>(0xc0 | (cp >> 6));
+        *out++ = static_cast<char>(0x80 | (cp & 0x3f));
+    } else if (cp < 0x10000) {
+        *out++ = static_cast<char>(0xe0 | (cp >> 12));
+        *out++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+        *out++ = static_cast<char>(0x80 | (cp & 0x3f));
+    } else {
+        *out++ = static_cast<char>(0xf0 | (cp >> 18));
+        *out++ = static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+        *out++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+        *out++ = static_cast<char>(0x80 | (cp & 0x3f));
+    }
+    return out;
+}
+
 } // namespace sqs2pg::base

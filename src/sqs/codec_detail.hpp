@@ -5,6 +5,8 @@
 
 #include <sqs2pg/sqs/codec.hpp>
 
+#include <array>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +20,17 @@ struct raw_batch {
     std::vector<sent_message> successful; ///< for delete/visibility only `id` is set
     std::vector<batch_failure> failed;
 };
+
+/// Where `key` is among `names`, or N when it is not one of them: how the fast paths
+/// tell which member or element they are at.
+template <std::size_t N>
+constexpr std::size_t position_of(const std::array<std::string_view, N>& names,
+                                  std::string_view key) noexcept {
+    std::size_t i = 0;
+    while (i < N && names[i] != key)
+        ++i;
+    return i;
+}
 
 /// Which output a decoder should read; the wire formats differ only in spelling.
 enum class output_shape { queue_url, attributes, messages, batch, sent, none };

@@ -44,10 +44,8 @@ member ok_member(std::string_view key) noexcept {
     static constexpr std::array<std::string_view, 5> names{
         "Id", "MessageId", "MD5OfMessageBody", "MD5OfMessageAttributes", "SequenceNumber",
     };
-    for (std::size_t i = 0; i < names.size(); ++i)
-        if (names[i] == key)
-            return static_cast<member>(i);
-    return none;
+    const std::size_t i = position_of(names, key);
+    return i < names.size() ? static_cast<member>(i) : none;
 }
 
 member bad_member(std::string_view key) noexcept {

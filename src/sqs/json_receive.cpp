@@ -11,6 +11,7 @@
 // (SSE2) and undoing escapes into one scratch buffer, so each string is allocated once
 // at its size, halves the time of a fauxqs answer of ten (8.6 -> 4.3 us) and cuts its
 // instructions by 29 % (docs/performance.md, the fourth round).
+#include <sqs2pg/base/encoding.hpp>
 #include <sqs2pg/base/text.hpp>
 
 #include "codec_detail.hpp"
@@ -42,30 +43,8 @@ member member_of(std::string_view key) noexcept {
     static constexpr std::array<std::string_view, 6> names{
         "MessageId", "ReceiptHandle", "Body", "MD5OfBody", "MD5OfMessageAttributes", "Attributes",
     };
-    for (std::size_t i = 0; i < names.size(); ++i)
-        if (names[i] == key)
-            return static_cast<member>(i);
-    return none;
-}
-
-// Writes `cp` in UTF-8 at `w`; returns the end.
-char* put_utf8(char* w, std::uint32_t cp) noexcept {
-    if (cp < 0x80) {
-        *w++ = static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        *w++ = static_cast<char>(0xc0 | (cp >> 6));
-        *w++ = static_cast<char>(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-        *w++ = static_cast<char>(0xe0 | (cp >> 12));
-        *w++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-        *w++ = static_cast<char>(0x80 | (cp & 0x3f));
-    } else {
-        *w++ = static_cast<char>(0xf0 | (cp >> 18));
-        *w++ = static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-        *w++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-        *w++ = static_cast<char>(0x80 | (cp & 0x3f));
-    }
-    return w;
+    static_assert(names.size() == none); // so a key not found is `none`
+    return static_cast<member>(position_of(names, key));
 }
 
 // The length of the well-formed UTF-8 sequence at [p, end) that starts with a byte above
@@ -270,7 +249,7 @@ private:
                 return false;
             cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
         }
-        w = put_utf8(w, cp);
+        w = base::encode_utf8(cp, w);
         return true;
     }
 

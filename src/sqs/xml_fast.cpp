@@ -7,6 +7,9 @@
 // references, a NUL byte, text in a container - makes them give up, and the general
 // decoder (xml_codec.cpp, pugixml) decides instead. tests/unit/sqs/xml_fast_test.cpp
 // checks both agree.
+#include <sqs2pg/base/encoding.hpp>
+#include <sqs2pg/base/text.hpp>
+
 #include "codec_detail.hpp"
 
 #include <array>
@@ -24,24 +27,6 @@ bool is_space(char c) noexcept {
 bool is_name_char(char c) noexcept {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
            c == '-' || c == '.';
-}
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
 }
 
 // A cursor over the document. Every reading function returns false to give up; the
@@ -207,22 +192,17 @@ private:
                 return false;
             std::uint32_t cp = 0;
             for (const char c : digits) {
-                std::uint32_t d;
-                if (c >= '0' && c <= '9')
-                    d = static_cast<std::uint32_t>(c - '0');
-                else if (hex && c >= 'a' && c <= 'f')
-                    d = static_cast<std::uint32_t>(c - 'a' + 10);
-                else if (hex && c >= 'A' && c <= 'F')
-                    d = static_cast<std::uint32_t>(c - 'A' + 10);
-                else
+                const int d = base::hex_digit_value(c);
+                if (d < 0 || (!hex && d > 9))
                     return false;
-                cp = cp * (hex ? 16 : 10) + d;
+                cp = cp * (hex ? 16 : 10) + static_cast<std::uint32_t>(d);
                 if (cp > 0x10FFFF)
                     return false;
             }
             if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF))
                 return false;
-            append_utf8(out, cp);
+            char utf8[4];
+            out.append(utf8, static_cast<std::size_t>(base::encode_utf8(cp, utf8) - utf8));
         } else {
             return false;
         }
@@ -256,9 +236,7 @@ bool leaves(reader& r, std::string_view parent, bool empty,
         bool leaf_empty = false;
         if (!r.open(name, leaf_empty, false))
             return false;
-        std::size_t i = 0;
-        while (i < N && names[i] != name)
-            ++i;
+        const std::size_t i = position_of(names, name);
         if (i == N || !take_leaf(r, name, leaf_empty, *targets[i], seen, 1u << i))
             return false;
     }

@@ -2,6 +2,7 @@
 // sealed values) and the SQS codec (binary message attributes).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,10 @@ void append_hex(std::string& out, std::string_view bytes);
 /// The bytes spelled by `hex` (either case); nullopt if the length is odd or a
 /// character is not a hex digit.
 std::optional<std::string> from_hex(std::string_view hex);
+
+/// Writes the code point `cp` (at most U+10FFFF, not a surrogate: the caller checks) in
+/// UTF-8 at `out`, which has room for 4 bytes; returns the end of what it wrote.
+char* encode_utf8(std::uint32_t cp, char* out) noexcept;
 
 /// RFC 4648 base64, standard alphabet, padded with '='.
 std::string to_base64(std::string_view bytes);

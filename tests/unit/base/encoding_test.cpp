@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <string>
+
 namespace sqs2pg::base {
 namespace {
 
@@ -56,6 +59,24 @@ TEST(Base64, RejectsMalformedInput) {
     EXPECT_EQ(from_base64("Zm9=v"), std::nullopt); // padding in the middle
     EXPECT_EQ(from_base64("Zg="), std::nullopt);   // wrong padded length
     EXPECT_EQ(from_base64("Zh=="), std::nullopt);  // non-zero trailing bits
+}
+
+TEST(Utf8, EncodesEachLengthAtItsBoundaries) {
+    const auto utf8 = [](std::uint32_t cp) {
+        char buf[4];
+        return std::string(buf, encode_utf8(cp, buf));
+    };
+    EXPECT_EQ(utf8(0x00), std::string(1, '\0'));
+    EXPECT_EQ(utf8(0x7f), "\x7f");
+    EXPECT_EQ(utf8(0x80), "\xc2\x80");
+    EXPECT_EQ(utf8(0xe9), "\u00e9");
+    EXPECT_EQ(utf8(0x7ff), "\xdf\xbf");
+    EXPECT_EQ(utf8(0x800), "\xe0\xa0\x80");
+    EXPECT_EQ(utf8(0x65e5), "\u65e5");
+    EXPECT_EQ(utf8(0xffff), "\xef\xbf\xbf");
+    EXPECT_EQ(utf8(0x10000), "\xf0\x90\x80\x80");
+    EXPECT_EQ(utf8(0x1f680), "\U0001F680");
+    EXPECT_EQ(utf8(0x10ffff), "\xf4\x8f\xbf\xbf");
 }
 
 } // namespace

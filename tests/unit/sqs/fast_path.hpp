@@ -9,9 +9,11 @@
 #include <gtest/gtest.h>
 
 #include <cstddef>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace sqs2pg::sqs::detail {
@@ -66,6 +68,23 @@ inline void expect_same_batch(const raw_batch& fast, const raw_batch& general,
         EXPECT_EQ(a.sender_fault, b.sender_fault) << body;
         EXPECT_EQ(a.message, b.message) << body;
     }
+}
+
+/// Whether a fast path read `body` (`fast`; false: it gave up). When it did, the general
+/// decoder (`general`) must have read it too, to the same messages or lists.
+template <class Fast>
+bool fast_agrees(const std::optional<Fast>& fast, const result<raw_output>& general,
+                 const std::string& body) {
+    if (!fast)
+        return false;
+    EXPECT_TRUE(general) << body;
+    if (!general)
+        return true;
+    if constexpr (std::is_same_v<Fast, raw_batch>)
+        expect_same_batch(*fast, general->batch, body);
+    else
+        expect_same_messages(*fast, general->messages, body);
+    return true;
 }
 
 /// Up to `max_len` bytes of quote, backslash, control characters, DEL, JSON punctuation

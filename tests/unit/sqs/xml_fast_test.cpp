@@ -62,26 +62,14 @@ std::string document(std::mt19937& rng, const std::string& action, const std::st
 }
 
 bool receive_agrees(const std::string& body) {
-    const auto fast = xml_receive_fast(body);
-    const auto general = xml_decode_general("ReceiveMessage", output_shape::messages, ok(body));
-    if (!fast)
-        return false;
-    EXPECT_TRUE(general) << body;
-    if (general)
-        expect_same_messages(*fast, general->messages, body);
-    return true;
+    return fast_agrees(xml_receive_fast(body),
+                       xml_decode_general("ReceiveMessage", output_shape::messages, ok(body)),
+                       body);
 }
 
 bool batch_agrees(const std::string& action, const std::string& body) {
-    const auto fast = xml_batch_fast(action, body);
-    const auto general = xml_decode_general(action, output_shape::batch, ok(body));
-    if (!fast)
-        return false;
-    EXPECT_TRUE(general) << body;
-    if (!general)
-        return true;
-    expect_same_batch(*fast, general->batch, body);
-    return true;
+    return fast_agrees(xml_batch_fast(action, body),
+                       xml_decode_general(action, output_shape::batch, ok(body)), body);
 }
 
 TEST(XmlReceiveFast, AgreesWithTheGeneralDecoderOnRandomPlainAnswers) {
