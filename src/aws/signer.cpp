@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -81,20 +80,60 @@ void append_canonical_value(std::string& out, std::string_view v, bool& first) {
     }
 }
 
-} // namespace
+// "20150830T123600Z" into a buffer of its own: sign() formats one per request, and
+// snprintf's format parsing cost more than the rest of the date.
+using amz_date_text = std::array<char, 16>;
 
-std::string format_amz_date(std::chrono::system_clock::time_point t) {
+std::string_view write_amz_date(amz_date_text& out, std::chrono::system_clock::time_point t) {
     using namespace std::chrono;
     const auto secs = floor<seconds>(t);
     const auto day = floor<days>(secs);
     const year_month_day ymd{day};
     const hh_mm_ss hms{secs - day};
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%04d%02u%02uT%02d%02d%02dZ", static_cast<int>(ymd.year()),
-                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                  static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                  static_cast<int>(hms.seconds().count()));
-    return buf;
+    char* p = out.data();
+    const auto put = [&p](unsigned v, int width) {
+        for (int i = width - 1; i >= 0; --i, v /= 10)
+            p[i] = static_cast<char>('0' + v % 10);
+        p += width;
+    };
+    // Years outside 0000-9999 cannot be sent (SigV4 has four digits); they wrap here as
+    // they would be refused by the service anyway.
+    put(static_cast<unsigned>(static_cast<int>(ymd.year())) % 10000, 4);
+    put(static_cast<unsigned>(ymd.month()), 2);
+    put(static_cast<unsigned>(ymd.day()), 2);
+    *p++ = 'T';
+    put(static_cast<unsigned>(hms.hours().count()), 2);
+    put(static_cast<unsigned>(hms.minutes().count()), 2);
+    put(static_cast<unsigned>(hms.seconds().count()), 2);
+    *p++ = 'Z';
+    return {out.data(), out.size()};
+}
+
+// A path that is its own canonical URI: starts with '/', only unreserved characters and
+// single slashes, no "." or ".." segment (an SQS queue path, "/123456789012/name").
+bool is_canonical_path(std::string_view path) {
+    if (path.empty() || path[0] != '/')
+        return false;
+    std::size_t segment = 1; // where the current segment starts
+    for (std::size_t i = 1; i <= path.size(); ++i) {
+        if (i < path.size() && path[i] != '/') {
+            if (!is_unreserved(static_cast<unsigned char>(path[i])))
+                return false;
+            continue;
+        }
+        const std::string_view piece = path.substr(segment, i - segment);
+        if (piece == "." || piece == ".." || (piece.empty() && i < path.size()))
+            return false; // a dot segment, or "//" (an empty segment before the end)
+        segment = i + 1;
+    }
+    return true;
+}
+
+} // namespace
+
+std::string format_amz_date(std::chrono::system_clock::time_point t) {
+    amz_date_text buf;
+    return std::string(write_amz_date(buf, t));
 }
 
 std::optional<std::chrono::system_clock::time_point> parse_amz_date(std::string_view text) {
@@ -214,21 +253,28 @@ bool is_unsigned_header(std::string_view n) {
     return std::find(names.begin(), names.end(), n) != names.end();
 }
 
-canonical_headers_result canonical_headers(const boost::beast::http::fields& fields) {
-    struct entry {
-        std::string_view name; // lower-cased, in `names`
-        std::string_view value;
-    };
-    // Every request is signed: the lower-cased names share one string (reserved up front,
-    // so the views stay valid) and the entries a small vector, not a string each.
+namespace {
+
+struct header_entry {
+    std::string_view name; // lower-cased, in the names buffer
+    std::string_view value;
+};
+
+// Appends the canonical headers block of `fields` to `block` and sets `signed_headers`.
+// `names` and `entries` are scratch: the lower-cased names share one string (reserved up
+// front, so the views stay valid) and the entries a vector, reused from call to call.
+template <class Entry>
+void build_canonical_headers(const boost::beast::http::fields& fields, std::string& names,
+                             std::vector<Entry>& entries, std::string& block,
+                             std::string& signed_headers) {
     std::size_t total = 0, count = 0;
     for (const auto& f : fields) {
         total += f.name_string().size();
         ++count;
     }
-    std::string names;
+    names.clear();
     names.reserve(total);
-    std::vector<entry> entries;
+    entries.clear();
     entries.reserve(count);
     for (const auto& f : fields) {
         const std::size_t at = names.size();
@@ -246,42 +292,113 @@ canonical_headers_result canonical_headers(const boost::beast::http::fields& fie
     for (std::size_t i = 1; i < entries.size(); ++i)
         for (std::size_t j = i; j > 0 && entries[j].name < entries[j - 1].name; --j)
             std::swap(entries[j], entries[j - 1]);
-    canonical_headers_result r;
     std::size_t values = 0;
     for (const auto& e : entries)
         values += e.name.size() + e.value.size() + 2;
-    r.block.reserve(values);
-    r.signed_headers.reserve(names.size() + entries.size());
+    block.reserve(block.size() + values);
+    signed_headers.clear();
+    signed_headers.reserve(names.size() + entries.size());
     for (std::size_t i = 0; i < entries.size();) {
         const std::string_view name = entries[i].name;
-        r.block += name;
-        r.block += ':';
-        if (!r.signed_headers.empty())
-            r.signed_headers += ';';
-        r.signed_headers += name;
+        block += name;
+        block += ':';
+        if (!signed_headers.empty())
+            signed_headers += ';';
+        signed_headers += name;
         bool first = true;
         for (; i < entries.size() && entries[i].name == name; ++i)
-            append_canonical_value(r.block, entries[i].value, first);
-        r.block += '\n';
+            append_canonical_value(block, entries[i].value, first);
+        block += '\n';
     }
+    entries.clear(); // no view outlives the call
+}
+
+// The canonical request of `req` into `out` (its strings cleared first), the payload hash
+// into `payload_hash`; `names` and `entries` are build_canonical_headers' scratch.
+template <class Entry>
+void build_canonical_request(const http::request& req, std::string& names,
+                             std::vector<Entry>& entries, std::string& out,
+                             std::string& signed_headers, std::string& payload_hash) {
+    const std::string_view target = req.target();
+    const std::size_t q = target.find('?');
+    const std::string_view path = target.substr(0, q);
+    const std::string_view query =
+        q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+
+    payload_hash.clear();
+    const auto content_sha = req.base().find("X-Amz-Content-Sha256");
+    if (content_sha != req.base().end())
+        payload_hash.append(content_sha->value());
+    else
+        base::append_hex(payload_hash, base::as_bytes(base::sha256(req.body())));
+
+    out.clear();
+    out.reserve(256 + target.size());
+    out.append(req.method_string()).append("\n");
+    if (is_canonical_path(path))
+        out += path;
+    else
+        out += canonical_uri(path);
+    out += '\n';
+    if (!query.empty())
+        out += canonical_query(query);
+    out += '\n';
+    build_canonical_headers(req.base(), names, entries, out, signed_headers);
+    out += '\n';
+    out += signed_headers;
+    out += '\n';
+    out += payload_hash;
+}
+
+void append_credential_scope(std::string& s, std::string_view date, std::string_view region,
+                             std::string_view service) {
+    s.reserve(s.size() + date.size() + region.size() + service.size() + 16);
+    s.append(date).append("/").append(region).append("/").append(service).append("/aws4_request");
+}
+
+void append_string_to_sign(std::string& s, std::string_view amz_date, std::string_view scope,
+                           std::string_view canonical_request) {
+    s.reserve(s.size() + algorithm.size() + amz_date.size() + scope.size() + 3 + 64);
+    s.append(algorithm).append("\n").append(amz_date).append("\n").append(scope).append("\n");
+    base::append_hex(s, base::as_bytes(base::sha256(canonical_request)));
+}
+
+void append_authorization(std::string& s, std::string_view access_key_id, std::string_view scope,
+                          std::string_view signed_headers, std::string_view signature) {
+    s.reserve(s.size() + algorithm.size() + access_key_id.size() + scope.size() +
+              signed_headers.size() + signature.size() + 40);
+    s.append(algorithm)
+        .append(" Credential=")
+        .append(access_key_id)
+        .append("/")
+        .append(scope)
+        .append(", SignedHeaders=")
+        .append(signed_headers)
+        .append(", Signature=")
+        .append(signature);
+}
+
+} // namespace
+
+canonical_headers_result canonical_headers(const boost::beast::http::fields& fields) {
+    canonical_headers_result r;
+    std::string names;
+    std::vector<header_entry> entries;
+    build_canonical_headers(fields, names, entries, r.block, r.signed_headers);
     return r;
 }
 
 std::string credential_scope(std::string_view date, std::string_view region,
                              std::string_view service) {
     std::string s;
-    s.reserve(date.size() + region.size() + service.size() + 16);
-    s.append(date).append("/").append(region).append("/").append(service).append("/aws4_request");
+    append_credential_scope(s, date, region, service);
     return s;
 }
 
 std::string string_to_sign(std::string_view amz_date, std::string_view scope,
                            std::string_view canonical_request) {
     std::string s;
-    s.reserve(algorithm.size() + amz_date.size() + scope.size() + 3 + 64);
-    s.append(algorithm).append("\n").append(amz_date).append("\n").append(scope).append("\n");
-    const auto digest = base::sha256(canonical_request);
-    base::append_hex(s, base::as_bytes(digest));
+    append_string_to_sign(s, amz_date, scope, canonical_request);
     return s;
 }
 
@@ -299,46 +416,15 @@ base::sha256_digest derive_signing_key(std::string_view secret_access_key, std::
 std::string authorization_header(std::string_view access_key_id, std::string_view scope,
                                  std::string_view signed_headers, std::string_view signature) {
     std::string s;
-    s.reserve(algorithm.size() + access_key_id.size() + scope.size() + signed_headers.size() +
-              signature.size() + 40);
-    s.append(algorithm)
-        .append(" Credential=")
-        .append(access_key_id)
-        .append("/")
-        .append(scope)
-        .append(", SignedHeaders=")
-        .append(signed_headers)
-        .append(", Signature=")
-        .append(signature);
+    append_authorization(s, access_key_id, scope, signed_headers, signature);
     return s;
 }
 
 canonical_request_result canonical_request(const http::request& req) {
     canonical_request_result r;
-    const std::string_view target = req.target();
-    const std::size_t q = target.find('?');
-    const std::string_view path = target.substr(0, q);
-    const std::string_view query =
-        q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
-
-    auto headers = canonical_headers(req.base());
-    r.signed_headers = std::move(headers.signed_headers);
-    const auto content_sha = req.base().find("X-Amz-Content-Sha256");
-    r.payload_hash = content_sha != req.base().end() ? std::string(content_sha->value())
-                                                     : base::sha256_hex(req.body());
-
-    std::string& t = r.text;
-    t.reserve(256 + target.size() + headers.block.size());
-    t.append(req.method_string()).append("\n");
-    t += canonical_uri(path);
-    t += '\n';
-    t += canonical_query(query);
-    t += '\n';
-    t += headers.block;
-    t += '\n';
-    t += r.signed_headers;
-    t += '\n';
-    t += r.payload_hash;
+    std::string names;
+    std::vector<header_entry> entries;
+    build_canonical_request(req, names, entries, r.text, r.signed_headers, r.payload_hash);
     return r;
 }
 
@@ -361,16 +447,22 @@ const base::hmac_sha256_key& signer::signing_key(const credentials& creds, std::
 
 void signer::sign(http::request& req, const credentials& creds,
                   std::chrono::system_clock::time_point now) {
-    (void)sign_with_details(req, creds, now);
+    (void)sign_in_place(req, creds, now);
 }
 
 signature_details signer::sign_with_details(http::request& req, const credentials& creds,
                                             std::chrono::system_clock::time_point now) {
+    return sign_in_place(req, creds, now);
+}
+
+const signature_details& signer::sign_in_place(http::request& req, const credentials& creds,
+                                               std::chrono::system_clock::time_point now) {
     if (req.find(bhttp::field::host) == req.end() || req[bhttp::field::host].empty())
         throw std::invalid_argument("SigV4: the request has no Host header");
 
-    const std::string amz_date = format_amz_date(now);
-    const std::string_view date = std::string_view(amz_date).substr(0, 8);
+    amz_date_text date_buf;
+    const std::string_view amz_date = write_amz_date(date_buf, now);
+    const std::string_view date = amz_date.substr(0, 8);
     req.erase(bhttp::field::authorization);
     req.set(amz_date_header, amz_date);
     req.erase(security_token_header);
@@ -378,15 +470,19 @@ signature_details signer::sign_with_details(http::request& req, const credential
     if (has_token && options_.sign_security_token)
         req.set(security_token_header, creds.session_token);
 
-    auto creq = canonical_request(req);
-    signature_details d;
-    const std::string scope = credential_scope(date, region_, service_);
-    d.string_to_sign = string_to_sign(amz_date, scope, creq.text);
-    d.signature = base::to_hex(base::as_bytes(signing_key(creds, date).compute(d.string_to_sign)));
-    d.authorization =
-        authorization_header(creds.access_key_id, scope, creq.signed_headers, d.signature);
-    d.canonical_request = std::move(creq.text);
-    d.signed_headers = std::move(creq.signed_headers);
+    signature_details& d = last_;
+    build_canonical_request(req, names_, headers_, d.canonical_request, d.signed_headers,
+                            payload_hash_);
+    scope_.clear();
+    append_credential_scope(scope_, date, region_, service_);
+    d.string_to_sign.clear();
+    append_string_to_sign(d.string_to_sign, amz_date, scope_, d.canonical_request);
+    d.signature.clear();
+    base::append_hex(d.signature,
+                     base::as_bytes(signing_key(creds, date).compute(d.string_to_sign)));
+    d.authorization.clear();
+    append_authorization(d.authorization, creds.access_key_id, scope_, d.signed_headers,
+                         d.signature);
 
     if (has_token && !options_.sign_security_token)
         req.set(security_token_header, creds.session_token);

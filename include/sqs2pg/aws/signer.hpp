@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sqs2pg::aws {
 
@@ -104,7 +105,9 @@ struct signature_details {
 };
 
 /// Signs requests for one region and service. Keeps the last signing key (per secret
-/// and day) so that a request costs one HMAC of the string to sign, not five.
+/// and day) so that a request costs one HMAC of the string to sign, not five, and the
+/// strings of the last signing, whose capacity the next one reuses: once they have
+/// grown, sign() allocates nothing but Beast's two header fields.
 /// Not thread-safe (one io_context thread); copyable.
 class signer {
 public:
@@ -127,6 +130,8 @@ public:
 
 private:
     const base::hmac_sha256_key& signing_key(const credentials& creds, std::string_view date);
+    const signature_details& sign_in_place(http::request& req, const credentials& creds,
+                                           std::chrono::system_clock::time_point now);
 
     struct cached_key {
         std::string date;
@@ -138,6 +143,17 @@ private:
     std::string service_;
     signer_options options_;
     std::optional<cached_key> cache_;
+
+    // The last signing's strings (sign_in_place); kept for their capacity.
+    struct header_view {
+        std::string_view name; ///< lower-cased, in names_
+        std::string_view value;
+    };
+    std::string names_;
+    std::vector<header_view> headers_;
+    std::string scope_;
+    std::string payload_hash_;
+    signature_details last_;
 };
 
 } // namespace sqs2pg::aws

@@ -47,6 +47,43 @@ TEST(CanonicalUri, EncodesThePathAsSentSoEncodedPathsAreEncodedTwice) {
     EXPECT_EQ(canonical_uri("/a+b:c@d"), "/a%2Bb%3Ac%40d");
 }
 
+// canonical_request() takes paths that are already canonical as they are (a queue's
+// path) and gives every other path to canonical_uri(): both must give the same line.
+TEST(CanonicalUri, TheRequestsShortcutAgreesWithCanonicalUri) {
+    for (const std::string path : {"/",
+                                   "",
+                                   "/a",
+                                   "/a/",
+                                   "/123456789012/orders-queue",
+                                   "/a-b_c.d~e/f",
+                                   "//",
+                                   "/a//b",
+                                   "/a/b//",
+                                   "/.",
+                                   "/./",
+                                   "/a/.",
+                                   "/a/..",
+                                   "/a/../b",
+                                   "/..",
+                                   "/a/..b/.c",
+                                   "/.a/b.",
+                                   "/a b",
+                                   "/a%20b",
+                                   "/\xe1\x88\xb4",
+                                   "/a+b",
+                                   "a/b",
+                                   "/a/./b"}) {
+        http::request req{bhttp::verb::get, path.empty() ? "/" : path, 11};
+        if (path.empty())
+            req.target("");
+        req.set(bhttp::field::host, "example.com");
+        const std::string text = canonical_request(req).text;
+        const auto first = text.find('\n');
+        const auto second = text.find('\n', first + 1);
+        EXPECT_EQ(text.substr(first + 1, second - first - 1), canonical_uri(path)) << path;
+    }
+}
+
 TEST(CanonicalQuery, SortsByEncodedNameThenValue) {
     EXPECT_EQ(canonical_query(""), "");
     EXPECT_EQ(canonical_query("Param2=value2&Param1=value1"), "Param1=value1&Param2=value2");
@@ -129,6 +166,14 @@ TEST(AmzDate, FormatsAndParses) {
     const auto t = std::chrono::sys_days{std::chrono::year{2015} / 8 / 30} + 12h + 36min;
     EXPECT_EQ(format_amz_date(t), "20150830T123600Z");
     EXPECT_EQ(format_amz_date(t + 999ms), "20150830T123600Z"); // whole seconds
+    EXPECT_EQ(format_amz_date(std::chrono::sys_days{std::chrono::year{1999} / 12 / 31} + 23h +
+                              59min + 59s),
+              "19991231T235959Z");
+    EXPECT_EQ(
+        format_amz_date(std::chrono::sys_days{std::chrono::year{2024} / 2 / 29} + 1h + 2min + 3s),
+        "20240229T010203Z");
+    EXPECT_EQ(format_amz_date(std::chrono::sys_days{std::chrono::year{2000} / 1 / 1}),
+              "20000101T000000Z");
     EXPECT_EQ(parse_amz_date("20150830T123600Z"), t);
     EXPECT_EQ(parse_amz_date("20240229T235959Z"),
               std::chrono::sys_days{std::chrono::year{2024} / 2 / 29} + 23h + 59min + 59s);
