@@ -71,7 +71,8 @@ struct client::impl {
         , options(std::move(opts))
         , transport(ex, std::move(ep), options.http)
         , signer(options.region, "sqs")
-        , policy(options.retry) {
+        , policy(options.retry)
+        , host(endpoint.host_header()) {
         rng.seed(base::random_seed());
     }
 
@@ -84,42 +85,52 @@ struct client::impl {
     retry_policy policy;
     std::mt19937_64 rng;
     client_stats stats;
+    const std::string host; ///< the Host header of every request
 
-    /// One signed attempt of an encoded request.
+    // The coroutines below keep in their frames only what lives across a suspension: the
+    // request's building and signing, the answer's decoding and the log lines are plain
+    // functions. GCC gives every local and temporary of a coroutine a slot in its frame,
+    // and Asio recycles frames of at most 1020 bytes only; larger ones cost a malloc and a
+    // free of a large block per call (docs/performance.md, the fifth round).
+
+    /// Why the credentials could not be had, as the retry policy sees it.
     template <class Request>
-    asio::awaitable<result<typename Request::result_type>>
-    async_attempt(const Request& r, const wire_request& w, std::chrono::milliseconds deadline) {
-        auto creds = co_await credentials.async_get();
-        if (!creds) {
-            error e;
-            const auto ec = creds.error();
-            // A provider that is only unreachable for now (container agent or instance
-            // metadata timing out, 5xx) is retried like a dropped connection: nothing was
-            // sent. Missing or refused credentials stay fatal.
-            e.kind = ec == aws::errc::cancelled || ec == asio::error::operation_aborted
-                         ? errc::cancelled
-                     : aws::is_retryable(ec) ? errc::transport
-                                             : errc::credentials;
-            e.action = Request::action;
-            e.transport_error = creds.error();
-            e.request_sent = false;
-            co_return e;
-        }
+    static error credentials_error(boost::system::error_code ec) {
+        error e;
+        // A provider that is only unreachable for now (container agent or instance
+        // metadata timing out, 5xx) is retried like a dropped connection: nothing was
+        // sent. Missing or refused credentials stay fatal.
+        e.kind = ec == aws::errc::cancelled || ec == asio::error::operation_aborted
+                     ? errc::cancelled
+                 : aws::is_retryable(ec) ? errc::transport
+                                         : errc::credentials;
+        e.action = Request::action;
+        e.transport_error = ec;
+        e.request_sent = false;
+        return e;
+    }
+
+    /// The HTTP request of `w`, signed with `creds` now.
+    http::request signed_request(const wire_request& w, const aws::credentials& creds) {
         http::request req{bhttp::verb::post, w.target, 11};
-        req.set(bhttp::field::host, endpoint.host_header());
+        req.set(bhttp::field::host, host);
         req.set(bhttp::field::content_type, w.content_type);
         if (!w.amz_target.empty())
             req.set("X-Amz-Target", w.amz_target);
         req.body() = w.body;
         // Signed over content-type, host, x-amz-date (and x-amz-target, the token), as
         // botocore signs; Content-Length and the transport's User-Agent come after, unsigned.
-        signer.sign(req, *creds, std::chrono::system_clock::now());
+        signer.sign(req, creds, std::chrono::system_clock::now());
         req.prepare_payload();
+        return req;
+    }
 
-        ++stats.requests;
-        auto res = co_await transport.async_send(std::move(req), deadline);
+    /// The answer (or the transport's failure) decoded for `r`.
+    template <class Request>
+    result<typename Request::result_type>
+    decode(const Request& r, const boost::system::result<http::response>& res) const {
         if (!res)
-            co_return transport_error(Request::action, res.error());
+            return transport_error(Request::action, res.error());
         wire_response wr;
         wr.status = res->result_int();
         wr.body = res->body();
@@ -129,7 +140,55 @@ struct client::impl {
             wr.request_id = header(*res, "x-amz-request-id");
         wr.query_error = header(*res, "x-amzn-query-error");
         wr.error_type = header(*res, "X-Amzn-ErrorType");
-        co_return decode_response(options.wire, r, wr);
+        return decode_response(options.wire, r, wr);
+    }
+
+    /// One signed attempt of an encoded request.
+    template <class Request>
+    asio::awaitable<result<typename Request::result_type>>
+    async_attempt(const Request& r, const wire_request& w, std::chrono::milliseconds deadline) {
+        auto creds = co_await credentials.async_get();
+        if (!creds)
+            co_return credentials_error<Request>(creds.error());
+        ++stats.requests;
+        // A named request moved in: GCC 12 mishandles some temporaries in co_await
+        // expressions (see the public calls below).
+        http::request req = signed_request(w, *creds);
+        const auto res = co_await transport.async_send(std::move(req), deadline);
+        co_return decode(r, res);
+    }
+
+    void log_fatal(const error& e) const {
+        ops::log(ops::level::error, "sqs_fatal",
+                 {{"action", e.action},
+                  {"kind", kind_name(e.kind)},
+                  {"code", e.code},
+                  {"http_status", e.http_status},
+                  {"request_id", e.request_id},
+                  {"endpoint", host},
+                  {"region", options.region},
+                  {"protocol", protocol_name(options.wire)},
+                  {"hint", hint(e.kind)}});
+    }
+
+    static void log_retry(const error& e, unsigned attempt, std::chrono::milliseconds delay) {
+        ops::log(ops::level::warn, "sqs_retry",
+                 {{"action", e.action},
+                  {"kind", kind_name(e.kind)},
+                  {"code", e.code},
+                  {"http_status", e.http_status},
+                  {"request_id", e.request_id},
+                  {"attempt", attempt},
+                  {"delay_ms", delay.count()}});
+    }
+
+    template <class Request>
+    static error cancelled_error(boost::system::error_code ec) {
+        error cancelled;
+        cancelled.kind = errc::cancelled;
+        cancelled.action = Request::action;
+        cancelled.transport_error = ec;
+        return cancelled;
     }
 
     /// Validate, encode once, then attempt until success or the policy gives up.
@@ -143,6 +202,14 @@ struct client::impl {
         wire_request w = encode(options.wire, r);
         if (w.target == "/" && !endpoint.path.empty())
             w.target = endpoint.path;
+        co_return co_await async_attempts(r, w, deadline);
+    }
+
+    /// Attempts `w` until success or the policy gives up (async_call's loop, a coroutine
+    /// of its own so that neither frame outgrows Asio's recycling).
+    template <class Request>
+    asio::awaitable<result<typename Request::result_type>>
+    async_attempts(const Request& r, const wire_request& w, std::chrono::milliseconds deadline) {
         const std::function<bool()>* const hook = retry_hook(r);
         for (unsigned attempt = 1;; ++attempt) {
             auto res = co_await async_attempt(r, w, deadline);
@@ -157,40 +224,20 @@ struct client::impl {
             if (!delay) {
                 ++stats.failures;
                 if (is_fatal(e))
-                    ops::log(ops::level::error, "sqs_fatal",
-                             {{"action", e.action},
-                              {"kind", kind_name(e.kind)},
-                              {"code", e.code},
-                              {"http_status", e.http_status},
-                              {"request_id", e.request_id},
-                              {"endpoint", endpoint.host_header()},
-                              {"region", options.region},
-                              {"protocol", protocol_name(options.wire)},
-                              {"hint", hint(e.kind)}});
+                    log_fatal(e);
                 co_return res;
             }
             // The caller may stop retries (a stopping process) without cancelling: asked
             // before the pause, and again after it.
             if (withheld(hook, e, attempt))
                 co_return res;
-            ops::log(ops::level::warn, "sqs_retry",
-                     {{"action", e.action},
-                      {"kind", kind_name(e.kind)},
-                      {"code", e.code},
-                      {"http_status", e.http_status},
-                      {"request_id", e.request_id},
-                      {"attempt", attempt},
-                      {"delay_ms", delay->count()}});
+            log_retry(e, attempt, *delay);
             if (delay->count() > 0) {
                 asio::steady_timer timer(executor, *delay);
                 auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
                 if (ec) {
-                    error cancelled;
-                    cancelled.kind = errc::cancelled;
-                    cancelled.action = Request::action;
-                    cancelled.transport_error = ec;
                     ++stats.failures;
-                    co_return cancelled;
+                    co_return cancelled_error<Request>(ec);
                 }
             }
             if (withheld(hook, e, attempt))
@@ -236,9 +283,11 @@ struct client::impl {
                       {"receive_count", count},
                       {"released", released},
                       {"visibility_timeout_s", timeout}});
-            if (released)
-                entries.push_back(
-                    {"r" + std::to_string(entries.size()), m.receipt_handle, timeout});
+            if (released) {
+                std::string id = "r"; // not "r" + to_string(): GCC 12 warns falsely (-Wrestrict)
+                id += std::to_string(entries.size());
+                entries.push_back({std::move(id), m.receipt_handle, timeout});
+            }
         }
         stats.rejected_messages += rejected.size();
         // At most 10 entries per call: a response may hold more messages than a receive
