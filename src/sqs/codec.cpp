@@ -309,17 +309,24 @@ result<receive_result> decode_response(protocol p, const receive_message_request
     const auto& names = r.options.attribute_names;
     const bool asked_count = std::ranges::find(names, "All") != names.end() ||
                              std::ranges::find(names, "ApproximateReceiveCount") != names.end();
+    // The messages that pass stay in the decoder's vector, in order (no second vector).
     receive_result out;
-    out.messages.reserve(raw->messages.size());
-    for (auto& m : raw->messages) {
+    auto& messages = raw->messages;
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        message& m = messages[i];
         if (const auto problem = integrity_problem(m); !problem.empty()) {
             const auto count = asked_count ? m.approximate_receive_count() : std::nullopt;
             out.rejected.emplace_back(std::move(m.message_id), std::move(m.receipt_handle), problem,
                                       count);
         } else {
-            out.messages.push_back(std::move(m));
+            if (kept != i)
+                messages[kept] = std::move(m);
+            ++kept;
         }
     }
+    messages.erase(messages.begin() + static_cast<std::ptrdiff_t>(kept), messages.end());
+    out.messages = std::move(messages);
     return out;
 }
 

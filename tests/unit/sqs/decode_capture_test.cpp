@@ -184,6 +184,27 @@ TEST(DecodeCapture, ATamperedBodyOrAttributeIsRejectedNotReturned) {
     EXPECT_EQ(res->rejected[0].receipt_handle.size(), 185u);
     for (const auto& m : res->messages)
         EXPECT_NE(m.body, "hello World");
+    // The others come whole and in their order (the decoder's vector is compacted).
+    c.body = original;
+    const auto all =
+        decode_response(protocol::query, receive_message_request{queue_url, {}}, c.wire());
+    ASSERT_TRUE(all);
+    ASSERT_EQ(all->messages.size(), 5u);
+    std::vector<const message*> others;
+    for (const auto& m : all->messages)
+        if (m.message_id != res->rejected[0].message_id)
+            others.push_back(&m);
+    ASSERT_EQ(others.size(), res->messages.size());
+    for (std::size_t i = 0; i < others.size(); ++i) {
+        const message& got = res->messages[i];
+        const message& want = *others[i];
+        EXPECT_EQ(got.message_id, want.message_id);
+        EXPECT_EQ(got.receipt_handle, want.receipt_handle);
+        EXPECT_EQ(got.body, want.body);
+        EXPECT_EQ(got.md5_of_body, want.md5_of_body);
+        EXPECT_EQ(got.attributes, want.attributes);
+        EXPECT_EQ(got.message_attributes, want.message_attributes);
+    }
 
     c.body = original;
     c.body.replace(c.body.find("abc-123"), 7, "abc-124");
