@@ -117,8 +117,9 @@ write_step core::next_write(clock::time_point now) {
             continue;
         c->state = copy_state::writing;
         if (c->row) {
-            // Moved, not copied: written() gives it back (a retry writes it again).
-            b.rows.push_back(pg::row_item{c->message_id, std::move(*c->row)});
+            // Moved, not copied, with its message id: written() gives both back (a retry
+            // writes them again).
+            b.rows.push_back(pg::row_item{std::move(c->message_id), std::move(*c->row)});
             wb.rows.push_back(t);
         } else {
             pg::reject_item r;
@@ -206,8 +207,10 @@ void core::written(write_call&& call, const pg::batch_outcome& outcome, clock::t
     // copy as next_write left it (a row that is written again needs it; a committed one
     // releases it).
     for (std::size_t k = 0; k < wb.rows.size() && k < call.batch.rows.size(); ++k)
-        if (held_copy* c = held_.find(wb.rows[k]); c != nullptr && c->row)
+        if (held_copy* c = held_.find(wb.rows[k]); c != nullptr && c->row) {
             *c->row = std::move(call.batch.rows[k].row);
+            c->message_id = std::move(call.batch.rows[k].message_id);
+        }
     wakeups_ |= wake::write;
     if (stopping())
         wakeups_ |= wake::all_stages;

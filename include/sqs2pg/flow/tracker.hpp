@@ -39,6 +39,8 @@ enum class copy_state : std::uint8_t {
 
 /// A held copy and what the stages still need of it.
 struct held_copy {
+    /// Lent to the Postgres batch with `row` while its row is being written (empty then);
+    /// core::written() gives both back.
     std::string message_id;
     std::string receipt_handle;
     /// The raw body: until it is masked, and after that only while a reject may still

@@ -300,9 +300,11 @@ TEST(Core, RowsLentToAWriteComeBackForTheItemsWrittenAgain) {
     ASSERT_EQ(w.kind, step_kind::go);
     ASSERT_EQ(w.call.batch.rows.size(), 4u);
     std::vector<record::login_row> sent;
+    std::vector<std::string> ids;
     for (const auto& r : w.call.batch.rows) {
         EXPECT_EQ(r.row.user_id, r.message_id); // stepper::row_for
         sent.push_back(r.row);
+        ids.push_back(r.message_id);
     }
     pg::batch_outcome o = s.outcome(w.call, pg::item_status::inserted);
     o.rows[1].status = pg::item_status::retry;
@@ -317,6 +319,8 @@ TEST(Core, RowsLentToAWriteComeBackForTheItemsWrittenAgain) {
     ASSERT_EQ(again.call.batch.rows.size(), 2u);
     EXPECT_EQ(again.call.batch.rows[0].row, sent[1]);
     EXPECT_EQ(again.call.batch.rows[1].row, sent[3]);
+    EXPECT_EQ(again.call.batch.rows[0].message_id, ids[1]); // the ids are lent too
+    EXPECT_EQ(again.call.batch.rows[1].message_id, ids[3]);
     s.c->written(std::move(again.call), s.outcome(again.call, pg::item_status::inserted),
                  s.now + 10s);
     EXPECT_EQ(s.c->counts().inserted, 3u);
