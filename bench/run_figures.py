@@ -17,18 +17,20 @@ pollers: the C++ drain tool (when --drain-cmd is given), boto3 1.43 (JSON) and, 
 local-aws-sqs, Debian's boto3 1.26 (query: the same protocol as the C++ run).
 pipeline: local-aws-sqs (query, 9,000, 16 receivers) and fauxqs (JSON, 100,000) into
 PostgreSQL: sqs2pg --drain (when --sqs2pg-cmd is given) and original_pipeline.py
-(boto3 1.43, JSON; on local-aws-sqs also Debian boto3 1.26, query). user_logins is
-emptied before each pipeline run. PostgreSQL: $DATABASE_URL, or else this script starts
-scripts/services in a temp dir and stops it at the end.
+(boto3 1.43, JSON; on local-aws-sqs also Debian boto3 1.26, query). user_logins (and
+sqs2pg's ledger and rejects table) is emptied before each pipeline run. PostgreSQL:
+$DATABASE_URL, or else this script starts scripts/services in a temp dir and stops it at
+the end.
 compare: per emulator (fauxqs JSON, 20,000 messages; local-aws-sqs query, 9,000), an
 untimed warm-up drain, the bare receive+delete ceiling (sqs_drain, 16 pollers, short
 polls as sqs2pg --drain makes), then sqs2pg --drain (16 receivers;
 each build --repeat times) interleaved with the baselines: node_consumer.mjs
 (sqs-consumer + pg, JSON, 16 consumers), batched_pipeline.py and original_pipeline.py
 (one thread; boto3 1.43 JSON on fauxqs, Debian boto3 1.26 query on local-aws-sqs).
-Same queue size, seed, emulator and database for all; user_logins emptied before each;
-PostgreSQL's CPU read from /proc around each run (see PostgresCpu). sqs2pg and sqs_drain
-default to build-release/; without SQS2PG_MASK_KEY_FILE a key is made with sqs2pg keygen.
+Same queue size, seed, emulator and database for all; user_logins (and sqs2pg's ledger
+and rejects table) emptied before each; PostgreSQL's CPU read from /proc around each run
+(see PostgresCpu). sqs2pg and sqs_drain default to build-release/; without
+SQS2PG_MASK_KEY_FILE a key is made with sqs2pg keygen.
 
 Templates are shell-split and formatted with {queue_url}, {endpoint}, {region},
 {pollers}, {protocol} (query|json), {pg} (DATABASE_URL), e.g.
@@ -318,8 +320,7 @@ class Runner:
                     if protocol == "query" and os.path.exists(DEBIAN_PY):
                         tools.append(("original-boto3-query", None, DEBIAN_PY))
                 for tool, tpl, py in tools:
-                    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", pg, "-c", "TRUNCATE user_logins"],
-                                   check=True, env=base_env)
+                    empty_tables(pg, base_env)
                     url = self.load(emu, count, protocol)
                     if py is None:
                         cmd = self.template(tpl, queue_url=url, pollers=16, protocol=protocol,
@@ -394,8 +395,7 @@ class Runner:
     def compare_run(self, emu, protocol, pg, pgcpu, tool, kind, wire, pollers, tpl, py, count):
         endpoint = emu.env["AWS_ENDPOINT_URL_SQS"]
         if kind != "ceiling":
-            subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", pg, "-c", "TRUNCATE user_logins"],
-                           check=True, env=emu.env)
+            empty_tables(pg, emu.env)
         url = self.load(emu, count, protocol)  # the same messages for every tool (seed 1)
         if kind == "ceiling" and self.args.drain_cmd:
             cmd = self.template(self.args.drain_cmd, queue_url=url, pollers=pollers, protocol=wire,
@@ -512,6 +512,21 @@ class Runner:
                   f"{(m.get('peak_rss_kb') or 0) / 1024:>8.1f} "
                   f"{p50 if p50 is not None else '-':>7} {p99 if p99 is not None else '-':>7}")
         print(f"results: {self.out}")
+
+
+# What every measured run starts from: no rows, and an empty ledger and rejects table (an
+# earlier run's ledger entries would make sqs2pg's Postgres CPU per row depend on what ran
+# before it in the session: the ledger's index grows with every drain).
+EMPTY_TABLES = """TRUNCATE user_logins;
+DO $$ BEGIN
+  IF to_regclass('sqs2pg_ledger') IS NOT NULL THEN EXECUTE 'TRUNCATE sqs2pg_ledger'; END IF;
+  IF to_regclass('sqs2pg_rejects') IS NOT NULL THEN EXECUTE 'TRUNCATE sqs2pg_rejects'; END IF;
+END $$;"""
+
+
+def empty_tables(pg, env):
+    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", pg, "-c", EMPTY_TABLES],
+                   check=True, env=env)
 
 
 def loadavg():
