@@ -1,8 +1,7 @@
-// What the SAX fast paths share (SQS's JSON batch answers, src/sqs/json_batch.cpp; a
-// message body, src/record/login_fast.cpp; the ReceiveMessage answer has a scanner of
-// its own, src/sqs/json_receive.cpp): each follows one plain shape in one pass of
-// Boost.JSON's basic_parser and gives up at anything else, leaving the decision to its
-// general path, which builds a json::value.
+// What a SAX fast path needs (a message body, src/record/login_fast.cpp; SQS's JSON
+// answers have a scanner of their own, src/sqs/json_scanner.hpp): it follows one plain
+// shape in one pass of Boost.JSON's basic_parser and gives up at anything else, leaving
+// the decision to its general path, which builds a json::value.
 #pragma once
 
 #include <boost/json/basic_parser_impl.hpp>
