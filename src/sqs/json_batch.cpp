@@ -1,5 +1,5 @@
 // The fast path of a JSON batch answer (DeleteMessageBatch, ChangeMessageVisibilityBatch,
-// SendMessageBatch): one pass of the fast paths' scanner (json_scanner.hpp) straight into
+// SendMessageBatch): one pass of the fast paths' scanner (base/json_scanner.hpp) straight into
 // the lists, for the plain shape every SQS answer has. As with json_receive.cpp, anything
 // else (an unknown or repeated key, a value of another type, an error, a number, a null, a
 // comment, trailing text) makes it give up, and the general decoder (json_codec.cpp),
@@ -9,8 +9,9 @@
 // It replaced a pass of Boost.JSON's SAX parser and its state machine: a ten-entry
 // DeleteMessageBatch answer costs 5.5k instructions instead of 6.7k (0.38 against
 // 0.45 us), and the two fast paths share one reader of JSON text.
+#include <sqs2pg/base/json_scanner.hpp>
+
 #include "codec_detail.hpp"
-#include "json_scanner.hpp"
 
 #include <array>
 #include <cstdint>
@@ -19,6 +20,8 @@
 
 namespace sqs2pg::sqs::detail {
 namespace {
+
+using base::scanner;
 
 // The members of an entry the fast path reads, each allowed once: those of a success
 // (sent_message) first, then those of a failure (batch_failure).

@@ -6,17 +6,20 @@
 // instead. So the fast path never decides anything the general one would decide
 // differently; tests/unit/sqs/json_receive_test.cpp checks both agree.
 //
-// It replaced a pass of Boost.JSON's SAX parser: its scanner (json_scanner.hpp) halves
+// It replaced a pass of Boost.JSON's SAX parser: its scanner (base/json_scanner.hpp) halves
 // the time of a fauxqs answer of ten (8.6 -> 4.3 us) and cuts its instructions by 29 %
 // (docs/performance.md, the fourth round).
+#include <sqs2pg/base/json_scanner.hpp>
+
 #include "codec_detail.hpp"
-#include "json_scanner.hpp"
 
 #include <array>
 #include <cstdint>
 
 namespace sqs2pg::sqs::detail {
 namespace {
+
+using base::scanner;
 
 // The members of a message the fast path reads, each allowed once.
 enum member : std::uint8_t {

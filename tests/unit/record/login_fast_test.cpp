@@ -157,7 +157,7 @@ TEST(ParseLoginFast, TakesPlainBodiesAndLeavesTheRestToTheGeneralPath) {
     ASSERT_TRUE(fast && *fast);
     EXPECT_EQ((*fast)->device_id, "d1");
     EXPECT_EQ((*fast)->ip, "10.0.0.1");
-    for (const std::string body : {
+    for (const std::string& body : std::vector<std::string>{
              R"({"user_id":"a","user_id":"b"})", // a mapped key twice
              R"({"user_id":{"x":1}})",           // an object under a mapped key
              R"({"ip":[1]})",                    // an array under a mapped key
@@ -167,8 +167,28 @@ TEST(ParseLoginFast, TakesPlainBodiesAndLeavesTheRestToTheGeneralPath) {
              "", // not an object
              R"({"user_id":"a"} x)",
              R"({"user_id":"a")",
-         })
+             // What the scanner leaves to Boost.JSON: numbers it does not read exactly as
+             // Boost.JSON does, booleans under a mapped key, exponents, deep nesting.
+             R"({"user_id":-0})",
+             R"({"user_id":01})",
+             R"({"user_id":1.5})",
+             R"({"user_id":1e5})",
+             R"({"user_id":1234567890123456789})",
+             R"({"user_id":true})",
+             R"({"extra":2E3,"user_id":"a"})",
+             R"({"extra":1.})",
+             R"({"extra":-})",
+             R"({"extra":)" + std::string(17, '[') + std::string(17, ']') + "}",
+             R"({"extra":tru})",
+             "{\"extra\":\"\xc3\"}",
+         }) {
         EXPECT_FALSE(detail::parse_login_fast(body, field_map::defaults())) << body;
+        expect_same(body, field_map::defaults());
+    }
+    // Nesting 16 deep is still passed over.
+    EXPECT_TRUE(detail::parse_login_fast(R"({"extra":)" + std::string(16, '[') +
+                                             std::string(16, ']') + R"(,"user_id":"u"})",
+                                         field_map::defaults()));
     // A dotted map reaches into nested objects: always the general walk.
     EXPECT_FALSE(detail::parse_login_fast(plain, parse_field_map("device_id=extra.ip")));
     expect_same(plain, parse_field_map("device_id=extra.ip"));

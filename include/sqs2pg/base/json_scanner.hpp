@@ -1,8 +1,9 @@
-// The scanner under the JSON fast paths (json_receive.cpp, json_batch.cpp): a cursor over
-// an answer that reads the few things the plain shape of an SQS answer is made of -
-// structural characters, strings, the literals true and false - and returns false
-// wherever the answer leaves that shape, so that its caller gives up and the general
-// decoder (json_codec.cpp) decides. It never decides that an answer is malformed.
+// The scanner under the JSON fast paths (SQS answers: src/sqs/json_receive.cpp and
+// json_batch.cpp; message bodies: src/record/login_fast.cpp): a cursor over JSON text that
+// reads the few things a plain document is made of - structural characters, strings,
+// literals, integers - and returns false wherever the text leaves what its caller
+// follows, so that the caller gives up and its general path (a json::value) decides. It
+// never decides that a document is malformed.
 //
 // Strings are where the time goes (a body is an escaped quote every few bytes): each
 // string's next special byte is found 16 bytes at a time (SSE2), and escapes are undone
@@ -25,7 +26,7 @@
 #include <emmintrin.h>
 #endif
 
-namespace sqs2pg::sqs::detail {
+namespace sqs2pg::base {
 
 // The length of the well-formed UTF-8 sequence at [p, end) that starts with a byte above
 // 0x7f (Unicode's table 3-7: no overlong forms, no surrogates, nothing past U+10FFFF),
@@ -95,6 +96,97 @@ public:
         return true;
     }
 
+    // A string (after whitespace) as a view: into the text when it has no escape and is
+    // ASCII, else into `owned` (replaced), where string() has undone it.
+    bool string_view(std::string_view& out, std::string& owned) {
+        if (!take('"'))
+            return false;
+        const char* r = plain_run(p_);
+        if (r != end_ && *r == '"') {
+            out = std::string_view(p_, static_cast<std::size_t>(r - p_));
+            p_ = r + 1;
+            return true;
+        }
+        --p_; // back to the quote, for string()
+        owned.clear();
+        if (!string(owned))
+            return false;
+        out = owned;
+        return true;
+    }
+
+    // An integer (after whitespace) that fits an int64 however it is written: "0" or an
+    // optional '-' and 1 to 18 digits, the first not 0. Anything else - "-0", a leading
+    // zero, a fraction, an exponent, more digits - is left to the caller's general path,
+    // which knows how its JSON library reads those.
+    bool integer(std::int64_t& out) noexcept {
+        skip_space();
+        const char* r = p_;
+        const bool negative = r != end_ && *r == '-';
+        if (negative)
+            ++r;
+        const char* const digits = r;
+        while (r != end_ && *r >= '0' && *r <= '9')
+            ++r;
+        const auto n = static_cast<std::size_t>(r - digits);
+        if (n == 0 || n > 18 || (digits[0] == '0' && (n > 1 || negative)))
+            return false;
+        if (r != end_ && (*r == '.' || *r == 'e' || *r == 'E'))
+            return false;
+        std::int64_t v = 0;
+        for (const char* d = digits; d != r; ++d)
+            v = v * 10 + (*d - '0');
+        out = negative ? -v : v;
+        p_ = r;
+        return true;
+    }
+
+    // Any value (after whitespace), checked and passed over: strings (undone into
+    // `scratch`), numbers without an exponent of at most 32 characters, the literals,
+    // objects and arrays nested at most `depth` deep. Anything else is the caller's
+    // general path's to judge.
+    bool skip_value(std::string& scratch, int depth) {
+        skip_space();
+        if (p_ == end_)
+            return false;
+        switch (*p_) {
+        case '"':
+            scratch.clear();
+            return string(scratch);
+        case '{':
+            ++p_;
+            if (depth == 0)
+                return false;
+            if (take('}'))
+                return true;
+            do {
+                scratch.clear();
+                if (!string(scratch) || !take(':') || !skip_value(scratch, depth - 1))
+                    return false;
+            } while (take(','));
+            return take('}');
+        case '[':
+            ++p_;
+            if (depth == 0)
+                return false;
+            if (take(']'))
+                return true;
+            do {
+                if (!skip_value(scratch, depth - 1))
+                    return false;
+            } while (take(','));
+            return take(']');
+        case 't':
+            return literal("true");
+        case 'f':
+            return literal("false");
+        case 'n':
+            return literal("null");
+        default:
+            return number();
+        }
+    }
+
     // A string (after whitespace), its escapes undone, appended to `out`. A string with
     // no escape is appended straight from the answer; one with escapes is undone into a
     // scratch buffer first (the rest of the answer bounds its length), so `out` grows
@@ -141,6 +233,32 @@ public:
     }
 
 private:
+    // A JSON number without an exponent, at most 32 characters: -?(0|[1-9][0-9]*)(.[0-9]+)?
+    bool number() noexcept {
+        const char* r = p_;
+        const auto digits = [&r, this] {
+            const char* from = r;
+            while (r != end_ && *r >= '0' && *r <= '9')
+                ++r;
+            return static_cast<std::size_t>(r - from);
+        };
+        if (r != end_ && *r == '-')
+            ++r;
+        const char* const first = r;
+        const std::size_t whole = digits();
+        if (whole == 0 || (*first == '0' && whole > 1))
+            return false;
+        if (r != end_ && *r == '.') {
+            ++r;
+            if (digits() == 0)
+                return false;
+        }
+        if ((r != end_ && (*r == 'e' || *r == 'E')) || r - p_ > 32)
+            return false;
+        p_ = r;
+        return true;
+    }
+
     // Where the plain bytes from `r` end: at a quote, a backslash, a control character,
     // a byte above 0x7f, or the end of the answer. Sixteen bytes at a time where SSE2 is
     // there (every x86-64): one signed comparison with 0x20 finds both the control
@@ -262,4 +380,4 @@ private:
     std::unique_ptr<char[]> scratch_; // strings with escapes are undone here first
 };
 
-} // namespace sqs2pg::sqs::detail
+} // namespace sqs2pg::base
