@@ -60,28 +60,14 @@ std::optional<result> parse_login_fast(std::string_view body, const field_map& m
     scalars values;
     std::array<std::string, field_count> owned; // escaped strings' text
     std::string key;
-    if (!s.take('{'))
-        return std::nullopt;
-    if (!s.take('}')) {
-        do {
-            key.clear();
-            if (!s.string(key) || !s.take(':'))
-                return std::nullopt;
-            bool twice = false;
-            const std::size_t i = field_of(map, key, twice);
-            if (i == none) {
-                if (!s.skip_value(key, 16))
-                    return std::nullopt;
-                continue;
-            }
-            if (twice || values[i].k != scalar::kind::absent ||
-                !read_scalar(s, values[i], owned[i]))
-                return std::nullopt;
-        } while (s.take(','));
-        if (!s.take('}'))
-            return std::nullopt;
-    }
-    if (!s.at_end())
+    const bool plain = s.object(key, [&](std::string_view name) {
+        bool twice = false;
+        const std::size_t i = field_of(map, name, twice);
+        if (i == none)
+            return s.skip_value(key, 16); // the name is read: its buffer is scratch now
+        return !twice && values[i].k == scalar::kind::absent && read_scalar(s, values[i], owned[i]);
+    });
+    if (!plain || !s.at_end())
         return std::nullopt;
     return validate(values, {}, map);
 }

@@ -16,7 +16,6 @@
 #include <array>
 #include <cstdint>
 #include <string>
-#include <vector>
 
 namespace sqs2pg::sqs::detail {
 namespace {
@@ -59,78 +58,43 @@ member bad_member(std::string_view key) noexcept {
 
 // One entry of Successful: string members, each once.
 bool read_sent(scanner& s, sent_message& m, std::string& key) {
-    if (!s.take('{'))
-        return false;
-    if (s.take('}'))
-        return true;
     std::uint32_t seen = 0;
-    do {
-        key.clear();
-        if (!s.string(key) || !s.take(':'))
-            return false;
-        const member k = ok_member(key);
+    return s.object(key, [&](std::string_view name) {
+        const member k = ok_member(name);
         if (k == none || (seen & (1u << k)) != 0)
             return false;
         seen |= 1u << k;
-        std::string& to = k == id                          ? m.id
-                          : k == message_id                ? m.message_id
-                          : k == md5_of_message_body       ? m.md5_of_message_body
-                          : k == md5_of_message_attributes ? m.md5_of_message_attributes
-                                                           : m.sequence_number;
-        if (!s.string(to))
-            return false;
-    } while (s.take(','));
-    return s.take('}');
+        return s.string(k == id                          ? m.id
+                        : k == message_id                ? m.message_id
+                        : k == md5_of_message_body       ? m.md5_of_message_body
+                        : k == md5_of_message_attributes ? m.md5_of_message_attributes
+                                                         : m.sequence_number);
+    });
 }
 
 // One entry of Failed: string members, each once, and SenderFault a boolean or, as some
 // servers send it, a string ("true" or "True" is true, as the general decoder reads it).
 bool read_failure(scanner& s, batch_failure& f, std::string& key) {
     f.sender_fault = false; // absent: false, as the general decoder reads it
-    if (!s.take('{'))
-        return false;
-    if (s.take('}'))
-        return true;
     std::uint32_t seen = 0;
-    do {
-        key.clear();
-        if (!s.string(key) || !s.take(':'))
-            return false;
-        const member k = bad_member(key);
+    return s.object(key, [&](std::string_view name) {
+        const member k = bad_member(name);
         if (k == none || (seen & (1u << k)) != 0)
             return false;
         seen |= 1u << k;
-        bool ok = false;
-        if (k != sender_fault) {
-            ok = s.string(k == id ? f.id : k == code ? f.code : f.message);
-        } else if (s.next_is('"')) {
-            key.clear();
-            ok = s.string(key);
+        if (k != sender_fault)
+            return s.string(k == id ? f.id : k == code ? f.code : f.message);
+        if (s.next_is('"')) {
+            key.clear(); // the name is read: its buffer holds the text now
+            if (!s.string(key))
+                return false;
             f.sender_fault = key == "true" || key == "True";
-        } else if (s.literal("true")) {
-            f.sender_fault = true;
-            ok = true;
-        } else {
-            ok = s.literal("false");
+            return true;
         }
-        if (!ok)
-            return false;
-    } while (s.take(','));
-    return s.take('}');
-}
-
-template <class Entry>
-bool read_list(scanner& s, std::vector<Entry>& list, std::string& key,
-               bool (*read)(scanner&, Entry&, std::string&)) {
-    if (!s.take('['))
-        return false;
-    if (s.take(']'))
-        return true;
-    do {
-        if (!read(s, list.emplace_back(), key))
-            return false;
-    } while (s.take(','));
-    return s.take(']');
+        if (s.literal("true"))
+            return f.sender_fault = true;
+        return s.literal("false");
+    });
 }
 
 } // namespace
@@ -139,30 +103,19 @@ std::optional<raw_batch> json_batch_fast(std::string_view body) {
     scanner s(body);
     raw_batch batch;
     std::string key;
-    if (!s.take('{'))
-        return std::nullopt;
-    if (!s.take('}')) {
-        std::uint32_t lists = 0; // Successful (1) and Failed (2), each allowed once
-        do {
-            key.clear();
-            if (!s.string(key) || !s.take(':'))
-                return std::nullopt;
-            // __type, an error's members or anything else: not plain.
-            const std::uint32_t bit = key == "Successful" ? 1u : key == "Failed" ? 2u : 0u;
-            if (bit == 0 || (lists & bit) != 0)
-                return std::nullopt;
-            lists |= bit;
-            if (bit == 1u)
-                batch.successful.reserve(max_batch_entries); // what a valid answer holds
-            const bool ok = bit == 1u ? read_list(s, batch.successful, key, &read_sent)
-                                      : read_list(s, batch.failed, key, &read_failure);
-            if (!ok)
-                return std::nullopt;
-        } while (s.take(','));
-        if (!s.take('}'))
-            return std::nullopt;
-    }
-    if (!s.at_end())
+    std::uint32_t lists = 0; // Successful (1) and Failed (2), each allowed once
+    const bool plain = s.object(key, [&](std::string_view name) {
+        // __type, an error's members or anything else: not plain.
+        const std::uint32_t bit = name == "Successful" ? 1u : name == "Failed" ? 2u : 0u;
+        if (bit == 0 || (lists & bit) != 0)
+            return false;
+        lists |= bit;
+        if (bit == 2u)
+            return s.array([&] { return read_failure(s, batch.failed.emplace_back(), key); });
+        batch.successful.reserve(max_batch_entries); // what a valid answer holds
+        return s.array([&] { return read_sent(s, batch.successful.emplace_back(), key); });
+    });
+    if (!plain || !s.at_end())
         return std::nullopt;
     return batch;
 }

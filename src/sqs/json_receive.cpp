@@ -42,68 +42,41 @@ member member_of(std::string_view key) noexcept {
 
 // A message's Attributes object: string values under distinct names.
 bool read_attributes(scanner& s, message& m, std::string& key) {
-    if (!s.take('{'))
-        return false;
     m.attributes.reserve(4); // one allocation for the usual few (sqs2pg asks for two)
-    if (s.take('}'))
-        return true;
-    do {
-        key.clear();
-        if (!s.string(key) || !s.take(':'))
-            return false;
+    return s.object(key, [&](std::string_view name) {
         // A repeated name is the general decoder's to settle.
-        for (const auto& [name, value] : m.attributes)
-            if (name == key)
+        for (const auto& [other, value] : m.attributes)
+            if (other == name)
                 return false;
-        if (!s.string(m.attributes.emplace_back(key, std::string()).second))
-            return false;
-    } while (s.take(','));
-    return s.take('}');
+        return s.string(m.attributes.emplace_back(std::string(name), std::string()).second);
+    });
 }
 
 bool read_message(scanner& s, message& m, std::string& key) {
-    if (!s.take('{'))
-        return false;
-    if (s.take('}'))
-        return true;
     std::uint32_t seen = 0;
-    do {
-        key.clear();
-        if (!s.string(key) || !s.take(':'))
-            return false;
-        const member k = member_of(key);
+    return s.object(key, [&](std::string_view name) {
+        const member k = member_of(name);
         if (k == none || (seen & (1u << k)) != 0)
             return false;
         seen |= 1u << k;
-        bool ok = false;
         switch (k) {
         case message_id:
-            ok = s.string(m.message_id);
-            break;
+            return s.string(m.message_id);
         case receipt_handle:
-            ok = s.string(m.receipt_handle);
-            break;
+            return s.string(m.receipt_handle);
         case body:
-            ok = s.string(m.body);
-            m.has_body = ok;
-            break;
+            return m.has_body = s.string(m.body);
         case md5_of_body:
-            ok = s.string(m.md5_of_body);
-            m.has_md5_of_body = ok;
-            break;
+            return m.has_md5_of_body = s.string(m.md5_of_body);
         case md5_of_message_attributes:
-            ok = s.string(m.md5_of_message_attributes);
-            break;
+            return s.string(m.md5_of_message_attributes);
         case attributes:
-            ok = read_attributes(s, m, key);
-            break;
+            return read_attributes(s, m, key);
         case none:
             break;
         }
-        if (!ok)
-            return false;
-    } while (s.take(','));
-    return s.take('}');
+        return false;
+    });
 }
 
 } // namespace
@@ -112,23 +85,16 @@ std::optional<std::vector<message>> json_receive_fast(std::string_view body) {
     scanner s(body);
     std::vector<message> messages;
     std::string key;
-    if (!s.take('{'))
-        return std::nullopt;
-    if (!s.next_is('}')) {
-        // The only member of the plain shape: Messages, an array of message objects.
-        if (!s.string(key) || key != "Messages" || !s.take(':') || !s.take('['))
-            return std::nullopt;
+    bool listed = false;
+    // The only member of the plain shape: Messages, an array of message objects.
+    const bool plain = s.object(key, [&](std::string_view name) {
+        if (name != "Messages" || listed)
+            return false;
+        listed = true;
         messages.reserve(max_receive_messages); // what one answer can hold
-        if (!s.take(']')) {
-            do {
-                if (!read_message(s, messages.emplace_back(), key))
-                    return std::nullopt;
-            } while (s.take(','));
-            if (!s.take(']'))
-                return std::nullopt;
-        }
-    }
-    if (!s.take('}') || !s.at_end())
+        return s.array([&] { return read_message(s, messages.emplace_back(), key); });
+    });
+    if (!plain || !s.at_end())
         return std::nullopt;
     return messages;
 }

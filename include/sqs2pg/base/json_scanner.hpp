@@ -96,6 +96,38 @@ public:
         return true;
     }
 
+    // An object (after whitespace): for each member, its key is undone into `key` and
+    // `value(key)` reads the value; false as soon as either fails. `value` may use `key`
+    // as a buffer of its own once it has read the name (the next member clears it).
+    template <class Value>
+    bool object(std::string& key, Value&& value) {
+        if (!take('{'))
+            return false;
+        if (take('}'))
+            return true;
+        do {
+            key.clear();
+            if (!string(key) || !take(':') || !value(std::string_view(key)))
+                return false;
+        } while (take(','));
+        return take('}');
+    }
+
+    // An array (after whitespace): `element()` reads each element; false as soon as one
+    // fails.
+    template <class Element>
+    bool array(Element&& element) {
+        if (!take('['))
+            return false;
+        if (take(']'))
+            return true;
+        do {
+            if (!element())
+                return false;
+        } while (take(','));
+        return take(']');
+    }
+
     // A string (after whitespace) as a view: into the text when it has no escape and is
     // ASCII, else into `owned` (replaced), where string() has undone it.
     bool string_view(std::string_view& out, std::string& owned) {
@@ -154,28 +186,11 @@ public:
             scratch.clear();
             return string(scratch);
         case '{':
-            ++p_;
-            if (depth == 0)
-                return false;
-            if (take('}'))
-                return true;
-            do {
-                scratch.clear();
-                if (!string(scratch) || !take(':') || !skip_value(scratch, depth - 1))
-                    return false;
-            } while (take(','));
-            return take('}');
+            return depth > 0 && object(scratch, [&](std::string_view) {
+                       return skip_value(scratch, depth - 1);
+                   });
         case '[':
-            ++p_;
-            if (depth == 0)
-                return false;
-            if (take(']'))
-                return true;
-            do {
-                if (!skip_value(scratch, depth - 1))
-                    return false;
-            } while (take(','));
-            return take(']');
+            return depth > 0 && array([&] { return skip_value(scratch, depth - 1); });
         case 't':
             return literal("true");
         case 'f':
