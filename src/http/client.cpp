@@ -16,9 +16,11 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -102,7 +104,69 @@ struct connection {
     }
 };
 
-using parser_type = bhttp::response_parser<bhttp::string_body>;
+// A response parser that stores only the header fields its client keeps
+// (client_options::kept_headers; all when the list is empty). Beast's own parser stores
+// every field in an ordered set, each field a heap allocation: an SQS answer from an
+// emulator carries about fifteen, of which the SQS client reads at most four. Otherwise
+// it is Beast's `http::parser` for a string body: the framing (Content-Length, chunked,
+// Connection) is the base parser's, which reads those fields whether they are kept or not.
+class parser_type final : public bhttp::basic_parser<false> {
+public:
+    explicit parser_type(const std::vector<std::string>& kept)
+        : kept_(kept)
+        , reader_(res_, res_.body()) {}
+
+    response release() { return std::move(res_); }
+
+private:
+    using string_view = beast::string_view;
+
+    bool keep(string_view name) const noexcept {
+        if (kept_.empty())
+            return true;
+        return std::any_of(kept_.begin(), kept_.end(), [name](const std::string& k) {
+            return beast::iequals(name, string_view(k.data(), k.size()));
+        });
+    }
+
+    void on_request_impl(bhttp::verb, string_view, string_view, int, error_code&) override {}
+
+    void on_response_impl(int code, string_view reason, int version, error_code&) override {
+        res_.result(code);
+        res_.version(version);
+        if (kept_.empty())
+            res_.reason(reason); // sqs2pg never reads it: kept only with every field
+    }
+
+    void on_field_impl(bhttp::field name, string_view name_string, string_view value,
+                       error_code&) override {
+        if (keep(name_string))
+            res_.insert(name, name_string, value);
+    }
+
+    void on_header_impl(error_code& ec) override { ec = {}; }
+
+    void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
+                           error_code& ec) override {
+        reader_.init(content_length, ec);
+    }
+
+    std::size_t on_body_impl(string_view body, error_code& ec) override {
+        return reader_.put(asio::buffer(body.data(), body.size()), ec);
+    }
+
+    void on_chunk_header_impl(std::uint64_t, string_view, error_code&) override {}
+
+    std::size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code& ec) override {
+        return reader_.put(asio::buffer(body.data(), body.size()), ec);
+    }
+
+    void on_finish_impl(error_code& ec) override { reader_.finish(ec); }
+
+    const std::vector<std::string>& kept_;
+    response res_;
+    bhttp::string_body::reader reader_;
+};
 
 template <class Stream>
 asio::awaitable<error_code> write_then_read(Stream& s, beast::flat_buffer& buffer, request& req,
@@ -276,7 +340,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
     asio::awaitable<exchange_outcome> async_exchange(connection& c, request& req) {
         co_await asio::this_coro::throw_if_cancelled(false);
         exchange_outcome out;
-        parser_type parser;
+        parser_type parser(opts.kept_headers);
         parser.body_limit(opts.body_limit);
         parser.header_limit(header_limit);
         parser.skip(req.method() == bhttp::verb::head); // a HEAD response has no body
@@ -288,8 +352,8 @@ struct client::impl : std::enable_shared_from_this<impl> {
             out.ec = map_exchange_error(ec);
             co_return out;
         }
-        out.reusable = parser.get().keep_alive() && !parser.need_eof() && req.keep_alive() &&
-                       c.buffer.size() == 0;
+        out.reusable =
+            parser.keep_alive() && !parser.need_eof() && req.keep_alive() && c.buffer.size() == 0;
         out.res = parser.release();
         co_return out;
     }

@@ -15,6 +15,7 @@
 #include <boost/beast/http/field.hpp>
 
 #include <algorithm>
+#include <array>
 #include <random>
 #include <stdexcept>
 
@@ -55,6 +56,23 @@ const std::function<bool()>* retry_hook(const Request&) noexcept {
     return nullptr;
 }
 
+// The header fields decode() reads; the transport drops the others as it parses
+// (an emulator's answer carries about fifteen, each a heap allocation in Beast's fields).
+namespace hdr {
+constexpr std::string_view content_type = "Content-Type";
+constexpr std::string_view request_id = "x-amzn-RequestId";
+constexpr std::string_view request_id_alt = "x-amz-request-id";
+constexpr std::string_view query_error = "x-amzn-query-error";
+constexpr std::string_view error_type = "X-Amzn-ErrorType";
+} // namespace hdr
+constexpr std::array<std::string_view, 5> read_headers{
+    hdr::content_type, hdr::request_id, hdr::request_id_alt, hdr::query_error, hdr::error_type};
+
+http::client_options transport_options(http::client_options o) {
+    o.kept_headers.assign(read_headers.begin(), read_headers.end());
+    return o;
+}
+
 std::string_view header(const http::response& res, std::string_view name) {
     const auto it = res.find(name);
     return it == res.end() ? std::string_view() : std::string_view(it->value());
@@ -69,7 +87,7 @@ struct client::impl {
         , endpoint(ep)
         , credentials(creds)
         , options(std::move(opts))
-        , transport(ex, std::move(ep), options.http)
+        , transport(ex, std::move(ep), transport_options(options.http))
         , signer(options.region, "sqs")
         , policy(options.retry)
         , host(endpoint.host_header()) {
@@ -134,12 +152,12 @@ struct client::impl {
         wire_response wr;
         wr.status = res->result_int();
         wr.body = res->body();
-        wr.content_type = header(*res, "Content-Type");
-        wr.request_id = header(*res, "x-amzn-RequestId");
+        wr.content_type = header(*res, hdr::content_type);
+        wr.request_id = header(*res, hdr::request_id);
         if (wr.request_id.empty())
-            wr.request_id = header(*res, "x-amz-request-id");
-        wr.query_error = header(*res, "x-amzn-query-error");
-        wr.error_type = header(*res, "X-Amzn-ErrorType");
+            wr.request_id = header(*res, hdr::request_id_alt);
+        wr.query_error = header(*res, hdr::query_error);
+        wr.error_type = header(*res, hdr::error_type);
         return decode_response(options.wire, r, wr);
     }
 

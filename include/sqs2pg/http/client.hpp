@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace sqs2pg::http {
 
@@ -29,6 +30,10 @@ struct client_options {
     /// so 10 x 1 MiB x 6 = 60 MiB, plus the envelope: 64 MiB. Memory is used only as the
     /// body arrives. A response over the limit fails with errc::body_too_large.
     std::size_t body_limit = 64u * 1024 * 1024;
+    /// Response header fields kept in the response (names, case-insensitive); every other
+    /// field is parsed and dropped. Empty keeps them all. The framing (Content-Length,
+    /// Transfer-Encoding, Connection) is handled whether kept or not.
+    std::vector<std::string> kept_headers;
     /// Bound on resolving and connecting (and the TLS handshake) for a new connection,
     /// within the request's own deadline.
     std::chrono::milliseconds connect_timeout{10'000};

@@ -196,6 +196,53 @@ TEST(HttpClient, ConnectionCloseFromTheServerIsHonoured) {
     EXPECT_EQ(c.stats().stale_retries, 0u);
 }
 
+// kept_headers: only the listed fields reach the response; the framing does not depend
+// on them (a chunked body, keep-alive, and "Connection: close" all still work).
+TEST(HttpClient, KeptHeadersDropTheOthersButNotTheFraming) {
+    asio::io_context ioc;
+    local_http_server server(ioc.get_executor(), [](const request& req) {
+        reply r = test::text_reply("body of " + std::string(req.target()), "text/xml");
+        r.res.set("X-Keep-Me", "kept");
+        r.res.set("X-Drop-Me", "dropped");
+        r.res.set(bhttp::field::date, "Sat, 05 Dec 2026 14:00:00 GMT");
+        r.res.chunked(req.target() == "/chunked");
+        r.close_after = req.target() == "/close";
+        return r;
+    });
+    client_options filtered;
+    filtered.kept_headers = {"x-keep-me", "Content-Type"};
+    client c(ioc.get_executor(), endpoint_of(server), filtered);
+    client all(ioc.get_executor(), endpoint_of(server));
+    run_test(ioc,
+             [&]() -> asio::awaitable<void> {
+                 for (const std::string target : {"/plain", "/chunked", "/close"}) {
+                     auto r = co_await c.async_send(get(target), deadline);
+                     EXPECT_EQ(body_of(r), "body of " + target);
+                     if (!r)
+                         continue;
+                     EXPECT_EQ(r->result_int(), 200u);
+                     EXPECT_EQ((*r)["X-Keep-Me"], "kept") << target;
+                     EXPECT_EQ((*r)[bhttp::field::content_type], "text/xml") << target;
+                     EXPECT_EQ(r->count("X-Drop-Me"), 0u) << target;
+                     EXPECT_EQ(r->count(bhttp::field::date), 0u) << target;
+                     EXPECT_EQ(r->count(bhttp::field::content_length), 0u) << target;
+                 }
+                 auto r = co_await all.async_send(get("/chunked"), deadline);
+                 EXPECT_EQ(body_of(r), "body of /chunked");
+                 if (r) {
+                     EXPECT_EQ((*r)["X-Drop-Me"], "dropped");
+                     EXPECT_EQ((*r)[bhttp::field::date], "Sat, 05 Dec 2026 14:00:00 GMT");
+                     EXPECT_TRUE(r->chunked());
+                 }
+             },
+             {&server});
+    // /plain and /chunked on one connection; /close closed it; `all` opened its own.
+    EXPECT_EQ(c.stats().connections_opened, 1u);
+    EXPECT_EQ(c.stats().connections_reused, 2u);
+    EXPECT_EQ(c.stats().idle_connections, 0u);
+    EXPECT_EQ(server.accepted(), 2u);
+}
+
 TEST(HttpClient, DeadlineFiresOnAServerThatNeverAnswersAndTheConnectionIsNotReused) {
     asio::io_context ioc;
     bool hang = true;

@@ -103,7 +103,8 @@ struct local_http_server::state : std::enable_shared_from_this<state> {
             r.res.version(11);
             if (r.close_after)
                 r.res.keep_alive(false);
-            r.res.prepare_payload();
+            if (!r.res.chunked()) // a chunked reply is sent as chunks
+                r.res.prepare_payload();
             auto [wec, m] = co_await bhttp::async_write(stream, r.res, use_tuple);
             if (wec || r.close_after || !parser.get().keep_alive())
                 co_return;
