@@ -112,22 +112,29 @@ public:
     // The text content of a leaf element that has been opened (not empty), appended to
     // `out` with references decoded, then its end tag. memchr finds the end of the text
     // and each '&' in it (find_first_of("<&") tested every byte against the set, which
-    // cost more than pugixml's whole parse).
+    // cost more than pugixml's whole parse). The text is written through a pointer into
+    // room made once: a reference is never shorter than what it stands for ("&lt;" is
+    // 4 bytes for 1, "&#x10000;" 9 for 4), so the raw length bounds the decoded one.
     bool leaf_text(std::string_view name, std::string& out) {
         const char* base = s_.data();
         const auto* lt = static_cast<const char*>(std::memchr(base + i_, '<', s_.size() - i_));
         if (lt == nullptr)
             return false;
         const std::size_t end = static_cast<std::size_t>(lt - base);
-        out.reserve(out.size() + (end - i_)); // decoding only shortens
+        const std::size_t at = out.size();
+        out.resize(at + (end - i_));
+        char* const first = out.data();
+        char* w = first + at;
         while (i_ < end) {
             const auto* amp = static_cast<const char*>(std::memchr(base + i_, '&', end - i_));
             const std::size_t stop = amp == nullptr ? end : static_cast<std::size_t>(amp - base);
-            out.append(base + i_, stop - i_);
+            std::memcpy(w, base + i_, stop - i_);
+            w += stop - i_;
             i_ = stop;
-            if (i_ < end && !reference(out)) // a ';' past the '<' makes no known reference
+            if (i_ < end && (w = reference(w)) == nullptr) // a ';' past the '<': unknown
                 return false;
         }
+        out.resize(static_cast<std::size_t>(w - first));
         return close(name); // a child element or anything else: not a leaf
     }
 
@@ -168,45 +175,45 @@ private:
     }
 
     // A reference at the cursor ('&'): one of the five XML entities or &#N; / &#xH; of a
-    // Unicode scalar value (not NUL, not a surrogate). Anything else: give up.
-    bool reference(std::string& out) {
+    // Unicode scalar value (not NUL, not a surrogate), written at `w`; the position after
+    // it, or nullptr to give up.
+    char* reference(char* w) noexcept {
         const std::size_t semi = s_.find(';', i_);
         if (semi == std::string_view::npos || semi - i_ > 10)
-            return false;
+            return nullptr;
         const std::string_view ref = s_.substr(i_ + 1, semi - i_ - 1);
         i_ = semi + 1;
-        if (ref == "lt")
-            out += '<';
+        if (ref == "quot")
+            *w++ = '"';
+        else if (ref == "lt")
+            *w++ = '<';
         else if (ref == "gt")
-            out += '>';
+            *w++ = '>';
         else if (ref == "amp")
-            out += '&';
-        else if (ref == "quot")
-            out += '"';
+            *w++ = '&';
         else if (ref == "apos")
-            out += '\'';
+            *w++ = '\'';
         else if (ref.size() >= 2 && ref[0] == '#') {
             const bool hex = ref[1] == 'x';
             const std::string_view digits = ref.substr(hex ? 2 : 1);
             if (digits.empty())
-                return false;
+                return nullptr;
             std::uint32_t cp = 0;
             for (const char c : digits) {
                 const int d = base::hex_digit_value(c);
                 if (d < 0 || (!hex && d > 9))
-                    return false;
+                    return nullptr;
                 cp = cp * (hex ? 16 : 10) + static_cast<std::uint32_t>(d);
                 if (cp > 0x10FFFF)
-                    return false;
+                    return nullptr;
             }
             if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF))
-                return false;
-            char utf8[4];
-            out.append(utf8, static_cast<std::size_t>(base::encode_utf8(cp, utf8) - utf8));
+                return nullptr;
+            w = base::encode_utf8(cp, w);
         } else {
-            return false;
+            return nullptr;
         }
-        return true;
+        return w;
     }
 
     std::string_view s_;

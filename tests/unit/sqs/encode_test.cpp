@@ -52,6 +52,31 @@ TEST(FormEncoding, EveryByteHasOneSpelling) {
     }
 }
 
+// The same inside longer values, at every position of the 16-byte blocks the encoder
+// scans at once: each byte value between runs of unreserved bytes of every kind.
+TEST(FormEncoding, EveryByteAtEveryPositionOfALongValue) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    const std::string filler = "aZ09_.-~mQ";
+    for (int c = 0; c < 256; ++c) {
+        const bool kept =
+            c < 128 && (std::isalnum(c) != 0 || c == '_' || c == '.' || c == '-' || c == '~');
+        const std::string spelled = kept       ? std::string(1, static_cast<char>(c))
+                                    : c == ' ' ? std::string("+")
+                                               : std::string{'%', hex[c >> 4], hex[c & 15]};
+        for (std::size_t at = 0; at < 40; ++at) {
+            std::string value, want;
+            for (std::size_t i = 0; i < 41; ++i) {
+                const char f = filler[i % filler.size()];
+                value += i == at ? static_cast<char>(c) : f;
+                want += i == at ? spelled : std::string(1, f);
+            }
+            std::string body;
+            append_form_field(body, "k", value);
+            ASSERT_EQ(body, "k=" + want) << "byte " << c << " at " << at;
+        }
+    }
+}
+
 TEST(QueueUrlPath, TakesThePathOfTheQueueUrl) {
     EXPECT_EQ(queue_url_path(queue_url), path);
     EXPECT_EQ(queue_url_path("https://sqs.us-east-1.amazonaws.com/123/q.fifo"), "/123/q.fifo");
