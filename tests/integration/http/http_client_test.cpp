@@ -196,6 +196,47 @@ TEST(HttpClient, ConnectionCloseFromTheServerIsHonoured) {
     EXPECT_EQ(c.stats().stale_retries, 0u);
 }
 
+// The request as written on the wire: the request line, every field in order with its
+// value, the body; a 1.0 request as 1.0.
+TEST(HttpClient, RequestArrivesWithItsFieldsAndBody) {
+    asio::io_context ioc;
+    local_http_server server(ioc.get_executor(), echo);
+    client c(ioc.get_executor(), endpoint_of(server));
+    request post{bhttp::verb::post, "/q/path?x=1", 11};
+    post.set("X-Amz-Target", "AmazonSQS.ReceiveMessage");
+    post.set(bhttp::field::content_type, "application/x-amz-json-1.0");
+    post.set("X-Empty", "");
+    post.body() = std::string(5000, 'b') + "\r\n\0end";
+    request old = get("/old");
+    old.version(10);
+    run_test(ioc,
+             [&]() -> asio::awaitable<void> {
+                 EXPECT_EQ(body_of(co_await c.async_send(post, deadline)),
+                           "you asked for /q/path?x=1");
+                 EXPECT_EQ(body_of(co_await c.async_send(old, deadline)), "you asked for /old");
+             },
+             {&server});
+    ASSERT_EQ(server.seen().size(), 2u);
+    const request& got = server.seen().at(0);
+    EXPECT_EQ(got.method(), bhttp::verb::post);
+    EXPECT_EQ(got.target(), "/q/path?x=1");
+    EXPECT_EQ(got.version(), 11u);
+    EXPECT_EQ(got["X-Amz-Target"], "AmazonSQS.ReceiveMessage");
+    EXPECT_EQ(got[bhttp::field::content_type], "application/x-amz-json-1.0");
+    EXPECT_EQ(got.count("X-Empty"), 1u);
+    EXPECT_EQ(got["X-Empty"], "");
+    EXPECT_EQ(got[bhttp::field::content_length], std::to_string(post.body().size()));
+    EXPECT_EQ(got.body(), post.body());
+    std::vector<std::string> names;
+    for (const auto& f : got)
+        names.emplace_back(f.name_string());
+    const std::vector<std::string> sent{"X-Amz-Target", "Content-Type", "X-Empty",
+                                        "Host",         "User-Agent",   "Content-Length"};
+    EXPECT_EQ(names, sent);
+    EXPECT_EQ(server.seen().at(1).version(), 10u);
+    EXPECT_EQ(server.seen().at(1).target(), "/old");
+}
+
 // kept_headers: only the listed fields reach the response; the framing does not depend
 // on them (a chunked body, keep-alive, and "Connection: close" all still work).
 TEST(HttpClient, KeptHeadersDropTheOthersButNotTheFraming) {
