@@ -263,30 +263,42 @@ struct header_entry {
 // Appends the canonical headers block of `fields` to `block` and sets `signed_headers`.
 // `names` and `entries` are scratch: the lower-cased names share one string (reserved up
 // front, so the views stay valid) and the entries a vector, reused from call to call.
-template <class Entry>
-void build_canonical_headers(const boost::beast::http::fields& fields, std::string& names,
-                             std::vector<Entry>& entries, std::string& block,
-                             std::string& signed_headers) {
+// Each header of Beast's fields, or of a list of name/value views (sign_raw), as two
+// string views.
+template <class F>
+void each_header(const boost::beast::http::fields& fields, F&& f) {
+    for (const auto& h : fields)
+        f(std::string_view(h.name_string()), std::string_view(h.value()));
+}
+template <class F>
+void each_header(std::span<const header_field> headers, F&& f) {
+    for (const auto& h : headers)
+        f(h.name, h.value);
+}
+
+template <class Headers, class Entry>
+void build_canonical_headers(const Headers& fields, std::string& names, std::vector<Entry>& entries,
+                             std::string& block, std::string& signed_headers) {
     std::size_t total = 0, count = 0;
-    for (const auto& f : fields) {
-        total += f.name_string().size();
+    each_header(fields, [&](std::string_view name, std::string_view) {
+        total += name.size();
         ++count;
-    }
+    });
     names.clear();
     names.reserve(total);
     entries.clear();
     entries.reserve(count);
-    for (const auto& f : fields) {
+    each_header(fields, [&](std::string_view raw_name, std::string_view value) {
         const std::size_t at = names.size();
-        for (char c : f.name_string())
+        for (char c : raw_name)
             names += base::ascii_lower(c);
         const std::string_view name(names.data() + at, names.size() - at);
         if (is_unsigned_header(name)) {
             names.resize(at);
-            continue;
+            return;
         }
-        entries.push_back({name, f.value()});
-    }
+        entries.push_back({name, value});
+    });
     // Stable by name: values of a repeated header keep the order they were sent in. An
     // insertion sort: a request has about ten headers, and std::stable_sort allocates.
     for (std::size_t i = 1; i < entries.size(); ++i)
@@ -315,26 +327,26 @@ void build_canonical_headers(const boost::beast::http::fields& fields, std::stri
 
 // The canonical request of `req` into `out` (its strings cleared first), the payload hash
 // into `payload_hash`; `names` and `entries` are build_canonical_headers' scratch.
-template <class Entry>
-void build_canonical_request(const http::request& req, std::string& names,
-                             std::vector<Entry>& entries, std::string& out,
-                             std::string& signed_headers, std::string& payload_hash) {
-    const std::string_view target = req.target();
+template <class Headers, class Entry>
+void build_canonical_request(std::string_view method, std::string_view target,
+                             const Headers& headers, std::string_view content_sha,
+                             std::string_view body, std::string& names, std::vector<Entry>& entries,
+                             std::string& out, std::string& signed_headers,
+                             std::string& payload_hash) {
     const std::size_t q = target.find('?');
     const std::string_view path = target.substr(0, q);
     const std::string_view query =
         q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
 
     payload_hash.clear();
-    const auto content_sha = req.base().find("X-Amz-Content-Sha256");
-    if (content_sha != req.base().end())
-        payload_hash.append(content_sha->value());
+    if (!content_sha.empty())
+        payload_hash.append(content_sha);
     else
-        base::append_hex(payload_hash, base::as_bytes(base::sha256(req.body())));
+        base::append_hex(payload_hash, base::as_bytes(base::sha256(body)));
 
     out.clear();
     out.reserve(256 + target.size());
-    out.append(req.method_string()).append("\n");
+    out.append(method).append("\n");
     if (is_canonical_path(path))
         out += path;
     else
@@ -343,11 +355,22 @@ void build_canonical_request(const http::request& req, std::string& names,
     if (!query.empty())
         out += canonical_query(query);
     out += '\n';
-    build_canonical_headers(req.base(), names, entries, out, signed_headers);
+    build_canonical_headers(headers, names, entries, out, signed_headers);
     out += '\n';
     out += signed_headers;
     out += '\n';
     out += payload_hash;
+}
+
+template <class Entry>
+void build_canonical_request(const http::request& req, std::string& names,
+                             std::vector<Entry>& entries, std::string& out,
+                             std::string& signed_headers, std::string& payload_hash) {
+    const auto content_sha = req.base().find("X-Amz-Content-Sha256");
+    build_canonical_request(req.method_string(), req.target(), req.base(),
+                            content_sha != req.base().end() ? std::string_view(content_sha->value())
+                                                            : std::string_view(),
+                            req.body(), names, entries, out, signed_headers, payload_hash);
 }
 
 void append_credential_scope(std::string& s, std::string_view date, std::string_view region,
@@ -462,7 +485,6 @@ const signature_details& signer::sign_in_place(http::request& req, const credent
 
     amz_date_text date_buf;
     const std::string_view amz_date = write_amz_date(date_buf, now);
-    const std::string_view date = amz_date.substr(0, 8);
     req.erase(bhttp::field::authorization);
     req.set(amz_date_header, amz_date);
     req.erase(security_token_header);
@@ -470,9 +492,18 @@ const signature_details& signer::sign_in_place(http::request& req, const credent
     if (has_token && options_.sign_security_token)
         req.set(security_token_header, creds.session_token);
 
-    signature_details& d = last_;
-    build_canonical_request(req, names_, headers_, d.canonical_request, d.signed_headers,
+    build_canonical_request(req, names_, headers_, last_.canonical_request, last_.signed_headers,
                             payload_hash_);
+    const signature_details& d = finish(creds, amz_date);
+    if (has_token && !options_.sign_security_token)
+        req.set(security_token_header, creds.session_token);
+    req.set(bhttp::field::authorization, d.authorization);
+    return d;
+}
+
+const signature_details& signer::finish(const credentials& creds, std::string_view amz_date) {
+    signature_details& d = last_;
+    const std::string_view date = amz_date.substr(0, 8);
     scope_.clear();
     append_credential_scope(scope_, date, region_, service_);
     d.string_to_sign.clear();
@@ -483,11 +514,34 @@ const signature_details& signer::sign_in_place(http::request& req, const credent
     d.authorization.clear();
     append_authorization(d.authorization, creds.access_key_id, scope_, d.signed_headers,
                          d.signature);
-
-    if (has_token && !options_.sign_security_token)
-        req.set(security_token_header, creds.session_token);
-    req.set(bhttp::field::authorization, d.authorization);
     return d;
+}
+
+raw_signature signer::sign_raw(std::string_view method, std::string_view target,
+                               std::span<const header_field> headers, std::string_view body,
+                               const credentials& creds,
+                               std::chrono::system_clock::time_point now) {
+    const bool has_host = std::any_of(headers.begin(), headers.end(), [](const header_field& h) {
+        return base::iequals_ascii(h.name, "host") && !h.value.empty();
+    });
+    if (!has_host)
+        throw std::invalid_argument("SigV4: the request has no Host header");
+    raw_signature out;
+    out.amz_date = write_amz_date(amz_date_, now);
+    const bool has_token = !creds.session_token.empty();
+    out.token_signed = has_token && options_.sign_security_token;
+    if (has_token)
+        out.security_token = creds.session_token;
+    raw_headers_.assign(headers.begin(), headers.end());
+    raw_headers_.push_back({amz_date_header, out.amz_date});
+    if (out.token_signed)
+        raw_headers_.push_back({security_token_header, creds.session_token});
+    build_canonical_request(method, target, std::span<const header_field>(raw_headers_), {}, body,
+                            names_, headers_, last_.canonical_request, last_.signed_headers,
+                            payload_hash_);
+    raw_headers_.clear(); // no view outlives the call
+    out.authorization = finish(creds, out.amz_date).authorization;
+    return out;
 }
 
 } // namespace sqs2pg::aws

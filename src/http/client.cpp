@@ -35,6 +35,18 @@
 #include <vector>
 
 namespace sqs2pg::http {
+
+namespace detail {
+// A request as it goes on the wire: its request line and header (ending in the empty
+// line), its body, and what the exchange needs to know of it.
+struct outgoing {
+    std::string head;
+    std::string body;
+    bool head_method = false; ///< a HEAD request: the response has no body
+    bool keep_alive = true;   ///< the request allows the connection to be reused
+};
+} // namespace detail
+
 namespace {
 
 namespace asio = boost::asio;
@@ -90,7 +102,6 @@ struct connection {
     std::optional<tcp::socket> plain;
     std::optional<ssl::stream<tcp::socket>> tls;
     beast::flat_buffer buffer;
-    std::string head; ///< the request line and header of the exchange, room reused
     std::chrono::steady_clock::time_point idle_since{};
 
     tcp::socket& socket() { return tls ? tls->next_layer() : *plain; }
@@ -170,6 +181,8 @@ private:
     bhttp::string_body::reader reader_;
 };
 
+using detail::outgoing;
+
 // The request line and header fields of `req`, in their order, as HTTP/1.1 sends
 // them. Beast's serializer did the same through a chain of buffer views and a composed
 // write operation: 2,000 instructions per message of a drain, for a few hundred bytes.
@@ -190,15 +203,19 @@ void write_head(const request& req, std::string& out) {
     out.append("\r\n", 2);
 }
 
+const std::string& user_agent() {
+    static const std::string ua = std::string("sqs2pg/") + version_string;
+    return ua;
+}
+
 template <class Stream>
-asio::awaitable<error_code> write_then_read(Stream& s, connection& c, const request& req,
-                                            parser_type& parser) {
-    write_head(req, c.head);
-    const std::array<asio::const_buffer, 2> out{asio::buffer(c.head), asio::buffer(req.body())};
+asio::awaitable<error_code> write_then_read(Stream& s, beast::flat_buffer& buffer,
+                                            const outgoing& req, parser_type& parser) {
+    const std::array<asio::const_buffer, 2> out{asio::buffer(req.head), asio::buffer(req.body)};
     auto [wec, written] = co_await asio::async_write(s, out, use_tuple);
     if (wec)
         co_return wec;
-    auto [rec, read] = co_await bhttp::async_read(s, c.buffer, parser, use_tuple);
+    auto [rec, read] = co_await bhttp::async_read(s, buffer, parser, use_tuple);
     co_return rec;
 }
 
@@ -361,15 +378,15 @@ struct client::impl : std::enable_shared_from_this<impl> {
         co_return errc::connect_failed;
     }
 
-    asio::awaitable<exchange_outcome> async_exchange(connection& c, request& req) {
+    asio::awaitable<exchange_outcome> async_exchange(connection& c, const outgoing& req) {
         co_await asio::this_coro::throw_if_cancelled(false);
         exchange_outcome out;
         parser_type parser(opts.kept_headers);
         parser.body_limit(opts.body_limit);
         parser.header_limit(header_limit);
-        parser.skip(req.method() == bhttp::verb::head); // a HEAD response has no body
-        const error_code ec = c.tls ? co_await write_then_read(*c.tls, c, req, parser)
-                                    : co_await write_then_read(*c.plain, c, req, parser);
+        parser.skip(req.head_method); // a HEAD response has no body
+        const error_code ec = c.tls ? co_await write_then_read(*c.tls, c.buffer, req, parser)
+                                    : co_await write_then_read(*c.plain, c.buffer, req, parser);
         out.got_bytes = parser.got_some() || c.buffer.size() != 0;
         if (ec) {
             out.raw = ec;
@@ -377,12 +394,12 @@ struct client::impl : std::enable_shared_from_this<impl> {
             co_return out;
         }
         out.reusable =
-            parser.keep_alive() && !parser.need_eof() && req.keep_alive() && c.buffer.size() == 0;
+            parser.keep_alive() && !parser.need_eof() && req.keep_alive && c.buffer.size() == 0;
         out.res = parser.release();
         co_return out;
     }
 
-    asio::awaitable<boost::system::result<response>> async_run(request& req,
+    asio::awaitable<boost::system::result<response>> async_run(const outgoing& req,
                                                                deadline_state& limit) {
         co_await asio::this_coro::throw_if_cancelled(false);
         auto self = shared_from_this();
@@ -427,13 +444,34 @@ client::~client() = default;
 
 asio::awaitable<boost::system::result<response>>
 client::async_send(request req, std::chrono::steady_clock::duration deadline) {
-    co_await asio::this_coro::throw_if_cancelled(false);
-    auto self = impl_; // the coroutine keeps the pool alive, even past ~client
     if (req.find(bhttp::field::host) == req.end())
-        req.set(bhttp::field::host, self->ep.host_header());
+        req.set(bhttp::field::host, impl_->ep.host_header());
     if (req.find(bhttp::field::user_agent) == req.end())
-        req.set(bhttp::field::user_agent, std::string("sqs2pg/") + version_string);
+        req.set(bhttp::field::user_agent, user_agent());
     req.prepare_payload();
+    outgoing out;
+    write_head(req, out.head);
+    out.body = std::move(req.body());
+    out.head_method = req.method() == bhttp::verb::head;
+    out.keep_alive = req.keep_alive();
+    return async_send_outgoing(impl_, std::move(out), deadline);
+}
+
+asio::awaitable<boost::system::result<response>>
+client::async_send(raw_request req, std::chrono::steady_clock::duration deadline) {
+    outgoing out;
+    out.head = std::move(req.head);
+    out.head.append("User-Agent: ").append(user_agent()).append("\r\nContent-Length: ");
+    out.head.append(std::to_string(req.body.size())).append("\r\n\r\n");
+    out.body = std::move(req.body);
+    return async_send_outgoing(impl_, std::move(out), deadline);
+}
+
+asio::awaitable<boost::system::result<response>>
+client::async_send_outgoing(std::shared_ptr<impl> self, detail::outgoing req,
+                            std::chrono::steady_clock::duration deadline) {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    // `self` keeps the pool alive, even past ~client.
 
     // The deadline is a timer whose handler closes the socket of the exchange in
     // progress, not a race of two coroutines (`||` cost a parallel group, two coroutine

@@ -12,16 +12,15 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/http/field.hpp>
 
 #include <algorithm>
 #include <array>
 #include <random>
+#include <span>
 #include <stdexcept>
 
 namespace sqs2pg::sqs {
 namespace asio = boost::asio;
-namespace bhttp = boost::beast::http;
 
 namespace {
 
@@ -129,17 +128,30 @@ struct client::impl {
     }
 
     /// The HTTP request of `w`, signed with `creds` now.
-    http::request signed_request(const wire_request& w, const aws::credentials& creds) {
-        http::request req{bhttp::verb::post, w.target, 11};
-        req.set(bhttp::field::host, host);
-        req.set(bhttp::field::content_type, w.content_type);
+    // The request written out (no Beast header fields: a handful of appends instead of
+    // seven allocated, ordered fields per request), signed over Host, Content-Type and
+    // X-Amz-Target as botocore signs, then X-Amz-Date (and the token); the transport adds
+    // User-Agent and Content-Length, unsigned.
+    http::raw_request signed_request(const wire_request& w, const aws::credentials& creds) {
+        std::array<aws::header_field, 3> fields{{{"Host", host}, {"Content-Type", w.content_type}}};
+        std::size_t n = 2;
         if (!w.amz_target.empty())
-            req.set("X-Amz-Target", w.amz_target);
-        req.body() = w.body;
-        // Signed over content-type, host, x-amz-date (and x-amz-target, the token), as
-        // botocore signs; Content-Length and the transport's User-Agent come after, unsigned.
-        signer.sign(req, creds, std::chrono::system_clock::now());
-        req.prepare_payload();
+            fields[n++] = {"X-Amz-Target", w.amz_target};
+        const std::span<const aws::header_field> signed_fields(fields.data(), n);
+        const aws::raw_signature sig = signer.sign_raw("POST", w.target, signed_fields, w.body,
+                                                       creds, std::chrono::system_clock::now());
+        http::raw_request req;
+        std::string& h = req.head;
+        h.reserve(160 + w.target.size() + host.size() + w.amz_target.size() +
+                  sig.authorization.size() + sig.security_token.size());
+        h.append("POST ").append(w.target).append(" HTTP/1.1\r\n");
+        for (const auto& f : signed_fields)
+            h.append(f.name).append(": ").append(f.value).append("\r\n");
+        h.append("X-Amz-Date: ").append(sig.amz_date).append("\r\n");
+        if (!sig.security_token.empty())
+            h.append("X-Amz-Security-Token: ").append(sig.security_token).append("\r\n");
+        h.append("Authorization: ").append(sig.authorization).append("\r\n");
+        req.body = w.body;
         return req;
     }
 
@@ -171,7 +183,7 @@ struct client::impl {
         ++stats.requests;
         // A named request moved in: GCC 12 mishandles some temporaries in co_await
         // expressions (see the public calls below).
-        http::request req = signed_request(w, *creds);
+        http::raw_request req = signed_request(w, *creds);
         const auto res = co_await transport.async_send(std::move(req), deadline);
         co_return decode(r, res);
     }

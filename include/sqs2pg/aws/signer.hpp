@@ -8,8 +8,10 @@
 
 #include <boost/beast/http/fields.hpp>
 
+#include <array>
 #include <chrono>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -104,6 +106,21 @@ struct signature_details {
     std::string authorization;
 };
 
+/// A header of a request signed without Beast's fields (signer::sign_raw).
+struct header_field {
+    std::string_view name;
+    std::string_view value;
+};
+
+/// What sign_raw() produced: the values of the headers the caller adds to its request.
+/// Views into the signer (and the credentials), valid until its next signing.
+struct raw_signature {
+    std::string_view amz_date;       ///< X-Amz-Date
+    std::string_view authorization;  ///< Authorization
+    std::string_view security_token; ///< X-Amz-Security-Token; empty: none to send
+    bool token_signed = false;       ///< the token was among the signed headers
+};
+
 /// Signs requests for one region and service. Keeps the last signing key (per secret
 /// and day) so that a request costs one HMAC of the string to sign, not five, and the
 /// strings of the last signing, whose capacity the next one reuses: once they have
@@ -121,6 +138,17 @@ public:
     void sign(http::request& req, const credentials& creds,
               std::chrono::system_clock::time_point now);
 
+    /// sign() for a request whose header its caller writes itself (the SQS client: a few
+    /// fields, thousands of requests a second, no Beast fields to build): `headers` are
+    /// the ones to sign, Host among them, and neither X-Amz-Date, the token nor
+    /// Authorization; `target` is the path and query. The caller sends `headers`, then
+    /// X-Amz-Date, the token when there is one, and Authorization as returned. The same
+    /// signature as sign() gives a request with the same method, target, headers and body.
+    /// Throws std::invalid_argument without a non-empty Host header.
+    raw_signature sign_raw(std::string_view method, std::string_view target,
+                           std::span<const header_field> headers, std::string_view body,
+                           const credentials& creds, std::chrono::system_clock::time_point now);
+
     /// sign(), returning the intermediate strings (tests, debugging).
     signature_details sign_with_details(http::request& req, const credentials& creds,
                                         std::chrono::system_clock::time_point now);
@@ -132,6 +160,8 @@ private:
     const base::hmac_sha256_key& signing_key(const credentials& creds, std::string_view date);
     const signature_details& sign_in_place(http::request& req, const credentials& creds,
                                            std::chrono::system_clock::time_point now);
+    /// The string to sign, the signature and Authorization of last_.canonical_request.
+    const signature_details& finish(const credentials& creds, std::string_view amz_date);
 
     struct cached_key {
         std::string date;
@@ -154,6 +184,8 @@ private:
     std::string scope_;
     std::string payload_hash_;
     signature_details last_;
+    std::vector<header_field> raw_headers_; ///< sign_raw's headers with X-Amz-Date (and the token)
+    std::array<char, 16> amz_date_{};       ///< sign_raw's X-Amz-Date, which its result views
 };
 
 } // namespace sqs2pg::aws

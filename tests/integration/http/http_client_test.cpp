@@ -237,6 +237,38 @@ TEST(HttpClient, RequestArrivesWithItsFieldsAndBody) {
     EXPECT_EQ(server.seen().at(1).target(), "/old");
 }
 
+// A raw request arrives as written, with User-Agent and Content-Length added, and
+// keeps its connection alive.
+TEST(HttpClient, RawRequestArrivesAsWrittenWithUserAgentAndLength) {
+    asio::io_context ioc;
+    local_http_server server(ioc.get_executor(), echo);
+    client c(ioc.get_executor(), endpoint_of(server));
+    const std::string host = "127.0.0.1:" + std::to_string(server.port());
+    run_test(ioc,
+             [&]() -> asio::awaitable<void> {
+                 for (const std::string& body : {std::string(3000, 'r'), std::string()}) {
+                     raw_request r;
+                     r.head = "POST /raw?n=" + std::to_string(body.size()) +
+                              " HTTP/1.1\r\nHost: " + host + "\r\nX-Amz-Target: T\r\n";
+                     r.body = body;
+                     EXPECT_EQ(body_of(co_await c.async_send(std::move(r), deadline)),
+                               "you asked for /raw?n=" + std::to_string(body.size()));
+                 }
+             },
+             {&server});
+    ASSERT_EQ(server.seen().size(), 2u);
+    const request& got = server.seen().at(0);
+    EXPECT_EQ(got.method(), bhttp::verb::post);
+    EXPECT_EQ(got[bhttp::field::host], host);
+    EXPECT_EQ(got["X-Amz-Target"], "T");
+    EXPECT_EQ(got[bhttp::field::user_agent].substr(0, 7), "sqs2pg/");
+    EXPECT_EQ(got[bhttp::field::content_length], "3000");
+    EXPECT_EQ(got.body(), std::string(3000, 'r'));
+    EXPECT_EQ(server.seen().at(1)[bhttp::field::content_length], "0");
+    EXPECT_EQ(server.accepted(), 1u);
+    EXPECT_EQ(c.stats().connections_reused, 1u);
+}
+
 // kept_headers: only the listed fields reach the response; the framing does not depend
 // on them (a chunked body, keep-alive, and "Connection: close" all still work).
 TEST(HttpClient, KeptHeadersDropTheOthersButNotTheFraming) {

@@ -284,6 +284,57 @@ TEST(Signer, RequiresAHostHeader) {
                  std::invalid_argument);
 }
 
+// sign_raw() signs what sign() signs: the same Authorization for the same method,
+// target, headers and body, with and without a token, signed or not, in any header
+// order and case, and on a signer that signed something else before.
+TEST(Signer, RawSigningAgreesWithSigningTheRequest) {
+    struct variant {
+        const char* target;
+        std::vector<std::pair<std::string, std::string>> headers;
+        std::string body;
+    };
+    const std::vector<variant> variants{
+        {"/",
+         {{"Host", "sqs.us-east-1.amazonaws.com"},
+          {"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}},
+         "Action=ReceiveMessage&QueueUrl=x"},
+        {"/123456789012/q",
+         {{"Content-Type", "application/x-amz-json-1.0"},
+          {"X-Amz-Target", "AmazonSQS.DeleteMessageBatch"},
+          {"host", "127.0.0.1:4566"}},
+         R"({"QueueUrl":"q","Entries":[]})"},
+        {"/a%20b/./c?b=2&a=1",
+         {{"Host", "h"}, {"X-Custom", "  two   spaces "}, {"User-Agent", "not signed"}},
+         ""},
+    };
+    const std::vector<credentials> creds{{"AKID", "secret", {}, {}},
+                                         {"AKID", "secret", "TOKEN+/=", {}}};
+    for (const bool sign_token : {true, false}) {
+        signer raw("us-east-1", "sqs", signer_options{.sign_security_token = sign_token});
+        for (const auto& v : variants) {
+            for (const auto& c : creds) {
+                http::request req{bhttp::verb::post, v.target, 11};
+                std::vector<header_field> fields;
+                for (const auto& [name, value] : v.headers) {
+                    req.insert(name, value);
+                    fields.push_back({name, value});
+                }
+                req.body() = v.body;
+                signer("us-east-1", "sqs", signer_options{.sign_security_token = sign_token})
+                    .sign(req, c, t0);
+                const raw_signature got = raw.sign_raw("POST", v.target, fields, v.body, c, t0);
+                EXPECT_EQ(got.authorization, req[bhttp::field::authorization]) << v.target;
+                EXPECT_EQ(got.amz_date, req["X-Amz-Date"]);
+                EXPECT_EQ(got.security_token, req["X-Amz-Security-Token"]);
+                EXPECT_EQ(got.token_signed, sign_token && !c.session_token.empty());
+            }
+        }
+    }
+    signer raw("us-east-1", "sqs");
+    const std::vector<header_field> no_host{{"Content-Type", "x"}};
+    EXPECT_THROW(raw.sign_raw("POST", "/", no_host, "", creds[0], t0), std::invalid_argument);
+}
+
 TEST(Credentials, PrintOnlyRedacted) {
     const credentials c{"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG", "SESSIONTOKENVALUE",
                         std::chrono::sys_days{std::chrono::year{2024} / 1 / 15} + 8h + 30min + 5s};
