@@ -325,8 +325,10 @@ void build_canonical_headers(const Headers& fields, std::string& names, std::vec
     entries.clear(); // no view outlives the call
 }
 
-// The canonical request of `req` into `out` (its strings cleared first), the payload hash
-// into `payload_hash`; `names` and `entries` are build_canonical_headers' scratch.
+// The canonical request of a request given by its method, target, headers (Beast's
+// fields or views), X-Amz-Content-Sha256 value (empty: the body's hash) and body into
+// `out` (its strings cleared first), the payload hash into `payload_hash`; `names` and
+// `entries` are build_canonical_headers' scratch.
 template <class Headers, class Entry>
 void build_canonical_request(std::string_view method, std::string_view target,
                              const Headers& headers, std::string_view content_sha,
@@ -362,6 +364,7 @@ void build_canonical_request(std::string_view method, std::string_view target,
     out += payload_hash;
 }
 
+// The same for a Beast request.
 template <class Entry>
 void build_canonical_request(const http::request& req, std::string& names,
                              std::vector<Entry>& entries, std::string& out,

@@ -185,7 +185,8 @@ using detail::outgoing;
 
 // The request line and header fields of `req`, in their order, as HTTP/1.1 sends
 // them. Beast's serializer did the same through a chain of buffer views and a composed
-// write operation: 2,000 instructions per message of a drain, for a few hundred bytes.
+// write operation: 1,400-2,400 instructions per message of a drain (JSON, query) for a
+// few hundred bytes.
 // Every request here has a body of known size (Content-Length, set by async_send),
 // and is HTTP/1.1 (or 1.0, written as such; sqs2pg makes no other).
 void write_head(const request& req, std::string& out) {

@@ -127,11 +127,10 @@ struct client::impl {
         return e;
     }
 
-    /// The HTTP request of `w`, signed with `creds` now.
-    // The request written out (no Beast header fields: a handful of appends instead of
-    // seven allocated, ordered fields per request), signed over Host, Content-Type and
-    // X-Amz-Target as botocore signs, then X-Amz-Date (and the token); the transport adds
-    // User-Agent and Content-Length, unsigned.
+    /// The HTTP request of `w`, signed with `creds` now, written out as text (a handful of
+    /// appends instead of seven allocated, ordered Beast fields per request). Signed over
+    /// Host, Content-Type and X-Amz-Target as botocore signs, and X-Amz-Date (and the
+    /// token); the transport adds User-Agent and Content-Length, unsigned.
     http::raw_request signed_request(const wire_request& w, const aws::credentials& creds) {
         std::array<aws::header_field, 3> fields{{{"Host", host}, {"Content-Type", w.content_type}}};
         std::size_t n = 2;
