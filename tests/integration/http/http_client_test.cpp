@@ -316,6 +316,28 @@ TEST(HttpClient, KeptHeadersDropTheOthersButNotTheFraming) {
     EXPECT_EQ(server.accepted(), 2u);
 }
 
+// A request that says "Connection: close" does not leave its connection in the pool,
+// even when the response does not say it: the server closes after answering it.
+TEST(HttpClient, ConnectionCloseFromTheRequestIsHonoured) {
+    asio::io_context ioc;
+    local_http_server server(ioc.get_executor(), echo);
+    client c(ioc.get_executor(), endpoint_of(server));
+    run_test(ioc,
+             [&]() -> asio::awaitable<void> {
+                 request closing = get("/first");
+                 closing.keep_alive(false);
+                 EXPECT_EQ(body_of(co_await c.async_send(closing, deadline)),
+                           "you asked for /first");
+                 EXPECT_EQ(c.stats().idle_connections, 0u);
+                 EXPECT_EQ(body_of(co_await c.async_send(get("/second"), deadline)),
+                           "you asked for /second");
+             },
+             {&server});
+    EXPECT_EQ(server.accepted(), 2u);
+    EXPECT_EQ(c.stats().connections_opened, 2u);
+    EXPECT_EQ(c.stats().stale_retries, 0u);
+}
+
 TEST(HttpClient, DeadlineFiresOnAServerThatNeverAnswersAndTheConnectionIsNotReused) {
     asio::io_context ioc;
     bool hang = true;
