@@ -1,14 +1,72 @@
 #!/usr/bin/env python3
-"""Runs a libFuzzer binary for a bounded time on a seed corpus made from the sample
-messages. Exits with the fuzzer's status, so a crash or invariant failure fails the test.
+"""Runs a libFuzzer binary for a bounded time on a seed corpus. Exits with the fuzzer's
+status, so a crash or invariant failure fails the test.
 
-usage: run_fuzz.py FUZZER SAMPLE_JSON DICT ARTIFACT_DIR
-SQS2PG_FUZZ_SECONDS sets the time (default 30)."""
+usage: run_fuzz.py FUZZER SEEDS DICT ARTIFACT_DIR
+SEEDS is the sample messages (a JSON array: the record fuzzer's bodies) or the directory
+of captured SQS answers (*.http: the SQS fuzzer's answers, with plain-shape answers made
+from the sample bodies). SQS2PG_FUZZ_SECONDS sets the time (default 30)."""
+import glob
 import json
 import os
 import subprocess
 import sys
 import tempfile
+
+SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "sample_data.json")
+XMLNS = ' xmlns="http://queue.amazonaws.com/doc/2012-11-05/"'
+
+
+def xml_text(s):
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def answer_seeds(captures):
+    """The bodies of the captured answers, and plain-shape answers (what the fast paths
+    read) of ReceiveMessage and DeleteMessageBatch in both protocols."""
+    for path in sorted(glob.glob(os.path.join(captures, "*.http"))):
+        with open(path, "rb") as f:
+            raw = f.read()
+        for sep in (b"\r\n\r\n", b"\n\n"):
+            if sep in raw:
+                yield "capture_" + os.path.basename(path), raw.split(sep, 1)[1]
+                break
+    with open(SAMPLE, encoding="utf-8") as f:
+        bodies = [json.dumps(m) for m in json.load(f)]
+    for i in range(0, len(bodies), 10):
+        group = bodies[i : i + 1 + i % 3]
+        msgs = [
+            {
+                "MessageId": f"00000000-0000-4000-8000-{k:012}",
+                "ReceiptHandle": f"AQEB+{k}/handle==",
+                "MD5OfBody": "0" * 32,
+                "Body": b,
+                "Attributes": {"SentTimestamp": "1700000000000", "ApproximateReceiveCount": "1"},
+            }
+            for k, b in enumerate(group)
+        ]
+        yield f"json_receive_{i:03}", json.dumps({"Messages": msgs}).encode()
+        xml = "".join(
+            f"<Message><MessageId>{m['MessageId']}</MessageId><ReceiptHandle>{xml_text(m['ReceiptHandle'])}"
+            f"</ReceiptHandle><MD5OfBody>{m['MD5OfBody']}</MD5OfBody><Body>{xml_text(m['Body'])}</Body>"
+            "<Attribute><Name>SentTimestamp</Name><Value>1700000000000</Value></Attribute></Message>"
+            for m in msgs
+        )
+        yield f"xml_receive_{i:03}", (
+            f"<ReceiveMessageResponse{XMLNS}><ReceiveMessageResult>{xml}</ReceiveMessageResult>"
+            "<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></ReceiveMessageResponse>"
+        ).encode()
+    yield "json_batch", json.dumps(
+        {"Successful": [{"Id": "0"}, {"Id": "1"}],
+         "Failed": [{"Id": "2", "Code": "ReceiptHandleIsInvalid", "SenderFault": True, "Message": "m"}]}
+    ).encode()
+    yield "xml_batch", (
+        f"<DeleteMessageBatchResponse{XMLNS}><DeleteMessageBatchResult>"
+        "<DeleteMessageBatchResultEntry><Id>0</Id></DeleteMessageBatchResultEntry>"
+        "<BatchResultErrorEntry><Id>1</Id><Code>ReceiptHandleIsInvalid</Code><SenderFault>true"
+        "</SenderFault><Message>m</Message></BatchResultErrorEntry></DeleteMessageBatchResult>"
+        "<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DeleteMessageBatchResponse>"
+    ).encode()
 
 
 def seeds(sample_path):
@@ -30,9 +88,14 @@ def main():
     seconds = int(os.environ.get("SQS2PG_FUZZ_SECONDS", "30"))
     os.makedirs(artifacts, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="sqs2pg-fuzz-") as corpus:
-        for name, text in seeds(sample):
-            with open(os.path.join(corpus, name), "w", encoding="utf-8") as f:
-                f.write(text)
+        if os.path.isdir(sample):
+            for name, data in answer_seeds(sample):
+                with open(os.path.join(corpus, name), "wb") as f:
+                    f.write(data)
+        else:
+            for name, text in seeds(sample):
+                with open(os.path.join(corpus, name), "w", encoding="utf-8") as f:
+                    f.write(text)
         cmd = [
             fuzzer,
             f"-max_total_time={seconds}",
