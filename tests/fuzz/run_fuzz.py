@@ -110,8 +110,11 @@ def main():
         print("running:", " ".join(cmd), flush=True)
         status = subprocess.run(cmd).returncode
     if status != 0:
+        # libFuzzer exits with 77 on a crash, which meson reads as "skipped": any failure
+        # is returned as 1.
         print(f"fuzzer failed with status {status}; reproducer in {artifacts}", flush=True)
-    return status
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
