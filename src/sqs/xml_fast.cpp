@@ -24,6 +24,12 @@ bool is_space(char c) noexcept {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+// What may start a name here: an ASCII letter or '_' (XML also allows ':' and non-ASCII
+// letters; the fast path leaves those to the general decoder).
+bool is_name_start(char c) noexcept {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
 bool is_name_char(char c) noexcept {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
            c == '-' || c == '.';
@@ -61,7 +67,7 @@ public:
     // (`<a/>`). Attributes only where `attributes_ok` (the document element's xmlns).
     bool open(std::string_view& name, bool& empty, bool attributes_ok) noexcept {
         skip_space();
-        if (i_ >= s_.size() || s_[i_] != '<' || i_ + 1 >= s_.size() || !is_name_char(s_[i_ + 1]))
+        if (i_ >= s_.size() || s_[i_] != '<' || i_ + 1 >= s_.size() || !is_name_start(s_[i_ + 1]))
             return false;
         ++i_;
         name = read_name();
@@ -154,6 +160,8 @@ private:
 
     // name="value" or name='value' (no '<' or '&' in the value: nothing to decode).
     bool skip_attribute() noexcept {
+        if (i_ >= s_.size() || !is_name_start(s_[i_]))
+            return false; // "..." or "1a" is no name (sqs_fuzz found the first)
         while (i_ < s_.size() && (is_name_char(s_[i_]) || s_[i_] == ':'))
             ++i_;
         skip_space();

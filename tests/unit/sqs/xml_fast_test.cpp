@@ -233,6 +233,12 @@ TEST(XmlFast, GivesUpOutsideThePlainShapeAndTheGeneralDecoderDecides) {
         "<ReceiveMessageResponse><ResponseMetadata><Other/></ResponseMetadata>"
         "</ReceiveMessageResponse>",
         "<ReceiveMessageResponse a=\"&amp;\"><ReceiveMessageResult/></ReceiveMessageResponse>",
+        // Attribute names that are no XML names (sqs_fuzz found the first: the fast path
+        // read it, pugixml refused it).
+        "<ReceiveMessageResponse ...false.xmlns=\"x\"><ReceiveMessageResult/>"
+        "</ReceiveMessageResponse>",
+        "<ReceiveMessageResponse 1a=\"x\"><ReceiveMessageResult/></ReceiveMessageResponse>",
+        "<ReceiveMessageResponse -a=\"x\"><ReceiveMessageResult/></ReceiveMessageResponse>",
         "<ReceiveMessageResponse><ReceiveMessageResult/></ReceiveMessageResponse><x/>",
         "<ReceiveMessageResponse><ReceiveMessageResult>",
         std::string(70, '<') + std::string(70, '>'),
