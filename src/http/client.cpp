@@ -4,6 +4,7 @@
 #include <sqs2pg/ops/log.hpp>
 #include <sqs2pg/version.hpp>
 
+#include "wire.hpp"
 #include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -117,101 +118,14 @@ struct connection {
     }
 };
 
-// A response parser that stores only the header fields its client keeps
-// (client_options::kept_headers; all when the list is empty). Beast's own parser stores
-// every field in an ordered set, each field a heap allocation: an SQS answer from an
-// emulator carries about fifteen, of which the SQS client reads at most four. Otherwise
-// it is Beast's `http::parser` for a string body: the framing (Content-Length, chunked,
-// Connection) is the base parser's, which reads those fields whether they are kept or not.
-class parser_type final : public bhttp::basic_parser<false> {
-public:
-    explicit parser_type(const std::vector<std::string>& kept)
-        : kept_(kept)
-        , reader_(res_, res_.body()) {}
-
-    response release() { return std::move(res_); }
-
-private:
-    using string_view = beast::string_view;
-
-    bool keep(string_view name) const noexcept {
-        if (kept_.empty())
-            return true;
-        return std::any_of(kept_.begin(), kept_.end(), [name](const std::string& k) {
-            return beast::iequals(name, string_view(k.data(), k.size()));
-        });
-    }
-
-    void on_request_impl(bhttp::verb, string_view, string_view, int, error_code&) override {}
-
-    void on_response_impl(int code, string_view reason, int version, error_code&) override {
-        res_.result(code);
-        res_.version(version);
-        if (kept_.empty())
-            res_.reason(reason); // sqs2pg never reads it: kept only with every field
-    }
-
-    void on_field_impl(bhttp::field name, string_view name_string, string_view value,
-                       error_code&) override {
-        if (keep(name_string))
-            res_.insert(name, name_string, value);
-    }
-
-    void on_header_impl(error_code& ec) override { ec = {}; }
-
-    void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
-                           error_code& ec) override {
-        reader_.init(content_length, ec);
-    }
-
-    std::size_t on_body_impl(string_view body, error_code& ec) override {
-        return reader_.put(asio::buffer(body.data(), body.size()), ec);
-    }
-
-    void on_chunk_header_impl(std::uint64_t, string_view, error_code&) override {}
-
-    std::size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code& ec) override {
-        return reader_.put(asio::buffer(body.data(), body.size()), ec);
-    }
-
-    void on_finish_impl(error_code& ec) override { reader_.finish(ec); }
-
-    const std::vector<std::string>& kept_;
-    response res_;
-    bhttp::string_body::reader reader_;
-};
-
 using detail::outgoing;
-
-// The request line and header fields of `req`, in their order, as HTTP/1.1 sends
-// them. Beast's serializer did the same through a chain of buffer views and a composed
-// write operation: 1,400-2,400 instructions per message of a drain (JSON, query) for a
-// few hundred bytes.
-// Every request here has a body of known size (Content-Length, set by async_send),
-// and is HTTP/1.1 (or 1.0, written as such; sqs2pg makes no other).
-void write_head(const request& req, std::string& out) {
-    out.clear();
-    const auto method = req.method_string();
-    const auto target = req.target();
-    out.append(method.data(), method.size()).append(1, ' ').append(target.data(), target.size());
-    out.append(req.version() == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
-    for (const auto& f : req) {
-        const auto name = f.name_string();
-        const auto value = f.value();
-        out.append(name.data(), name.size()).append(": ", 2);
-        out.append(value.data(), value.size()).append("\r\n", 2);
-    }
-    out.append("\r\n", 2);
-}
-
-const std::string& user_agent() {
-    static const std::string ua = std::string("sqs2pg/") + version_string;
-    return ua;
-}
+using detail::response_parser;
+using detail::user_agent;
+using detail::write_head;
 
 template <class Stream>
 asio::awaitable<error_code> write_then_read(Stream& s, beast::flat_buffer& buffer,
-                                            const outgoing& req, parser_type& parser) {
+                                            const outgoing& req, response_parser& parser) {
     const std::array<asio::const_buffer, 2> out{asio::buffer(req.head), asio::buffer(req.body)};
     auto [wec, written] = co_await asio::async_write(s, out, use_tuple);
     if (wec)
@@ -382,7 +296,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
     asio::awaitable<exchange_outcome> async_exchange(connection& c, const outgoing& req) {
         co_await asio::this_coro::throw_if_cancelled(false);
         exchange_outcome out;
-        parser_type parser(opts.kept_headers);
+        response_parser parser(opts.kept_headers);
         parser.body_limit(opts.body_limit);
         parser.header_limit(header_limit);
         parser.skip(req.head_method); // a HEAD response has no body

@@ -8,6 +8,8 @@
 #include <sqs2pg/ops/log.hpp>
 #include <sqs2pg/sqs/client.hpp>
 
+#include "http_exchange.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -55,28 +57,6 @@ const std::function<bool()>* retry_hook(const Request&) noexcept {
     return nullptr;
 }
 
-// The header fields decode() reads; the transport drops the others as it parses
-// (an emulator's answer carries about fifteen, each a heap allocation in Beast's fields).
-namespace hdr {
-constexpr std::string_view content_type = "Content-Type";
-constexpr std::string_view request_id = "x-amzn-RequestId";
-constexpr std::string_view request_id_alt = "x-amz-request-id";
-constexpr std::string_view query_error = "x-amzn-query-error";
-constexpr std::string_view error_type = "X-Amzn-ErrorType";
-} // namespace hdr
-constexpr std::array<std::string_view, 5> read_headers{
-    hdr::content_type, hdr::request_id, hdr::request_id_alt, hdr::query_error, hdr::error_type};
-
-http::client_options transport_options(http::client_options o) {
-    o.kept_headers.assign(read_headers.begin(), read_headers.end());
-    return o;
-}
-
-std::string_view header(const http::response& res, std::string_view name) {
-    const auto it = res.find(name);
-    return it == res.end() ? std::string_view() : std::string_view(it->value());
-}
-
 } // namespace
 
 struct client::impl {
@@ -86,7 +66,7 @@ struct client::impl {
         , endpoint(ep)
         , credentials(creds)
         , options(std::move(opts))
-        , transport(ex, std::move(ep), transport_options(options.http))
+        , transport(ex, std::move(ep), detail::transport_options(options.http))
         , signer(options.region, "sqs")
         , policy(options.retry)
         , host(endpoint.host_header()) {
@@ -127,31 +107,9 @@ struct client::impl {
         return e;
     }
 
-    /// The HTTP request of `w`, signed with `creds` now, written out as text (a handful of
-    /// appends instead of seven allocated, ordered Beast fields per request). Signed over
-    /// Host, Content-Type and X-Amz-Target as botocore signs, and X-Amz-Date (and the
-    /// token); the transport adds User-Agent and Content-Length, unsigned.
+    /// The HTTP request of `w`, signed with `creds` now (http_exchange.hpp).
     http::raw_request signed_request(const wire_request& w, const aws::credentials& creds) {
-        std::array<aws::header_field, 3> fields{{{"Host", host}, {"Content-Type", w.content_type}}};
-        std::size_t n = 2;
-        if (!w.amz_target.empty())
-            fields[n++] = {"X-Amz-Target", w.amz_target};
-        const std::span<const aws::header_field> signed_fields(fields.data(), n);
-        const aws::raw_signature sig = signer.sign_raw("POST", w.target, signed_fields, w.body,
-                                                       creds, std::chrono::system_clock::now());
-        http::raw_request req;
-        std::string& h = req.head;
-        h.reserve(160 + w.target.size() + host.size() + w.amz_target.size() +
-                  sig.authorization.size() + sig.security_token.size());
-        h.append("POST ").append(w.target).append(" HTTP/1.1\r\n");
-        for (const auto& f : signed_fields)
-            h.append(f.name).append(": ").append(f.value).append("\r\n");
-        h.append("X-Amz-Date: ").append(sig.amz_date).append("\r\n");
-        if (!sig.security_token.empty())
-            h.append("X-Amz-Security-Token: ").append(sig.security_token).append("\r\n");
-        h.append("Authorization: ").append(sig.authorization).append("\r\n");
-        req.body = w.body;
-        return req;
+        return detail::signed_request(signer, host, w, creds, std::chrono::system_clock::now());
     }
 
     /// The answer (or the transport's failure) decoded for `r`.
@@ -160,16 +118,7 @@ struct client::impl {
     decode(const Request& r, const boost::system::result<http::response>& res) const {
         if (!res)
             return transport_error(Request::action, res.error());
-        wire_response wr;
-        wr.status = res->result_int();
-        wr.body = res->body();
-        wr.content_type = header(*res, hdr::content_type);
-        wr.request_id = header(*res, hdr::request_id);
-        if (wr.request_id.empty())
-            wr.request_id = header(*res, hdr::request_id_alt);
-        wr.query_error = header(*res, hdr::query_error);
-        wr.error_type = header(*res, hdr::error_type);
-        return decode_response(options.wire, r, wr);
+        return decode_response(options.wire, r, detail::wire_of(*res));
     }
 
     /// One signed attempt of an encoded request.

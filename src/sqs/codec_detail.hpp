@@ -19,6 +19,7 @@ namespace sqs2pg::sqs::detail {
 struct raw_batch {
     std::vector<sent_message> successful; ///< for delete/visibility only `id` is set
     std::vector<batch_failure> failed;
+    friend bool operator==(const raw_batch&, const raw_batch&) = default;
 };
 
 /// Where `key` is among `names`, or N when it is not one of them: how the fast paths

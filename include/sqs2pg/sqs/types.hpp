@@ -55,6 +55,7 @@ struct message {
     /// System attributes as returned (SentTimestamp, ApproximateReceiveCount, ...).
     std::vector<std::pair<std::string, std::string>> attributes;
     std::vector<message_attribute> message_attributes;
+    friend bool operator==(const message&, const message&) = default;
 
     /// A system attribute's raw value, or nullopt when SQS did not return it. The view
     /// is valid while this message lives and is not modified.
@@ -172,6 +173,7 @@ struct batch_failure {
     std::string code; ///< "ReceiptHandleIsInvalid", "InvalidParameterValue", ...
     bool sender_fault = true;
     std::string message;
+    friend bool operator==(const batch_failure&, const batch_failure&) = default;
 };
 
 /// A sent message as SendMessageBatch reported it.
@@ -181,6 +183,7 @@ struct sent_message {
     std::string md5_of_message_body;
     std::string md5_of_message_attributes;
     std::string sequence_number; ///< FIFO
+    friend bool operator==(const sent_message&, const sent_message&) = default;
 };
 
 /// Per-entry outcome of DeleteMessageBatch / ChangeMessageVisibilityBatch: every entry
