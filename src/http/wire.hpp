@@ -24,11 +24,17 @@ using boost::system::error_code;
 // emulator carries about fifteen, of which the SQS client reads at most four. Otherwise
 // it is Beast's `http::parser` for a string body: the framing (Content-Length, chunked,
 // Connection) is the base parser's, which reads those fields whether they are kept or not.
+//
+// The body is read into `spare` (emptied, its capacity kept): the client passes a buffer a
+// caller gave back (client::recycle), so a steady stream of answers reads into memory
+// already held instead of allocating several kilobytes per answer.
 class response_parser final : public bhttp::basic_parser<false> {
 public:
-    explicit response_parser(const std::vector<std::string>& kept)
-        : kept_(kept)
-        , reader_(res_, res_.body()) {}
+    explicit response_parser(const std::vector<std::string>& kept, std::string spare = {})
+        : kept_(kept) {
+        spare.clear();
+        res_.body() = std::move(spare);
+    }
 
     response release() { return std::move(res_); }
 
@@ -60,26 +66,30 @@ private:
 
     void on_header_impl(error_code& ec) override { ec = {}; }
 
+    // The base parser has checked Content-Length and every chunk against body_limit.
     void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
                            error_code& ec) override {
-        reader_.init(content_length, ec);
+        ec = {};
+        if (content_length)
+            res_.body().reserve(static_cast<std::size_t>(*content_length));
     }
 
     std::size_t on_body_impl(string_view body, error_code& ec) override {
-        return reader_.put(boost::asio::buffer(body.data(), body.size()), ec);
+        ec = {};
+        res_.body().append(body.data(), body.size());
+        return body.size();
     }
 
     void on_chunk_header_impl(std::uint64_t, string_view, error_code&) override {}
 
     std::size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code& ec) override {
-        return reader_.put(boost::asio::buffer(body.data(), body.size()), ec);
+        return on_body_impl(body, ec);
     }
 
-    void on_finish_impl(error_code& ec) override { reader_.finish(ec); }
+    void on_finish_impl(error_code& ec) override { ec = {}; }
 
     const std::vector<std::string>& kept_;
     response res_;
-    bhttp::string_body::reader reader_;
 };
 
 /// The request line and header fields of `req`, in their order, into `out` (cleared).
