@@ -2,11 +2,14 @@
 """Runs a libFuzzer binary for a bounded time on a seed corpus. Exits with the fuzzer's
 status, so a crash or invariant failure fails the test.
 
-usage: run_fuzz.py FUZZER SEEDS DICT ARTIFACT_DIR
+usage: run_fuzz.py FUZZER SEEDS DICT ARTIFACT_DIR [http]
 SEEDS is the sample messages (a JSON array: the record fuzzer's bodies) or the directory
-of captured SQS answers (*.http: the SQS fuzzer's answers, with plain-shape answers made
-from the sample bodies). SQS2PG_FUZZ_SECONDS sets the time (default 30)."""
+of captured SQS answers (*.http: the SQS fuzzers' answers, with plain-shape answers made
+from the sample bodies). With `http` the seeds are whole answers (status line, header
+fields, body: the captures as they are), for sqs_answer_fuzz; without it, bodies only.
+SQS2PG_FUZZ_SECONDS sets the time (default 30)."""
 import glob
+import hashlib
 import json
 import os
 import subprocess
@@ -21,16 +24,35 @@ def xml_text(s):
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
-def answer_seeds(captures):
-    """The bodies of the captured answers, and plain-shape answers (what the fast paths
-    read) of ReceiveMessage and DeleteMessageBatch in both protocols."""
+def answer_seeds(captures, whole=False):
+    """The captured answers (their bodies, or whole with `whole`), and plain-shape answers
+    (what the fast paths read) of ReceiveMessage and DeleteMessageBatch in both protocols."""
     for path in sorted(glob.glob(os.path.join(captures, "*.http"))):
         with open(path, "rb") as f:
             raw = f.read()
+        if whole:
+            yield "capture_" + os.path.basename(path), raw
+            continue
         for sep in (b"\r\n\r\n", b"\n\n"):
             if sep in raw:
                 yield "capture_" + os.path.basename(path), raw.split(sep, 1)[1]
                 break
+    for name, body in plain_answers():
+        if whole:
+            kind = b"application/x-amz-json-1.0" if name.startswith("json") else b"text/xml"
+            body = b"HTTP/1.1 200 OK\r\nContent-Type: " + kind + b"\r\n\r\n" + body
+        yield name, body
+    if whole:
+        yield "json_error_header", (
+            b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.0\r\n"
+            b"x-amzn-query-error: AWS.SimpleQueueService.NonExistentQueue;Sender\r\n\r\n"
+            b'{"__type":"com.amazonaws.sqs#QueueDoesNotExist","message":"gone"}'
+        )
+        yield "html_503", b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/html\r\n\r\n<html>busy</html>"
+        yield "empty_500", b"HTTP/1.1 500 Internal Server Error\r\nX-Amzn-ErrorType: InternalFailure\r\n\r\n"
+
+
+def plain_answers():
     with open(SAMPLE, encoding="utf-8") as f:
         bodies = [json.dumps(m) for m in json.load(f)]
     for i in range(0, len(bodies), 10):
@@ -39,7 +61,8 @@ def answer_seeds(captures):
             {
                 "MessageId": f"00000000-0000-4000-8000-{k:012}",
                 "ReceiptHandle": f"AQEB+{k}/handle==",
-                "MD5OfBody": "0" * 32,
+                # Right for most, wrong for one in three: both sides of the integrity check.
+                "MD5OfBody": "0" * 32 if k % 3 == 2 else hashlib.md5(b.encode()).hexdigest(),
                 "Body": b,
                 "Attributes": {"SentTimestamp": "1700000000000", "ApproximateReceiveCount": "1"},
             }
@@ -85,11 +108,12 @@ def seeds(sample_path):
 
 def main():
     fuzzer, sample, dictionary, artifacts = sys.argv[1:5]
+    whole = sys.argv[5:6] == ["http"]
     seconds = int(os.environ.get("SQS2PG_FUZZ_SECONDS", "30"))
     os.makedirs(artifacts, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="sqs2pg-fuzz-") as corpus:
         if os.path.isdir(sample):
-            for name, data in answer_seeds(sample):
+            for name, data in answer_seeds(sample, whole):
                 with open(os.path.join(corpus, name), "wb") as f:
                     f.write(data)
         else:
