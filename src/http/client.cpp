@@ -185,14 +185,6 @@ struct client::impl : std::enable_shared_from_this<impl> {
         tls_ctx->set_verify_mode(opts.verify_tls ? ssl::verify_peer : ssl::verify_none);
     }
 
-    std::string take_spare_body() {
-        if (spare_bodies.empty())
-            return {};
-        std::string b = std::move(spare_bodies.back());
-        spare_bodies.pop_back();
-        return b;
-    }
-
     std::unique_ptr<connection> take_idle() {
         const auto now = std::chrono::steady_clock::now();
         while (!idle.empty()) {
@@ -306,7 +298,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
     asio::awaitable<exchange_outcome> async_exchange(connection& c, const outgoing& req) {
         co_await asio::this_coro::throw_if_cancelled(false);
         exchange_outcome out;
-        response_parser parser(opts.kept_headers, take_spare_body());
+        response_parser parser(opts.kept_headers, &spare_bodies);
         parser.body_limit(opts.body_limit);
         parser.header_limit(header_limit);
         parser.skip(req.head_method); // a HEAD response has no body
@@ -432,10 +424,11 @@ client::async_send_outgoing(std::shared_ptr<impl> self, detail::outgoing req,
 }
 
 void client::recycle(std::string&& body) noexcept {
-    // At most 16 buffers of at most 64 KiB each: enough for the answers in flight at once
-    // (sqs2pg's receivers and acknowledgement calls), and at most 1 MiB held when idle; a
-    // larger buffer (an answer of large messages) is freed as before.
-    constexpr std::size_t max_spares = 16;
+    // At most 4 buffers of at most 64 KiB each. A buffer is taken when an answer's body
+    // begins and given back once it is decoded, with no wait in between, so few are in
+    // use at once however many calls are in flight; a larger buffer (an answer of large
+    // messages) is freed as before.
+    constexpr std::size_t max_spares = 4;
     constexpr std::size_t max_capacity = 64 * 1024;
     auto& spares = impl_->spare_bodies;
     if (body.capacity() == 0 || body.capacity() > max_capacity || spares.size() >= max_spares)
