@@ -30,7 +30,6 @@
 #include <array>
 #include <cerrno>
 #include <memory>
-#include <new>
 #include <optional>
 #include <stdexcept>
 #include <utility>
@@ -161,7 +160,6 @@ struct client::impl : std::enable_shared_from_this<impl> {
     std::optional<ssl::context> tls_ctx;
     std::vector<std::unique_ptr<connection>> idle; // most recently used last
     client_stats counters;
-    std::vector<std::string> spare_bodies; // given back by recycle(), read into next
 
     impl(asio::any_io_executor e, endpoint p, client_options o)
         : ex(std::move(e))
@@ -298,7 +296,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
     asio::awaitable<exchange_outcome> async_exchange(connection& c, const outgoing& req) {
         co_await asio::this_coro::throw_if_cancelled(false);
         exchange_outcome out;
-        response_parser parser(opts.kept_headers, &spare_bodies);
+        response_parser parser(opts.kept_headers);
         parser.body_limit(opts.body_limit);
         parser.header_limit(header_limit);
         parser.skip(req.head_method); // a HEAD response has no body
@@ -421,23 +419,6 @@ client::async_send_outgoing(std::shared_ptr<impl> self, detail::outgoing req,
     if (limit->fired || std::chrono::steady_clock::now() >= limit->at)
         co_return errc::timeout;
     co_return std::move(r);
-}
-
-void client::recycle(std::string&& body) noexcept {
-    // At most 4 buffers of at most 64 KiB each. A buffer is taken when an answer's body
-    // begins and given back once it is decoded, with no wait in between, so few are in
-    // use at once however many calls are in flight; a larger buffer (an answer of large
-    // messages) is freed as before.
-    constexpr std::size_t max_spares = 4;
-    constexpr std::size_t max_capacity = 64 * 1024;
-    auto& spares = impl_->spare_bodies;
-    if (body.capacity() == 0 || body.capacity() > max_capacity || spares.size() >= max_spares)
-        return;
-    try {
-        spares.reserve(max_spares);
-        spares.push_back(std::move(body));
-    } catch (const std::bad_alloc&) { // no room to keep it: it is freed with `body`
-    }
 }
 
 void client::close_idle() {

@@ -24,18 +24,10 @@ using boost::system::error_code;
 // emulator carries about fifteen, of which the SQS client reads at most four. Otherwise
 // it is Beast's `http::parser` for a string body: the framing (Content-Length, chunked,
 // Connection) is the base parser's, which reads those fields whether they are kept or not.
-//
-// When the body begins, the parser takes a buffer from `spares` (the ones callers gave
-// back, client::recycle), empties it and reads the body into its memory: a steady stream
-// of answers reads into memory already held instead of allocating several kilobytes per
-// answer. Taken only then, not while the request waits for its answer (a long poll), so
-// the buffers in use are those of the answers being read, not one per call in flight.
 class response_parser final : public bhttp::basic_parser<false> {
 public:
-    explicit response_parser(const std::vector<std::string>& kept,
-                             std::vector<std::string>* spares = nullptr)
-        : kept_(kept)
-        , spares_(spares) {}
+    explicit response_parser(const std::vector<std::string>& kept)
+        : kept_(kept) {}
 
     response release() { return std::move(res_); }
 
@@ -71,11 +63,6 @@ private:
     void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
                            error_code& ec) override {
         ec = {};
-        if (spares_ != nullptr && !spares_->empty()) {
-            res_.body() = std::move(spares_->back());
-            spares_->pop_back();
-            res_.body().clear();
-        }
         if (content_length)
             res_.body().reserve(static_cast<std::size_t>(*content_length));
     }
@@ -95,7 +82,6 @@ private:
     void on_finish_impl(error_code& ec) override { ec = {}; }
 
     const std::vector<std::string>& kept_;
-    std::vector<std::string>* spares_;
     response res_;
 };
 

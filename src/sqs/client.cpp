@@ -132,11 +132,8 @@ struct client::impl {
         // A named request moved in: GCC 12 mishandles some temporaries in co_await
         // expressions (see the public calls below).
         http::raw_request req = signed_request(w, *creds);
-        auto res = co_await transport.async_send(std::move(req), deadline);
-        auto decoded = decode(r, res);
-        if (res) // decoded holds its own copies: the body's memory reads the next answer
-            transport.recycle(std::move(res->body()));
-        co_return decoded;
+        const auto res = co_await transport.async_send(std::move(req), deadline);
+        co_return decode(r, res);
     }
 
     void log_fatal(const error& e) const {

@@ -92,11 +92,6 @@ public:
     boost::asio::awaitable<boost::system::result<response>>
     async_send(raw_request req, std::chrono::steady_clock::duration deadline);
 
-    /// Gives back the body of a response this client returned, once read: a later response
-    /// is read into its memory instead of a new allocation. Optional; a buffer too large
-    /// to keep, or one more than the client keeps, is freed.
-    void recycle(std::string&& body) noexcept;
-
     /// Closes the idle connections (in-flight requests keep theirs).
     void close_idle();
 

@@ -433,58 +433,6 @@ TEST(HttpClient, CallerCancellationClosesTheConnection) {
     EXPECT_EQ(server.accepted(), 2u);
 }
 
-// A body given back is the memory the next response is read into: emptied first (no
-// byte of the old answer stays), plain and chunked, and a buffer too large to keep is not
-// reused.
-TEST(HttpClient, ARecycledBodyIsReadIntoByTheNextResponse) {
-    asio::io_context ioc;
-    local_http_server server(ioc.get_executor(), [](const request& req) {
-        const std::string t(req.target());
-        reply r = test::text_reply(t == "/long"   ? std::string(4000, 'L')
-                                   : t == "/huge" ? std::string(100 * 1024, 'H')
-                                                  : "short " + t);
-        r.res.chunked(t == "/chunked");
-        return r;
-    });
-    client c(ioc.get_executor(), endpoint_of(server));
-    run_test(ioc,
-             [&]() -> asio::awaitable<void> {
-                 auto first = co_await c.async_send(get("/long"), deadline);
-                 EXPECT_EQ(body_of(first), std::string(4000, 'L'));
-                 if (!first)
-                     co_return;
-                 const char* memory = first->body().data();
-                 c.recycle(std::move(first->body()));
-                 auto second = co_await c.async_send(get("/a"), deadline);
-                 EXPECT_EQ(body_of(second), "short /a");
-                 if (!second)
-                     co_return;
-                 EXPECT_EQ(second->body().data(), memory);
-                 EXPECT_GE(second->body().capacity(), 4000u);
-                 c.recycle(std::move(second->body()));
-                 // Not given back: the next one needs memory of its own.
-                 auto third = co_await c.async_send(get("/chunked"), deadline);
-                 EXPECT_EQ(body_of(third), "short /chunked");
-                 if (third)
-                     EXPECT_EQ(third->body().data(), memory);
-                 auto fourth = co_await c.async_send(get("/b"), deadline);
-                 EXPECT_EQ(body_of(fourth), "short /b");
-                 if (fourth)
-                     EXPECT_NE(fourth->body().data(), memory);
-                 auto huge = co_await c.async_send(get("/huge"), deadline);
-                 EXPECT_EQ(body_of(huge).size(), 100u * 1024);
-                 if (!huge)
-                     co_return;
-                 const char* huge_memory = huge->body().data();
-                 c.recycle(std::move(huge->body()));
-                 auto after = co_await c.async_send(get("/c"), deadline);
-                 EXPECT_EQ(body_of(after), "short /c");
-                 if (after)
-                     EXPECT_NE(after->body().data(), huge_memory);
-             },
-             {&server});
-}
-
 TEST(HttpClient, BodyLimitIsEnforced) {
     asio::io_context ioc;
     local_http_server server(ioc.get_executor(), [](const request& req) {
