@@ -119,7 +119,8 @@ write_step core::next_write(clock::time_point now) {
         if (c->row) {
             // Moved, not copied, with its message id: written() gives both back (a retry
             // writes them again).
-            b.rows.push_back(pg::row_item{std::move(c->message_id), std::move(*c->row)});
+            b.rows.push_back(
+                pg::row_item{std::move(c->message_id), std::move(*c->row), c->sent_ms});
             wb.rows.push_back(t);
         } else {
             pg::reject_item r;

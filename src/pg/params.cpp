@@ -186,6 +186,18 @@ void param_set::add(std::string value, param_format format) {
     formats.push_back(format == param_format::binary ? 1 : 0);
 }
 
+namespace {
+
+// Years 1970..9999: anything else is not an SQS SentTimestamp and could overflow.
+std::optional<std::int64_t> valid_sent_ms(std::optional<std::int64_t> ms) {
+    constexpr std::int64_t max_sent_ms = 253402300799999;
+    if (ms && *ms >= 0 && *ms <= max_sent_ms)
+        return ms;
+    return std::nullopt;
+}
+
+} // namespace
+
 param_set encode_rows(std::span<const row_item> rows, std::span<const std::uint32_t> which,
                       param_format format) {
     const std::size_t n = which.size();
@@ -197,6 +209,7 @@ param_set encode_rows(std::span<const row_item> rows, std::span<const std::uint3
     array_builder locale(format, element_type::text, n * 10);
     array_builder version(format, element_type::int4, n * 8);
     array_builder date(format, element_type::date, n * 8);
+    array_builder sent(format, element_type::int8, n * 12);
     for (std::uint32_t i : which) {
         const row_item& item = rows[i];
         ids.add_text(item.message_id);
@@ -210,17 +223,16 @@ param_set encode_rows(std::span<const row_item> rows, std::span<const std::uint3
             locale.add_null();
         version.add_int4(item.row.app_version);
         date.add_date(item.row.create_date);
+        sent.add_int8(valid_sent_ms(item.sent_timestamp_ms).value_or(0));
     }
     param_set p;
-    p.buffers.reserve(8);
-    for (auto* b : {&ids, &user, &device, &ip, &dev_id, &locale, &version, &date})
+    p.buffers.reserve(9);
+    for (auto* b : {&ids, &user, &device, &ip, &dev_id, &locale, &version, &date, &sent})
         p.add(b->finish(), format);
     return p;
 }
 
 param_set encode_rejects(std::span<const reject_item* const> items, param_format format) {
-    // Years 1970..9999: anything else is not an SQS SentTimestamp and could overflow.
-    constexpr std::int64_t max_sent_ms = 253402300799999;
     const std::size_t n = items.size();
     array_builder ids(format, element_type::text, n * 40);
     array_builder reason(format, element_type::text, n * 24);
@@ -231,9 +243,8 @@ param_set encode_rejects(std::span<const reject_item* const> items, param_format
         ids.add_text(r->message_id);
         reason.add_text(r->reason);
         count.add_int4(r->receive_count);
-        if (r->sent_timestamp_ms && *r->sent_timestamp_ms >= 0 &&
-            *r->sent_timestamp_ms <= max_sent_ms)
-            sent.add_int8(*r->sent_timestamp_ms);
+        if (const auto ms = valid_sent_ms(r->sent_timestamp_ms))
+            sent.add_int8(*ms);
         else
             sent.add_null();
         if (r->sealed_body.empty())

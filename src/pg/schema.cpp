@@ -38,9 +38,29 @@ asio::awaitable<boost::system::result<table_shape>> describe(connection& conn,
     co_return shape;
 }
 
+// The ledger's key, from its primary key; errc::schema_mismatch (with `detail`) for any
+// other key.
+asio::awaitable<boost::system::result<sql::ledger_key>>
+ledger_key_of(connection& conn, const qualified_name& ledger, std::string& detail) {
+    const std::optional<std::string> params[] = {ledger.quoted()};
+    const std::string query = sql::describe_primary_key();
+    auto r = co_await conn.async_query_params(query, params);
+    if (!r)
+        co_return r.error();
+    const PGresult* res = r->get();
+    const bool none = PQntuples(res) != 1 || PQgetisnull(res, 0, 0) != 0;
+    const std::string primary_key = none ? std::string() : PQgetvalue(res, 0, 0);
+    if (auto key = sql::ledger_key_of(primary_key))
+        co_return *key;
+    detail = ledger.quoted() +
+             (none ? " has no primary key" : " has the primary key (" + primary_key + ")") +
+             ", expected (sent_at, message_id) or (message_id)";
+    co_return errc::schema_mismatch;
+}
+
 } // namespace
 
-asio::awaitable<boost::system::result<void>>
+asio::awaitable<boost::system::result<sql::ledger_key>>
 async_ensure_schema(connection& conn, const table_names& tables, bool create, std::string& detail) {
     struct check {
         const qualified_name* name;
@@ -50,7 +70,7 @@ async_ensure_schema(connection& conn, const table_names& tables, bool create, st
     };
     check checks[] = {
         {&tables.target, sql::target_columns(), true, {}},
-        {&tables.ledger, sql::ledger_columns(), false, {}},
+        {&tables.ledger, {}, false, {}}, // its columns depend on its key
         {&tables.rejects, sql::rejects_columns(), false, {}},
     };
 
@@ -100,18 +120,23 @@ async_ensure_schema(connection& conn, const table_names& tables, bool create, st
         }
     }
 
-    for (const auto& c : checks) {
+    for (const auto& c : checks)
         if (!c.shape.is_table) {
             detail = c.name->quoted() + " is not a table";
             co_return errc::schema_mismatch;
         }
+    auto key = co_await ledger_key_of(conn, tables.ledger, detail);
+    if (!key)
+        co_return key.error();
+    checks[1].columns = sql::ledger_columns(*key);
+    for (const auto& c : checks) {
         if (auto diff =
                 sql::describe_mismatch(c.name->quoted(), c.columns, c.shape.columns, c.exact)) {
             detail = std::move(*diff);
             co_return errc::schema_mismatch;
         }
     }
-    co_return boost::system::result<void>{};
+    co_return *key;
 }
 
 } // namespace sqs2pg::pg

@@ -9,7 +9,27 @@
 
 namespace sqs2pg::pg::sql {
 
-std::string insert_rows(const table_names& t, std::chrono::seconds retention) {
+namespace {
+
+// The ledger entry's key columns and the expressions that give them, from `input` (or
+// any relation with message_id and sent_ms). A missing SentTimestamp arrives as 0: the
+// epoch, the same for every delivery of the message.
+struct key_sql {
+    const char* columns; // the ledger's key columns, in key order
+    const char* values;  // their values, from message_id and sent_ms, named as the columns
+};
+
+key_sql key_of(ledger_key key) {
+    if (key == ledger_key::message_id)
+        return {"message_id", "message_id COLLATE \"C\" AS message_id"};
+    return {"sent_at, message_id",
+            "timestamptz 'epoch' + sent_ms * interval '1 millisecond' AS sent_at,"
+            " message_id COLLATE \"C\" AS message_id"};
+}
+
+} // namespace
+
+std::string insert_rows(const table_names& t, std::chrono::seconds retention, ledger_key key) {
     // One statement, so rows and ledger entries commit or fail together. Message ids are
     // compared bytewise (COLLATE "C"): they are ASCII, and the ledger's index then does
     // not depend on the server's locale or its library version. `fresh` holds the
@@ -18,19 +38,22 @@ std::string insert_rows(const table_names& t, std::chrono::seconds retention) {
     // waits on the primary key until the other transaction ends, then skips or inserts.
     // Each entry carries its own keep_until (this writer's queue retention): deployments
     // with different retentions may share one ledger and each entry lives long enough.
-    // Ids are inserted in sorted order, so two writers holding overlapping ids (a message
-    // redelivered to a second sqs2pg) wait on each other instead of deadlocking.
+    // Entries are inserted in key order, so two writers holding overlapping ids (a
+    // message redelivered to a second sqs2pg) wait on each other instead of deadlocking.
+    const key_sql k = key_of(key);
     return fmt::format(
         "WITH input AS ("
         " SELECT t.message_id COLLATE \"C\" AS message_id, t.user_id, t.device_type,"
-        " t.masked_ip, t.masked_device_id, t.locale, t.app_version, t.create_date, t.pos"
+        " t.masked_ip, t.masked_device_id, t.locale, t.app_version, t.create_date, t.sent_ms,"
+        " t.pos"
         " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
-        " $6::text[], $7::int4[], $8::date[]) WITH ORDINALITY AS t(message_id, user_id,"
-        " device_type, masked_ip, masked_device_id, locale, app_version, create_date, pos)"
+        " $6::text[], $7::int4[], $8::date[], $9::int8[]) WITH ORDINALITY AS t(message_id,"
+        " user_id, device_type, masked_ip, masked_device_id, locale, app_version, create_date,"
+        " sent_ms, pos)"
         "), fresh AS ("
-        " INSERT INTO {0} (message_id, written_at, keep_until)"
-        " SELECT message_id, now(), now() + make_interval(secs => {2}) FROM input"
-        " ORDER BY message_id ON CONFLICT (message_id) DO NOTHING RETURNING message_id"
+        " INSERT INTO {0} ({3}, written_at, keep_until)"
+        " SELECT {4}, now(), now() + make_interval(secs => {2}) FROM input"
+        " ORDER BY {3} ON CONFLICT ({3}) DO NOTHING RETURNING message_id"
         "), written AS ("
         " INSERT INTO {1} (user_id, device_type, masked_ip, masked_device_id, locale,"
         " app_version, create_date)"
@@ -38,10 +61,10 @@ std::string insert_rows(const table_names& t, std::chrono::seconds retention) {
         " i.app_version, i.create_date FROM input i JOIN fresh f ON f.message_id = i.message_id"
         ") SELECT coalesce(array_agg(i.pos ORDER BY i.pos), '{{}}') FROM input i"
         " WHERE NOT EXISTS (SELECT 1 FROM fresh f WHERE f.message_id = i.message_id)",
-        t.ledger.quoted(), t.target.quoted(), retention.count());
+        t.ledger.quoted(), t.target.quoted(), retention.count(), k.columns, k.values);
 }
 
-std::string insert_rows_fast(const table_names& t, std::chrono::seconds retention) {
+std::string insert_rows_fast(const table_names& t, std::chrono::seconds retention, ledger_key key) {
     // What costs the server in insert_rows is the conflict handling: ON CONFLICT inserts
     // speculatively (an index probe, the heap tuple, the index entry, then a confirmation
     // record: three WAL records per id), and the CTEs are materialized, joined and
@@ -51,20 +74,21 @@ std::string insert_rows_fast(const table_names& t, std::chrono::seconds retentio
     // transaction that then commits, fails the statement (23505), and the writer sends
     // the batch again with insert_rows. The ledger CTE is not referenced, so it runs to
     // completion after the rows (a data-modifying CTE always does) in the same
-    // transaction. Ids are inserted in sorted order, as in insert_rows, against deadlocks.
+    // transaction. Entries are inserted in key order, as in insert_rows, against deadlocks.
+    const key_sql k = key_of(key);
     return fmt::format(
         "WITH ledger AS ("
-        " INSERT INTO {0} (message_id, written_at, keep_until)"
-        " SELECT m COLLATE \"C\", now(), now() + make_interval(secs => {2})"
-        " FROM unnest($1::text[]) AS m ORDER BY 1"
+        " INSERT INTO {0} ({3}, written_at, keep_until)"
+        " SELECT {4}, now(), now() + make_interval(secs => {2})"
+        " FROM unnest($1::text[], $9::int8[]) AS u(message_id, sent_ms) ORDER BY {3}"
         ") INSERT INTO {1} (user_id, device_type, masked_ip, masked_device_id, locale,"
         " app_version, create_date)"
         " SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
         " $7::int4[], $8::date[])",
-        t.ledger.quoted(), t.target.quoted(), retention.count());
+        t.ledger.quoted(), t.target.quoted(), retention.count(), k.columns, k.values);
 }
 
-std::array<std::uint32_t, 8> insert_rows_types() {
+std::array<std::uint32_t, 9> insert_rows_types() {
     const auto text = array_oid(element_type::text);
     return {text,
             text,
@@ -73,7 +97,8 @@ std::array<std::uint32_t, 8> insert_rows_types() {
             text,
             text,
             array_oid(element_type::int4),
-            array_oid(element_type::date)};
+            array_oid(element_type::date),
+            array_oid(element_type::int8)};
 }
 
 std::string upsert_rejects(const table_names& t) {
@@ -123,9 +148,10 @@ std::string create_tables(const table_names& t, bool target, bool ledger, bool r
                        t.target.quoted());
     if (ledger)
         fmt::format_to(std::back_inserter(sql),
-                       "CREATE TABLE IF NOT EXISTS {0} (message_id text COLLATE \"C\" PRIMARY KEY,"
+                       "CREATE TABLE IF NOT EXISTS {0} (message_id text COLLATE \"C\" NOT NULL,"
+                       " sent_at timestamptz NOT NULL,"
                        " written_at timestamptz NOT NULL DEFAULT now(),"
-                       " keep_until timestamptz NOT NULL);"
+                       " keep_until timestamptz NOT NULL, PRIMARY KEY (sent_at, message_id));"
                        "CREATE INDEX IF NOT EXISTS sqs2pg_ledger_keep_until ON {0}"
                        " USING brin (keep_until);",
                        t.ledger.quoted());
@@ -161,13 +187,31 @@ std::span<const column> target_columns() {
     return cols;
 }
 
-std::span<const column> ledger_columns() {
+std::span<const column> ledger_columns(ledger_key key) {
     static const column cols[] = {
+        {"sent_at", "timestamp with time zone"},
         {"message_id", "text"},
         {"written_at", "timestamp with time zone"},
         {"keep_until", "timestamp with time zone"},
     };
-    return cols;
+    return key == ledger_key::message_id ? std::span<const column>(cols).subspan(1)
+                                         : std::span<const column>(cols);
+}
+
+std::string describe_primary_key() {
+    return "SELECT (SELECT string_agg(a.attname::text, ',' ORDER BY k.n)"
+           " FROM pg_catalog.pg_index i, unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)"
+           " JOIN pg_catalog.pg_attribute a ON a.attnum = k.attnum"
+           " WHERE i.indrelid = pg_catalog.to_regclass($1) AND i.indisprimary"
+           " AND a.attrelid = i.indrelid)";
+}
+
+std::optional<ledger_key> ledger_key_of(std::string_view primary_key) {
+    if (primary_key == "sent_at,message_id")
+        return ledger_key::sent_at_message_id;
+    if (primary_key == "message_id")
+        return ledger_key::message_id;
+    return std::nullopt;
 }
 
 std::span<const column> rejects_columns() {

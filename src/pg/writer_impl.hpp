@@ -72,8 +72,6 @@ struct writer::impl {
         , cfg(std::move(c))
         , parsed(parse_qualified_name(cfg.table))
         , names(parsed ? *parsed : qualified_name{std::nullopt, "user_logins"})
-        , rows_sql(sql::insert_rows(names, cfg.ledger_retention))
-        , rows_fast_sql(sql::insert_rows_fast(names, cfg.ledger_retention))
         , rejects_sql(sql::upsert_rejects(names))
         , prune_sql(sql::prune_ledger(names))
         , write_wake(ex, asio::steady_timer::time_point::max())
@@ -86,8 +84,8 @@ struct writer::impl {
     writer_config cfg;
     boost::system::result<qualified_name> parsed;
     table_names names;
-    std::string rows_sql;
-    std::string rows_fast_sql;
+    std::string rows_sql;      // built for the ledger's key when the schema is checked
+    std::string rows_fast_sql; // the same
     std::string rejects_sql;
     std::string prune_sql;
 

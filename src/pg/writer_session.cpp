@@ -54,6 +54,13 @@ asio::awaitable<boost::system::result<void>> writer::impl::open_session() {
         auto schema = co_await async_ensure_schema(*c, names, cfg.create_tables, detail);
         if (!schema)
             co_return schema.error();
+        rows_sql = sql::insert_rows(names, cfg.ledger_retention, *schema);
+        rows_fast_sql = sql::insert_rows_fast(names, cfg.ledger_retention, *schema);
+        if (*schema == sql::ledger_key::message_id)
+            ops::log(ops::level::info, "pg.ledger_keyed_by_message_id",
+                     {{"table", names.ledger.quoted()},
+                      {"note", "a ledger an earlier sqs2pg created; written as it is "
+                               "(docs/postgres.md: the ledger's key)"}});
         schema_checked = true;
     }
     if (cfg.statement_timeout.count() > 0) {

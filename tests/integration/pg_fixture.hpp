@@ -207,6 +207,7 @@ protected:
         r.row.app_version = 200 + i % 50;
         r.row.create_date =
             std::chrono::sys_days(std::chrono::year(2024) / 3 / 1) + std::chrono::days(i % 30);
+        r.sent_timestamp_ms = 1709251200000 + std::int64_t{i} * 1000; // 2024-03-01 + i s
         return r;
     }
 

@@ -517,6 +517,88 @@ TEST_F(PgWriter, CreatesMissingTablesWithTheTakeHomeDdl) {
     EXPECT_EQ(db_->count("SELECT count(*) FROM pg_tables WHERE schemaname = '" + schema_ +
                          "' AND tablename IN ('sqs2pg_ledger', 'sqs2pg_rejects')"),
               2);
+    // The ledger is keyed by (sent_at, message_id); sent_at is the SentTimestamp.
+    EXPECT_EQ(db_->rows("SELECT pg_get_indexdef(indexrelid) ~ '\\(sent_at, message_id\\)$'"
+                        " FROM pg_index WHERE indisprimary AND indrelid = '" +
+                        ledger() + "'::regclass"),
+              (std::vector<std::vector<std::string>>{{"t"}}));
+    pg::batch b;
+    b.rows = {make_row("k-1", 1)};
+    b.rows.push_back(make_row("k-none", 2));
+    b.rows.back().sent_timestamp_ms.reset();
+    ASSERT_EQ(write(b).inserted, 2u);
+    EXPECT_EQ(db_->rows("SELECT message_id, extract(epoch FROM sent_at)::text FROM " + ledger() +
+                        " ORDER BY message_id"),
+              (std::vector<std::vector<std::string>>{{"k-1", "1709251201.000000"},
+                                                     {"k-none", "0.000000"}}));
+}
+
+TEST_F(PgWriter, TheSameMessageIdWithTheSameSentTimestampIsOneEntryInEitherStatement) {
+    // A message keeps its MessageId and SentTimestamp on every delivery, so a redelivery
+    // has the same key; a missing SentTimestamp is the epoch every time.
+    for (const bool fast : {true, false}) {
+        auto cfg = config();
+        cfg.fast_path = fast;
+        start_writer(cfg);
+        const std::string p = fast ? "f" : "n";
+        pg::batch b;
+        b.rows = make_rows(p, 5);
+        b.rows[4].sent_timestamp_ms.reset();
+        ASSERT_EQ(write(b).inserted, 5u);
+        const auto again = write(b);
+        EXPECT_EQ(again.duplicates, 5u) << p;
+        EXPECT_EQ(again.inserted, 0u) << p;
+        stop_writer();
+    }
+    EXPECT_EQ(rows_in_table(), 10);
+    EXPECT_EQ(rows_in_ledger(), 10);
+}
+
+TEST_F(PgWriter, ALedgerKeyedByMessageIdAloneIsWrittenAsItIs) {
+    // A ledger an earlier sqs2pg created: its entries have no SentTimestamp, so it keeps
+    // its key, and a redelivery is a duplicate whatever its SentTimestamp.
+    db_->exec("CREATE TABLE " + ledger() +
+              " (message_id text COLLATE \"C\" PRIMARY KEY, written_at timestamptz NOT NULL "
+              "DEFAULT now(), keep_until timestamptz NOT NULL)");
+    db_->exec("INSERT INTO " + ledger() +
+              " (message_id, keep_until) VALUES ('old-0', now() + interval '1 day')");
+    for (const bool fast : {true, false}) {
+        auto cfg = config();
+        cfg.fast_path = fast;
+        start_writer(cfg);
+        pg::batch b;
+        b.rows = make_rows("old", 3);
+        for (auto& r : b.rows)
+            r.sent_timestamp_ms = *r.sent_timestamp_ms + (fast ? 7 : 9);
+        const auto o = write(b);
+        EXPECT_EQ(o.duplicates, fast ? 1u : 3u);
+        EXPECT_EQ(o.inserted, fast ? 2u : 0u);
+        stop_writer();
+    }
+    EXPECT_EQ(rows_in_table(), 2);
+    EXPECT_EQ(rows_in_ledger(), 3);
+    EXPECT_EQ(db_->count("SELECT count(*) FROM information_schema.columns WHERE table_schema = '" +
+                         schema_ +
+                         "' AND table_name = 'sqs2pg_ledger' AND column_name = 'sent_at'"),
+              0);
+}
+
+TEST_F(PgWriter, ALedgerWithAnotherKeyIsAClearStartupError) {
+    for (const std::string key : {"", ", PRIMARY KEY (written_at)"}) {
+        db_->exec("DROP TABLE IF EXISTS " + ledger());
+        db_->exec("CREATE TABLE " + ledger() +
+                  " (message_id text, sent_at timestamptz, written_at timestamptz, keep_until "
+                  "timestamptz" +
+                  key + ")");
+        pg::writer w(io.get_executor(), config());
+        const auto r = await(w.async_start());
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.error(), pg::errc::schema_mismatch);
+        const std::string want = key.empty() ? "sqs2pg_ledger\" has no primary key"
+                                             : "has the primary key (written_at), expected "
+                                               "(sent_at, message_id) or (message_id)";
+        EXPECT_NE(w.error_detail().find(want), std::string::npos) << w.error_detail();
+    }
 }
 
 TEST_F(PgWriter, UsesAnExistingTableAndItsRows) {

@@ -19,6 +19,9 @@ namespace sqs2pg::pg {
 struct row_item {
     std::string message_id;
     record::login_row row;
+    /// SQS SentTimestamp, ms since the epoch: with the MessageId, the ledger entry's key.
+    /// Missing (or outside years 1970..9999) it is 0, the same on every delivery.
+    std::optional<std::int64_t> sent_timestamp_ms;
 };
 
 /// One message that is not written as a row but kept in sqs2pg_rejects.

@@ -1,5 +1,5 @@
 // Statement parameters as one PostgreSQL array per column, in text or binary wire format:
-// a batch of any size binds 8 (rows) or 5 (rejects) parameters, far from the 65,535 limit.
+// a batch of any size binds 9 (rows) or 5 (rejects) parameters, far from the 65,535 limit.
 #pragma once
 
 #include <sqs2pg/pg/batch.hpp>
@@ -71,8 +71,9 @@ struct param_set {
     int size() const noexcept { return static_cast<int>(values.size()); }
 };
 
-/// The 8 parameters of the rows statement (message_id, user_id, device_type, masked_ip,
-/// masked_device_id, locale, app_version, create_date) for the rows `which` of `rows`.
+/// The 9 parameters of the rows statement (message_id, user_id, device_type, masked_ip,
+/// masked_device_id, locale, app_version, create_date, sent_ms) for the rows `which` of
+/// `rows`. A sent timestamp that is missing or outside years 1970..9999 is 0.
 param_set encode_rows(std::span<const row_item> rows, std::span<const std::uint32_t> which,
                       param_format format);
 

@@ -103,22 +103,24 @@ row_item sample_row(std::string id, std::optional<std::string> locale) {
 }
 
 TEST(EncodeRows, OneArrayPerColumnForTheChosenRows) {
-    const std::vector<row_item> rows = {sample_row("m0", "en_US"), sample_row("m1", std::nullopt),
-                                        sample_row("m2", "fr")};
+    std::vector<row_item> rows = {sample_row("m0", "en_US"), sample_row("m1", std::nullopt),
+                                  sample_row("m2", "fr")};
+    rows[1].sent_timestamp_ms = 1700000000123;
     const std::uint32_t which[] = {2, 1};
     param_set p = encode_rows(rows, which, param_format::text);
-    ASSERT_EQ(p.size(), 8);
+    ASSERT_EQ(p.size(), 9);
     const auto param = [&](int i) { return std::string(p.values[i], p.lengths[i]); };
     EXPECT_EQ(param(0), R"({"m2","m1"})");
     EXPECT_EQ(param(1), R"({"u1","u1"})");
     EXPECT_EQ(param(5), R"({"fr",NULL})");
     EXPECT_EQ(param(6), "{230,230}");
     EXPECT_EQ(param(7), "{2024-05-06,2024-05-06}");
+    EXPECT_EQ(param(8), "{0,1700000000123}"); // m2 has no SentTimestamp: 0, the epoch
     for (int f : p.formats)
         EXPECT_EQ(f, 0);
 
     param_set b = encode_rows(rows, which, param_format::binary);
-    ASSERT_EQ(b.size(), 8);
+    ASSERT_EQ(b.size(), 9);
     for (int f : b.formats)
         EXPECT_EQ(f, 1);
     // message ids: header + two 2-byte elements

@@ -7,12 +7,18 @@ namespace {
 
 using namespace sqs2pg::pg;
 
+table_names t_of(std::string_view name) {
+    return table_names(*parse_qualified_name(name));
+}
+
 TEST(Sql, StatementsUseTheQuotedTableNames) {
     table_names t(*parse_qualified_name("\"Odd\"\"Schema\".logins"));
-    const std::string rows = sql::insert_rows(t, std::chrono::seconds(345600));
+    const std::string rows =
+        sql::insert_rows(t, std::chrono::seconds(345600), sql::ledger_key::sent_at_message_id);
     EXPECT_NE(rows.find("INSERT INTO \"Odd\"\"Schema\".\"sqs2pg_ledger\""), std::string::npos);
     EXPECT_NE(rows.find("INSERT INTO \"Odd\"\"Schema\".\"logins\""), std::string::npos);
-    EXPECT_NE(rows.find("ON CONFLICT (message_id) DO NOTHING"), std::string::npos);
+    EXPECT_NE(rows.find("ON CONFLICT (sent_at, message_id) DO NOTHING"), std::string::npos);
+    EXPECT_NE(rows.find("ORDER BY sent_at, message_id ON CONFLICT"), std::string::npos);
     // Each ledger entry is kept for the retention of the queue that brought it.
     EXPECT_NE(rows.find("now() + make_interval(secs => 345600)"), std::string::npos);
     EXPECT_NE(sql::upsert_rejects(t).find("\"Odd\"\"Schema\".\"sqs2pg_rejects\""),
@@ -22,14 +28,42 @@ TEST(Sql, StatementsUseTheQuotedTableNames) {
 
 TEST(Sql, FastRowsStatementHasNoConflictHandling) {
     table_names t(*parse_qualified_name("\"Odd\"\"Schema\".logins"));
-    const std::string fast = sql::insert_rows_fast(t, std::chrono::seconds(345600));
+    const std::string fast =
+        sql::insert_rows_fast(t, std::chrono::seconds(345600), sql::ledger_key::sent_at_message_id);
     EXPECT_NE(fast.find("INSERT INTO \"Odd\"\"Schema\".\"sqs2pg_ledger\""), std::string::npos);
     EXPECT_NE(fast.find("INSERT INTO \"Odd\"\"Schema\".\"logins\""), std::string::npos);
     // An id already in the ledger must fail the statement, not be skipped silently.
     EXPECT_EQ(fast.find("ON CONFLICT"), std::string::npos);
     EXPECT_NE(fast.find("now() + make_interval(secs => 345600)"), std::string::npos);
-    EXPECT_NE(fast.find("ORDER BY"), std::string::npos);   // ids in sorted order
-    EXPECT_NE(fast.find("$8::date[]"), std::string::npos); // the same 8 parameters
+    EXPECT_NE(fast.find("ORDER BY sent_at, message_id)"), std::string::npos); // key order
+    EXPECT_NE(fast.find("$9::int8[]"), std::string::npos); // the same 9 parameters
+}
+
+TEST(Sql, ALedgerKeyedByMessageIdAloneGetsItsOwnStatements) {
+    table_names t(*parse_qualified_name("user_logins"));
+    const auto key = sql::ledger_key::message_id;
+    const std::string rows = sql::insert_rows(t, std::chrono::seconds(60), key);
+    EXPECT_NE(rows.find("ORDER BY message_id ON CONFLICT (message_id) DO NOTHING"),
+              std::string::npos);
+    EXPECT_EQ(rows.find("sent_at,"), std::string::npos);
+    const std::string fast = sql::insert_rows_fast(t, std::chrono::seconds(60), key);
+    EXPECT_NE(fast.find("INSERT INTO \"sqs2pg_ledger\" (message_id, written_at"),
+              std::string::npos);
+    EXPECT_NE(fast.find("ORDER BY message_id)"), std::string::npos);
+}
+
+TEST(Sql, TheLedgersKeyFromItsPrimaryKey) {
+    EXPECT_EQ(sql::ledger_key_of("sent_at,message_id"), sql::ledger_key::sent_at_message_id);
+    EXPECT_EQ(sql::ledger_key_of("message_id"), sql::ledger_key::message_id);
+    EXPECT_EQ(sql::ledger_key_of("message_id,sent_at"), std::nullopt);
+    EXPECT_EQ(sql::ledger_key_of(""), std::nullopt);
+    // Keyed by message_id alone, the ledger needs no sent_at column.
+    EXPECT_EQ(sql::ledger_columns(sql::ledger_key::message_id).size(),
+              sql::ledger_columns(sql::ledger_key::sent_at_message_id).size() - 1);
+    EXPECT_EQ(sql::ledger_columns(sql::ledger_key::message_id).front().name, "message_id");
+    EXPECT_NE(sql::create_tables(t_of("user_logins"), false, true, false)
+                  .find("PRIMARY KEY (sent_at, message_id)"),
+              std::string::npos);
 }
 
 TEST(Sql, CreateTablesOnlyWhatIsMissing) {
@@ -63,9 +97,10 @@ TEST(SchemaCheck, NamesEveryDifference) {
 }
 
 TEST(SchemaCheck, ExtraColumnsAllowedInOwnTables) {
-    std::vector<sql::column> actual(sql::ledger_columns().begin(), sql::ledger_columns().end());
+    const auto ledger = sql::ledger_columns(sql::ledger_key::sent_at_message_id);
+    std::vector<sql::column> actual(ledger.begin(), ledger.end());
     actual.push_back({"later_version_column", "integer"});
-    EXPECT_FALSE(sql::describe_mismatch("l", sql::ledger_columns(), actual, false));
+    EXPECT_FALSE(sql::describe_mismatch("l", ledger, actual, false));
 }
 
 } // namespace
