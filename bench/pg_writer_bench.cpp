@@ -5,13 +5,19 @@
 //
 //   pg_writer_bench [--pg CONNINFO] [--rows N] [--batch-sizes 10,100,1000]
 //                   [--in-flight 1,4,16] [--format binary|text|both]
-//                   [--statement fast|normal|both] [--keep]
+//                   [--statement fast|normal|both] [--ledger sent|id|both]
+//                   [--ledger-entries N] [--keep]
 //
 // CONNINFO defaults to DATABASE_URL, else libpq's PG* variables. Works in a schema of its
 // own (sqs2pg_bench_<pid>), dropped at the end unless --keep. Prints a table, then one
 // line of JSON. --statement picks the writer's rows statement: `fast` (the default, as
 // sqs2pg runs: plain inserts, falling back per batch when an id is already in the
-// ledger), `normal` (always the conflict-handling statement), or both.
+// ledger), `normal` (always the conflict-handling statement), or both. --ledger picks the
+// ledger's key: `sent` (sent_at, message_id), what sqs2pg creates, `id` (message_id
+// alone), what an earlier sqs2pg created and still writes, or both. --ledger-entries
+// fills the ledger with N entries (random ids, sent before the rows) and then takes a
+// CHECKPOINT (when the role may), as a ledger in service holds the retention's worth of
+// entries and the server checkpoints every few minutes; 0 (the default) starts empty.
 //
 // Server CPU is read from /proc: the user+system time of every child of the postmaster
 // (backends, WAL writer, checkpointer, background writer, autovacuum) plus the
@@ -20,6 +26,7 @@
 // during the run, not only the measured session. When the server is not a local process
 // (another machine, a container's PID namespace) the figure is left out.
 #include <sqs2pg/ops/log.hpp>
+#include <sqs2pg/pg/sql.hpp>
 #include <sqs2pg/pg/writer.hpp>
 
 #include <dirent.h>
@@ -57,6 +64,8 @@ struct options {
     std::vector<std::size_t> in_flight{1, 4, 16};
     std::vector<pg::param_format> formats{pg::param_format::binary};
     std::vector<bool> fast_paths{true};
+    std::vector<pg::sql::ledger_key> ledger_keys{pg::sql::ledger_key::sent_at_message_id};
+    std::size_t ledger_entries = 0;
     bool keep = false;
 };
 
@@ -112,13 +121,26 @@ options parse_args(int argc, char** argv) {
                 o.fast_paths = {false, true};
             else
                 throw std::invalid_argument("--statement fast|normal|both");
-        } else if (a == "--keep")
+        } else if (a == "--ledger") {
+            const std::string v = next();
+            using k = pg::sql::ledger_key;
+            if (v == "sent")
+                o.ledger_keys = {k::sent_at_message_id};
+            else if (v == "id")
+                o.ledger_keys = {k::message_id};
+            else if (v == "both")
+                o.ledger_keys = {k::message_id, k::sent_at_message_id};
+            else
+                throw std::invalid_argument("--ledger sent|id|both");
+        } else if (a == "--ledger-entries")
+            o.ledger_entries = std::stoul(next());
+        else if (a == "--keep")
             o.keep = true;
         else if (a == "--help" || a == "-h") {
             fmt::print("usage: pg_writer_bench [--pg CONNINFO] [--rows N]\n"
                        "         [--batch-sizes 10,100,1000] [--in-flight 1,4,16]\n"
                        "         [--format binary|text|both] [--statement fast|normal|both]\n"
-                       "         [--keep]\n");
+                       "         [--ledger sent|id|both] [--ledger-entries N] [--keep]\n");
             std::exit(0);
         } else
             throw std::invalid_argument("unknown argument " + a);
@@ -270,8 +292,14 @@ std::vector<pg::row_item> make_rows(std::size_t n) {
     std::mt19937_64 rng(42);
     static const char* locales[] = {"RU", "PH", "US", "DE", "BR", "FR", "ID", "CN"};
     std::vector<pg::row_item> rows(n);
+    // Sent one per millisecond from now on, as a queue drained as it fills delivers them.
+    const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+    std::int64_t sent = now_ms;
     for (auto& r : rows) {
         r.message_id = uuid_like(rng);
+        r.sent_timestamp_ms = sent++;
         r.row.user_id = uuid_like(rng);
         r.row.device_type = rng() & 1 ? "android" : "ios";
         r.row.masked_ip = hex64(rng);
@@ -296,7 +324,8 @@ std::string iso_date(std::chrono::sys_days d) {
 struct measurement {
     std::string method;
     std::string format;
-    std::string statement; ///< the writer's rows statement: fast or normal
+    std::string statement;    ///< the writer's rows statement: fast or normal
+    std::string ledger = "-"; ///< the ledger's key: sent or id
     std::size_t batch_size = 0;
     std::size_t in_flight = 0;
     std::size_t rows = 0;
@@ -374,9 +403,45 @@ measurement run_copy(sync_db& db, const server_cpu_meter& server, const std::str
     return m;
 }
 
+const char* ledger_name(pg::sql::ledger_key key) {
+    return key == pg::sql::ledger_key::message_id ? "id" : "sent";
+}
+
+/// Creates the ledger keyed by `key` (as sqs2pg does, or as an earlier sqs2pg did) and
+/// fills it with `entries` random ids sent a day before the rows, then checkpoints.
+/// Returns whether the checkpoint could be taken.
+bool prepare_ledger(sync_db& db, const std::string& table, pg::sql::ledger_key key,
+                    std::size_t entries) {
+    const pg::table_names names(*pg::parse_qualified_name(table));
+    const std::string ledger = names.ledger.quoted();
+    if (key == pg::sql::ledger_key::sent_at_message_id)
+        db.exec(pg::sql::create_tables(names, false, true, false));
+    else
+        db.exec(fmt::format("CREATE TABLE {} (message_id text COLLATE \"C\" PRIMARY KEY,"
+                            " written_at timestamptz NOT NULL DEFAULT now(),"
+                            " keep_until timestamptz NOT NULL)",
+                            ledger));
+    if (entries == 0)
+        return false;
+    db.exec(fmt::format(
+        "INSERT INTO {} (message_id, {}keep_until) SELECT gen_random_uuid()::text, {}"
+        " now() + interval '14 days' FROM generate_series(1, {}) g",
+        ledger, key == pg::sql::ledger_key::message_id ? "" : "sent_at, ",
+        key == pg::sql::ledger_key::message_id ? ""
+                                               : "now() - interval '1 day' + g * interval '1 ms',",
+        entries));
+    try {
+        db.exec("CHECKPOINT");
+        return true;
+    } catch (const std::exception&) {
+        return false; // PostgreSQL 15 lets superusers and pg_checkpoint do it
+    }
+}
+
 measurement run_writer(const options& o, const server_cpu_meter& server, const std::string& table,
                        const std::vector<pg::row_item>& rows, std::size_t batch_size,
-                       std::size_t in_flight, pg::param_format format, bool fast_path) {
+                       std::size_t in_flight, pg::param_format format, bool fast_path,
+                       pg::sql::ledger_key key) {
     asio::io_context io;
     pg::writer_config cfg;
     cfg.conninfo = o.conninfo;
@@ -400,6 +465,7 @@ measurement run_writer(const options& o, const server_cpu_meter& server, const s
     m.method = "writer";
     m.format = format == pg::param_format::binary ? "binary" : "text";
     m.statement = fast_path ? "fast" : "normal";
+    m.ledger = ledger_name(key);
     m.batch_size = batch_size;
     m.in_flight = in_flight;
     m.rows = rows.size();
@@ -487,24 +553,32 @@ int main(int argc, char** argv) {
         const auto rows = make_rows(o.rows);
         const server_cpu_meter server(PQbackendPID(db.get()));
 
-        // The writer creates the tables on its first start; COPY goes to the same table.
+        // The ledger is made here, the target table by the writer on its first start; COPY
+        // goes to the same table.
         std::vector<measurement> results;
-        for (bool fast : o.fast_paths)
-            for (auto format : o.formats)
-                for (std::size_t bs : o.batch_sizes)
-                    for (std::size_t inf : o.in_flight) {
-                        db.exec(fmt::format(
-                            "DROP TABLE IF EXISTS {0}.user_logins, {0}.sqs2pg_ledger", schema));
-                        results.push_back(
-                            run_writer(o, server, table, rows, bs, inf, format, fast));
-                        (void)std::fprintf(stderr, ".");
-                    }
+        bool checkpointed = false;
+        for (auto key : o.ledger_keys)
+            for (bool fast : o.fast_paths)
+                for (auto format : o.formats)
+                    for (std::size_t bs : o.batch_sizes)
+                        for (std::size_t inf : o.in_flight) {
+                            db.exec(fmt::format(
+                                "DROP TABLE IF EXISTS {0}.user_logins, {0}.sqs2pg_ledger", schema));
+                            checkpointed = prepare_ledger(db, table, key, o.ledger_entries);
+                            results.push_back(
+                                run_writer(o, server, table, rows, bs, inf, format, fast, key));
+                            (void)std::fprintf(stderr, ".");
+                        }
         db.exec("TRUNCATE " + table);
         results.push_back(run_copy(db, server, table, rows));
         (void)std::fprintf(stderr, "\n");
 
         fmt::print("PostgreSQL {} (synchronous_commit={}, fsync={}), {} rows per run\n",
                    server_version, sync_commit, fsync, o.rows);
+        fmt::print("ledger: {} entries before each run{}\n", o.ledger_entries,
+                   o.ledger_entries == 0 ? ""
+                   : checkpointed        ? ", then a CHECKPOINT"
+                                         : " (no CHECKPOINT: the role may not)");
         fmt::print("server cpu: {}\n\n",
                    server.available()
                        ? "all processes of the local server (backends, WAL writer, checkpointer, "
@@ -514,28 +588,28 @@ int main(int argc, char** argv) {
         const auto us = [](const std::optional<double>& v) {
             return v ? fmt::format("{:.2f}", *v) : std::string("-");
         };
-        fmt::print("{:<8} {:<7} {:<9} {:>6} {:>9} {:>12} {:>8} {:>9} {:>13} {:>13} {:>8}\n",
-                   "method", "format", "statement", "batch", "in-flight", "rows/s", "vs COPY",
-                   "seconds", "client us/row", "server us/row", "xacts");
+        fmt::print("{:<8} {:<7} {:<9} {:<6} {:>6} {:>9} {:>12} {:>8} {:>9} {:>13} {:>13} {:>8}\n",
+                   "method", "format", "statement", "ledger", "batch", "in-flight", "rows/s",
+                   "vs COPY", "seconds", "client us/row", "server us/row", "xacts");
         for (const auto& m : results)
-            fmt::print("{:<8} {:<7} {:<9} {:>6} {:>9} {:>12.0f} {:>7.0f}% {:>9.3f} {:>13.2f} "
+            fmt::print("{:<8} {:<7} {:<9} {:<6} {:>6} {:>9} {:>12.0f} {:>7.0f}% {:>9.3f} {:>13.2f} "
                        "{:>13} {:>8}\n",
-                       m.method, m.format, m.statement,
+                       m.method, m.format, m.statement, m.ledger,
                        m.batch_size ? std::to_string(m.batch_size) : "-",
                        m.in_flight ? std::to_string(m.in_flight) : "-", m.rows_per_second(),
                        100.0 * m.rows_per_second() / copy.rows_per_second(), m.seconds,
                        m.cpu_us_per_row(), us(m.server_us_per_row()), m.transactions);
         std::string json = fmt::format(
-            R"({{"benchmark":"pg_writer","server_version":"{}","synchronous_commit":"{}","fsync":"{}","rows":{},"results":[)",
-            server_version, sync_commit, fsync, o.rows);
+            R"({{"benchmark":"pg_writer","server_version":"{}","synchronous_commit":"{}","fsync":"{}","rows":{},"ledger_entries":{},"checkpointed":{},"results":[)",
+            server_version, sync_commit, fsync, o.rows, o.ledger_entries, checkpointed);
         for (std::size_t i = 0; i < results.size(); ++i) {
             const auto& m = results[i];
             const auto server_us = m.server_us_per_row();
             json += fmt::format(
-                R"({}{{"method":"{}","format":"{}","statement":"{}","batch_size":{},"in_flight":{},"rows":{},"seconds":{:.6f},"rows_per_second":{:.1f},"vs_copy":{:.4f},"cpu_seconds":{:.6f},"cpu_us_per_row":{:.3f},"server_cpu_us_per_row":{},"transactions":{}}})",
-                i ? "," : "", m.method, m.format, m.statement, m.batch_size, m.in_flight, m.rows,
-                m.seconds, m.rows_per_second(), m.rows_per_second() / copy.rows_per_second(),
-                m.cpu_seconds, m.cpu_us_per_row(),
+                R"({}{{"method":"{}","format":"{}","statement":"{}","ledger":"{}","batch_size":{},"in_flight":{},"rows":{},"seconds":{:.6f},"rows_per_second":{:.1f},"vs_copy":{:.4f},"cpu_seconds":{:.6f},"cpu_us_per_row":{:.3f},"server_cpu_us_per_row":{},"transactions":{}}})",
+                i ? "," : "", m.method, m.format, m.statement, m.ledger, m.batch_size, m.in_flight,
+                m.rows, m.seconds, m.rows_per_second(),
+                m.rows_per_second() / copy.rows_per_second(), m.cpu_seconds, m.cpu_us_per_row(),
                 server_us ? fmt::format("{:.3f}", *server_us) : "null", m.transactions);
         }
         json += "]}";
