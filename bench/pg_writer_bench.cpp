@@ -6,7 +6,7 @@
 //   pg_writer_bench [--pg CONNINFO] [--rows N] [--batch-sizes 10,100,1000]
 //                   [--in-flight 1,4,16] [--format binary|text|both]
 //                   [--statement fast|normal|both] [--ledger sent|id|both]
-//                   [--ledger-entries N] [--keep]
+//                   [--ledger-entries N] [--connections 1,2] [--keep]
 //
 // CONNINFO defaults to DATABASE_URL, else libpq's PG* variables. Works in a schema of its
 // own (sqs2pg_bench_<pid>), dropped at the end unless --keep. Prints a table, then one
@@ -18,6 +18,8 @@
 // fills the ledger with N entries (random ids, sent before the rows) and then takes a
 // CHECKPOINT (when the role may), as a ledger in service holds the retention's worth of
 // entries and the server checkpoints every few minutes; 0 (the default) starts empty.
+// --connections runs that many writers (sessions) at once, each with --in-flight batches
+// (sqs2pg runs one): what the server gives when more than one of its cores writes.
 //
 // Server CPU is read from /proc: the user+system time of every child of the postmaster
 // (backends, WAL writer, checkpointer, background writer, autovacuum) plus the
@@ -45,6 +47,7 @@
 #include <cstdlib>
 #include <exception>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -66,6 +69,7 @@ struct options {
     std::vector<bool> fast_paths{true};
     std::vector<pg::sql::ledger_key> ledger_keys{pg::sql::ledger_key::sent_at_message_id};
     std::size_t ledger_entries = 0;
+    std::vector<std::size_t> connections{1};
     bool keep = false;
 };
 
@@ -132,7 +136,9 @@ options parse_args(int argc, char** argv) {
                 o.ledger_keys = {k::message_id, k::sent_at_message_id};
             else
                 throw std::invalid_argument("--ledger sent|id|both");
-        } else if (a == "--ledger-entries")
+        } else if (a == "--connections")
+            o.connections = parse_list(next());
+        else if (a == "--ledger-entries")
             o.ledger_entries = std::stoul(next());
         else if (a == "--keep")
             o.keep = true;
@@ -140,7 +146,8 @@ options parse_args(int argc, char** argv) {
             fmt::print("usage: pg_writer_bench [--pg CONNINFO] [--rows N]\n"
                        "         [--batch-sizes 10,100,1000] [--in-flight 1,4,16]\n"
                        "         [--format binary|text|both] [--statement fast|normal|both]\n"
-                       "         [--ledger sent|id|both] [--ledger-entries N] [--keep]\n");
+                       "         [--ledger sent|id|both] [--ledger-entries N]\n"
+                       "         [--connections 1,2] [--keep]\n");
             std::exit(0);
         } else
             throw std::invalid_argument("unknown argument " + a);
@@ -328,6 +335,7 @@ struct measurement {
     std::string ledger = "-"; ///< the ledger's key: sent or id
     std::size_t batch_size = 0;
     std::size_t in_flight = 0;
+    std::size_t connections = 1;
     std::size_t rows = 0;
     double seconds = 0;
     double cpu_seconds = 0;
@@ -440,8 +448,8 @@ bool prepare_ledger(sync_db& db, const std::string& table, pg::sql::ledger_key k
 
 measurement run_writer(const options& o, const server_cpu_meter& server, const std::string& table,
                        const std::vector<pg::row_item>& rows, std::size_t batch_size,
-                       std::size_t in_flight, pg::param_format format, bool fast_path,
-                       pg::sql::ledger_key key) {
+                       std::size_t in_flight, std::size_t connections, pg::param_format format,
+                       bool fast_path, pg::sql::ledger_key key) {
     asio::io_context io;
     pg::writer_config cfg;
     cfg.conninfo = o.conninfo;
@@ -449,7 +457,9 @@ measurement run_writer(const options& o, const server_cpu_meter& server, const s
     cfg.prune_interval = std::chrono::seconds(0);
     cfg.format = format;
     cfg.fast_path = fast_path;
-    pg::writer w(io.get_executor(), cfg);
+    std::vector<std::unique_ptr<pg::writer>> writers;
+    for (std::size_t c = 0; c < connections; ++c)
+        writers.push_back(std::make_unique<pg::writer>(io.get_executor(), cfg));
 
     // Batches are built before the clock starts: the flow stage builds them, not the writer.
     std::vector<pg::batch> batches;
@@ -468,23 +478,27 @@ measurement run_writer(const options& o, const server_cpu_meter& server, const s
     m.ledger = ledger_name(key);
     m.batch_size = batch_size;
     m.in_flight = in_flight;
+    m.connections = connections;
     m.rows = rows.size();
     std::size_t committed = 0;
     std::string failure;
 
     auto main = [&]() -> asio::awaitable<void> {
-        auto started = co_await w.async_start();
-        if (!started) {
-            failure = started.error().message() + ": " + w.error_detail();
-            co_return;
+        for (auto& w : writers) {
+            auto started = co_await w->async_start();
+            if (!started) {
+                failure = started.error().message() + ": " + w->error_detail();
+                co_return;
+            }
+            asio::co_spawn(io, w->async_run(),
+                           [](std::exception_ptr, boost::system::error_code) {});
         }
-        asio::co_spawn(io, w.async_run(), [](std::exception_ptr, boost::system::error_code) {});
         std::size_t next = 0;
         std::size_t workers_done = 0;
         const auto server0 = server.seconds();
         const auto t0 = std::chrono::steady_clock::now();
         const double cpu0 = cpu_seconds();
-        auto worker = [&]() -> asio::awaitable<void> {
+        auto worker = [&](pg::writer& w) -> asio::awaitable<void> {
             while (next < batches.size() && failure.empty()) {
                 pg::batch b = std::move(batches[next++]);
                 const pg::batch_outcome out = co_await w.async_write(b);
@@ -493,22 +507,25 @@ measurement run_writer(const options& o, const server_cpu_meter& server, const s
                     failure = "write failed: " + out.error.message();
             }
         };
-        for (std::size_t k = 0; k < in_flight; ++k)
-            asio::co_spawn(io, worker(), [&](std::exception_ptr e) {
+        const std::size_t workers = in_flight * connections;
+        for (std::size_t k = 0; k < workers; ++k)
+            asio::co_spawn(io, worker(*writers[k % connections]), [&](std::exception_ptr e) {
                 if (e)
                     failure = "worker threw";
                 ++workers_done;
             });
         asio::steady_timer poll(io);
-        while (workers_done < in_flight) {
+        while (workers_done < workers) {
             poll.expires_after(std::chrono::milliseconds(1));
             co_await poll.async_wait(asio::use_awaitable);
         }
         m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         m.cpu_seconds = cpu_seconds() - cpu0;
         m.server_cpu_seconds = elapsed(server0, server.seconds());
-        m.transactions = w.stats().transactions;
-        w.stop();
+        for (auto& w : writers) {
+            m.transactions += w->stats().transactions;
+            w->stop();
+        }
     };
     asio::co_spawn(io, main(), [&](std::exception_ptr e) {
         if (e)
@@ -561,14 +578,16 @@ int main(int argc, char** argv) {
             for (bool fast : o.fast_paths)
                 for (auto format : o.formats)
                     for (std::size_t bs : o.batch_sizes)
-                        for (std::size_t inf : o.in_flight) {
-                            db.exec(fmt::format(
-                                "DROP TABLE IF EXISTS {0}.user_logins, {0}.sqs2pg_ledger", schema));
-                            checkpointed = prepare_ledger(db, table, key, o.ledger_entries);
-                            results.push_back(
-                                run_writer(o, server, table, rows, bs, inf, format, fast, key));
-                            (void)std::fprintf(stderr, ".");
-                        }
+                        for (std::size_t inf : o.in_flight)
+                            for (std::size_t conns : o.connections) {
+                                db.exec(fmt::format(
+                                    "DROP TABLE IF EXISTS {0}.user_logins, {0}.sqs2pg_ledger",
+                                    schema));
+                                checkpointed = prepare_ledger(db, table, key, o.ledger_entries);
+                                results.push_back(run_writer(o, server, table, rows, bs, inf, conns,
+                                                             format, fast, key));
+                                (void)std::fprintf(stderr, ".");
+                            }
         db.exec("TRUNCATE " + table);
         results.push_back(run_copy(db, server, table, rows));
         (void)std::fprintf(stderr, "\n");
@@ -588,17 +607,18 @@ int main(int argc, char** argv) {
         const auto us = [](const std::optional<double>& v) {
             return v ? fmt::format("{:.2f}", *v) : std::string("-");
         };
-        fmt::print("{:<8} {:<7} {:<9} {:<6} {:>6} {:>9} {:>12} {:>8} {:>9} {:>13} {:>13} {:>8}\n",
-                   "method", "format", "statement", "ledger", "batch", "in-flight", "rows/s",
-                   "vs COPY", "seconds", "client us/row", "server us/row", "xacts");
+        fmt::print(
+            "{:<8} {:<7} {:<9} {:<6} {:>6} {:>9} {:>5} {:>12} {:>8} {:>9} {:>13} {:>13} {:>8}\n",
+            "method", "format", "statement", "ledger", "batch", "in-flight", "conns", "rows/s",
+            "vs COPY", "seconds", "client us/row", "server us/row", "xacts");
         for (const auto& m : results)
-            fmt::print("{:<8} {:<7} {:<9} {:<6} {:>6} {:>9} {:>12.0f} {:>7.0f}% {:>9.3f} {:>13.2f} "
-                       "{:>13} {:>8}\n",
+            fmt::print("{:<8} {:<7} {:<9} {:<6} {:>6} {:>9} {:>5} {:>12.0f} {:>7.0f}% {:>9.3f} "
+                       "{:>13.2f} {:>13} {:>8}\n",
                        m.method, m.format, m.statement, m.ledger,
                        m.batch_size ? std::to_string(m.batch_size) : "-",
-                       m.in_flight ? std::to_string(m.in_flight) : "-", m.rows_per_second(),
-                       100.0 * m.rows_per_second() / copy.rows_per_second(), m.seconds,
-                       m.cpu_us_per_row(), us(m.server_us_per_row()), m.transactions);
+                       m.in_flight ? std::to_string(m.in_flight) : "-", m.connections,
+                       m.rows_per_second(), 100.0 * m.rows_per_second() / copy.rows_per_second(),
+                       m.seconds, m.cpu_us_per_row(), us(m.server_us_per_row()), m.transactions);
         std::string json = fmt::format(
             R"({{"benchmark":"pg_writer","server_version":"{}","synchronous_commit":"{}","fsync":"{}","rows":{},"ledger_entries":{},"checkpointed":{},"results":[)",
             server_version, sync_commit, fsync, o.rows, o.ledger_entries, checkpointed);
@@ -606,9 +626,9 @@ int main(int argc, char** argv) {
             const auto& m = results[i];
             const auto server_us = m.server_us_per_row();
             json += fmt::format(
-                R"({}{{"method":"{}","format":"{}","statement":"{}","ledger":"{}","batch_size":{},"in_flight":{},"rows":{},"seconds":{:.6f},"rows_per_second":{:.1f},"vs_copy":{:.4f},"cpu_seconds":{:.6f},"cpu_us_per_row":{:.3f},"server_cpu_us_per_row":{},"transactions":{}}})",
+                R"({}{{"method":"{}","format":"{}","statement":"{}","ledger":"{}","batch_size":{},"in_flight":{},"connections":{},"rows":{},"seconds":{:.6f},"rows_per_second":{:.1f},"vs_copy":{:.4f},"cpu_seconds":{:.6f},"cpu_us_per_row":{:.3f},"server_cpu_us_per_row":{},"transactions":{}}})",
                 i ? "," : "", m.method, m.format, m.statement, m.ledger, m.batch_size, m.in_flight,
-                m.rows, m.seconds, m.rows_per_second(),
+                m.connections, m.rows, m.seconds, m.rows_per_second(),
                 m.rows_per_second() / copy.rows_per_second(), m.cpu_seconds, m.cpu_us_per_row(),
                 server_us ? fmt::format("{:.3f}", *server_us) : "null", m.transactions);
         }
