@@ -41,7 +41,7 @@ asio::awaitable<boost::system::result<table_shape>> describe(connection& conn,
 // The ledger's key, from its primary key; errc::schema_mismatch (with `detail`) for any
 // other key.
 asio::awaitable<boost::system::result<sql::ledger_key>>
-ledger_key_of(connection& conn, const qualified_name& ledger, std::string& detail) {
+read_ledger_key(connection& conn, const qualified_name& ledger, std::string& detail) {
     const std::optional<std::string> params[] = {ledger.quoted()};
     const std::string query = sql::describe_primary_key();
     auto r = co_await conn.async_query_params(query, params);
@@ -125,7 +125,7 @@ async_ensure_schema(connection& conn, const table_names& tables, bool create, st
             detail = c.name->quoted() + " is not a table";
             co_return errc::schema_mismatch;
         }
-    auto key = co_await ledger_key_of(conn, tables.ledger, detail);
+    auto key = co_await read_ledger_key(conn, tables.ledger, detail);
     if (!key)
         co_return key.error();
     checks[1].columns = sql::ledger_columns(*key);

@@ -54,9 +54,9 @@ std::string prune_ledger(const table_names& t);
 
 /// Creates the tables flagged missing: the target table (the take-home DDL exactly),
 /// the ledger (keyed by ledger_key::sent_at_message_id) with a BRIN index on keep_until,
-/// the rejects table. Several statements
-/// for one simple query (an implicit transaction), serialized between concurrently
-/// starting sqs2pg processes by a transaction-level advisory lock.
+/// the rejects table. Several statements for one simple query (an implicit
+/// transaction), serialized between concurrently starting sqs2pg processes by a
+/// transaction-level advisory lock.
 std::string create_tables(const table_names& t, bool target, bool ledger, bool rejects);
 
 /// Columns of a table as `format_type` spells them, in column order. Parameter $1: the
