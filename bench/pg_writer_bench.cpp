@@ -422,22 +422,22 @@ bool prepare_ledger(sync_db& db, const std::string& table, pg::sql::ledger_key k
                     std::size_t entries) {
     const pg::table_names names(*pg::parse_qualified_name(table));
     const std::string ledger = names.ledger.quoted();
-    if (key == pg::sql::ledger_key::sent_at_message_id)
-        db.exec(pg::sql::create_tables(names, false, true, false));
-    else
+    const bool by_id = key == pg::sql::ledger_key::message_id;
+    if (by_id)
         db.exec(fmt::format("CREATE TABLE {} (message_id text COLLATE \"C\" PRIMARY KEY,"
                             " written_at timestamptz NOT NULL DEFAULT now(),"
                             " keep_until timestamptz NOT NULL)",
                             ledger));
+    else
+        db.exec(pg::sql::create_tables(names, false, true, false));
     if (entries == 0)
         return false;
-    db.exec(fmt::format(
-        "INSERT INTO {} (message_id, {}keep_until) SELECT gen_random_uuid()::text, {}"
-        " now() + interval '14 days' FROM generate_series(1, {}) g",
-        ledger, key == pg::sql::ledger_key::message_id ? "" : "sent_at, ",
-        key == pg::sql::ledger_key::message_id ? ""
-                                               : "now() - interval '1 day' + g * interval '1 ms',",
-        entries));
+    // Without sent_at, or with a send time a day before the rows, one millisecond apart.
+    const char* sent_column = by_id ? "" : "sent_at, ";
+    const char* sent_value = by_id ? "" : "now() - interval '1 day' + g * interval '1 ms', ";
+    db.exec(fmt::format("INSERT INTO {} (message_id, {}keep_until) SELECT gen_random_uuid()::text,"
+                        " {}now() + interval '14 days' FROM generate_series(1, {}) g",
+                        ledger, sent_column, sent_value, entries));
     try {
         db.exec("CHECKPOINT");
         return true;
