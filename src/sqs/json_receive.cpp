@@ -42,7 +42,7 @@ member member_of(std::string_view key) noexcept {
 
 // A message's Attributes object: string values under distinct names.
 bool read_attributes(scanner& s, message& m, std::string& key) {
-    m.attributes.reserve(4); // one allocation for the usual few (sqs2pg asks for two)
+    // The usual two (what sqs2pg asks for) fit in the message itself: no reserve.
     return s.object(key, [&](std::string_view name) {
         // A repeated name is the general decoder's to settle.
         for (const auto& [other, value] : m.attributes)

@@ -274,8 +274,7 @@ bool attribute(reader& r, bool empty, message& m) {
 bool read_message(reader& r, bool empty, message& m) {
     if (empty)
         return true;
-    m.attributes.reserve(4);
-    std::uint32_t seen = 0;
+    std::uint32_t seen = 0; // the usual two attributes fit in the message: no reserve
     while (!r.at_close()) {
         std::string_view name;
         bool leaf_empty = false;

@@ -2,6 +2,8 @@
 // message attributes, receive options, batch entries and per-entry batch results.
 #pragma once
 
+#include <boost/container/small_vector.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -45,6 +47,11 @@ struct message_attribute {
     friend bool operator==(const message_attribute&, const message_attribute&) = default;
 };
 
+/// A message's system attributes, name and value. Two are held in place: sqs2pg asks for
+/// two (SentTimestamp, ApproximateReceiveCount), and a vector on the heap was one more
+/// allocation per message received.
+using system_attributes = boost::container::small_vector<std::pair<std::string, std::string>, 2>;
+
 /// A received message. Strings are exactly what SQS holds (XML and JSON escaping undone).
 struct message {
     std::string message_id;
@@ -53,7 +60,7 @@ struct message {
     std::string md5_of_body;               ///< hex, as sent by SQS (verified on receipt)
     std::string md5_of_message_attributes; ///< hex or empty (verified when present)
     /// System attributes as returned (SentTimestamp, ApproximateReceiveCount, ...).
-    std::vector<std::pair<std::string, std::string>> attributes;
+    system_attributes attributes;
     std::vector<message_attribute> message_attributes;
     friend bool operator==(const message&, const message&) = default;
 

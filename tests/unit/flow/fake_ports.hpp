@@ -54,8 +54,9 @@ public:
     std::size_t released = 0; ///< visibility set to 0
     std::vector<sqs::send_entry> dead_letters;
 
-    asio::awaitable<sqs::result<sqs::receive_result>> async_receive() override {
-        ++receive_calls;
+    /// Up to ten visible messages, made invisible for the visibility timeout. A plain
+    /// function: the messages it builds stay out of async_receive's coroutine frame.
+    sqs::receive_result take_visible() {
         sqs::receive_result r;
         const auto now = fake_clock::now();
         for (auto& [id, e] : entries_) {
@@ -74,6 +75,12 @@ public:
                             {"ApproximateReceiveCount", std::to_string(e.receives)}};
             r.messages.push_back(std::move(m));
         }
+        return r;
+    }
+
+    asio::awaitable<sqs::result<sqs::receive_result>> async_receive() override {
+        ++receive_calls;
+        sqs::receive_result r = take_visible();
         if (r.messages.empty()) {
             // A short long poll.
             asio::steady_timer t(ex_, std::chrono::milliseconds(5));
