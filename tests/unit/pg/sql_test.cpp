@@ -7,10 +7,6 @@ namespace {
 
 using namespace sqs2pg::pg;
 
-table_names t_of(std::string_view name) {
-    return table_names(*parse_qualified_name(name));
-}
-
 TEST(Sql, StatementsUseTheQuotedTableNames) {
     table_names t(*parse_qualified_name("\"Odd\"\"Schema\".logins"));
     const std::string rows =
@@ -61,8 +57,8 @@ TEST(Sql, TheLedgersKeyFromItsPrimaryKey) {
     EXPECT_EQ(sql::ledger_columns(sql::ledger_key::message_id).size(),
               sql::ledger_columns(sql::ledger_key::sent_at_message_id).size() - 1);
     EXPECT_EQ(sql::ledger_columns(sql::ledger_key::message_id).front().name, "message_id");
-    EXPECT_NE(sql::create_tables(t_of("user_logins"), false, true, false)
-                  .find("PRIMARY KEY (sent_at, message_id)"),
+    table_names t(*parse_qualified_name("user_logins"));
+    EXPECT_NE(sql::create_tables(t, false, true, false).find("PRIMARY KEY (sent_at, message_id)"),
               std::string::npos);
 }
 
